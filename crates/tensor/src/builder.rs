@@ -1,0 +1,145 @@
+//! One method per built-in op on [`Graph`], so models read like the maths.
+
+use crate::ops::{
+    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, LogSoftmax, MatMul,
+    Mse, Pointwise, Reduce, ReduceKind, Reshape, Softmax,
+};
+use crate::{Graph, NodeId, TensorError};
+use ndarray::{ArrayD, IxDyn};
+
+type Result<T> = std::result::Result<T, TensorError>;
+
+impl Graph {
+    /// A dense layer named `name`: parameters `name.weight` (`[out, in]`) and optionally
+    /// `name.bias` (`[out]`), and the node `name = x · Wᵀ + b`.
+    pub fn dense(&mut self, name: &str, x: NodeId, weight: ArrayD<f32>, bias: Option<ArrayD<f32>>) -> Result<NodeId> {
+        let w = self.param(&format!("{name}.weight"), weight)?;
+        let mut inputs = vec![x, w];
+        if let Some(b) = bias {
+            inputs.push(self.param(&format!("{name}.bias"), b)?);
+        }
+        self.op(Some(name), Linear, &inputs)
+    }
+
+    /// `x · Wᵀ + b` with existing parameter nodes (a shared weight uses the same node twice).
+    pub fn linear(&mut self, x: NodeId, weight: NodeId, bias: Option<NodeId>) -> Result<NodeId> {
+        let mut inputs = vec![x, weight];
+        inputs.extend(bias);
+        self.op(None, Linear, &inputs)
+    }
+
+    /// The matrix product `a · b`.
+    pub fn matmul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.op(None, MatMul, &[a, b])
+    }
+
+    /// Broadcasting `a + b`.
+    pub fn add(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.op(None, Binary(BinaryKind::Add), &[a, b])
+    }
+
+    /// Broadcasting `a − b`.
+    pub fn sub(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.op(None, Binary(BinaryKind::Sub), &[a, b])
+    }
+
+    /// Broadcasting `a · b` (elementwise).
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.op(None, Binary(BinaryKind::Mul), &[a, b])
+    }
+
+    /// Broadcasting `a / b` (elementwise).
+    pub fn div(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.op(None, Binary(BinaryKind::Div), &[a, b])
+    }
+
+    /// An elementwise function of `x` (an activation, a scaling).
+    pub fn pointwise(&mut self, f: Pointwise, x: NodeId) -> Result<NodeId> {
+        self.op(None, f, &[x])
+    }
+
+    /// `c · x`.
+    pub fn scale(&mut self, x: NodeId, c: f64) -> Result<NodeId> {
+        self.pointwise(Pointwise::Scale(c), x)
+    }
+
+    /// `−x`.
+    pub fn neg(&mut self, x: NodeId) -> Result<NodeId> {
+        self.pointwise(Pointwise::Neg, x)
+    }
+
+    /// `max(x, 0)`.
+    pub fn relu(&mut self, x: NodeId) -> Result<NodeId> {
+        self.pointwise(Pointwise::Relu, x)
+    }
+
+    /// `tanh x`.
+    pub fn tanh(&mut self, x: NodeId) -> Result<NodeId> {
+        self.pointwise(Pointwise::Tanh, x)
+    }
+
+    /// `1 / (1 + e⁻ˣ)`.
+    pub fn sigmoid(&mut self, x: NodeId) -> Result<NodeId> {
+        self.pointwise(Pointwise::Sigmoid, x)
+    }
+
+    /// Softmax over the last dimension.
+    pub fn softmax(&mut self, x: NodeId) -> Result<NodeId> {
+        self.op(None, Softmax, &[x])
+    }
+
+    /// Log-softmax over the last dimension.
+    pub fn log_softmax(&mut self, x: NodeId) -> Result<NodeId> {
+        self.op(None, LogSoftmax, &[x])
+    }
+
+    /// Mean softmax cross-entropy of `logits` against integer `labels`.
+    pub fn cross_entropy(&mut self, logits: NodeId, labels: NodeId) -> Result<NodeId> {
+        self.op(None, CrossEntropy, &[logits, labels])
+    }
+
+    /// Mean squared error.
+    pub fn mse(&mut self, prediction: NodeId, target: NodeId) -> Result<NodeId> {
+        self.op(None, Mse, &[prediction, target])
+    }
+
+    /// Mean binary cross-entropy on logits.
+    pub fn bce_with_logits(&mut self, logits: NodeId, target: NodeId) -> Result<NodeId> {
+        self.op(None, BceWithLogits, &[logits, target])
+    }
+
+    /// Sum over everything (`None`) or along one axis.
+    pub fn sum(&mut self, x: NodeId, axis: Option<usize>) -> Result<NodeId> {
+        self.op(None, Reduce { kind: ReduceKind::Sum, axis }, &[x])
+    }
+
+    /// Mean over everything (`None`) or along one axis.
+    pub fn mean(&mut self, x: NodeId, axis: Option<usize>) -> Result<NodeId> {
+        self.op(None, Reduce { kind: ReduceKind::Mean, axis }, &[x])
+    }
+
+    /// New per-example dimensions with the same number of elements.
+    pub fn reshape(&mut self, x: NodeId, dims: &[usize]) -> Result<NodeId> {
+        self.op(None, Reshape { dims: dims.to_vec() }, &[x])
+    }
+
+    /// Flattens each example to one dimension.
+    pub fn flatten(&mut self, x: NodeId) -> Result<NodeId> {
+        let size = self.node(x)?.shape.size();
+        self.reshape(x, &[size])
+    }
+
+    /// Joins nodes along `axis`.
+    pub fn concat(&mut self, inputs: &[NodeId], axis: usize) -> Result<NodeId> {
+        self.op(None, Concat { axis }, inputs)
+    }
+
+    /// A batch-norm layer named `name` over `[B, C]` activations: parameters `name.weight`
+    /// (ones) and `name.bias` (zeros), state `name.running_mean` and `name.running_var`.
+    pub fn batch_norm(&mut self, name: &str, x: NodeId, config: BatchNorm) -> Result<NodeId> {
+        let c = self.node(x)?.shape.dims.last().copied().unwrap_or(0);
+        let w = self.param(&format!("{name}.weight"), ArrayD::ones(IxDyn(&[c])))?;
+        let b = self.param(&format!("{name}.bias"), ArrayD::zeros(IxDyn(&[c])))?;
+        self.op(Some(name), config, &[x, w, b])
+    }
+}

@@ -1,0 +1,21 @@
+//! The built-in ops. Each file holds one family, with its forward and backward formulas.
+
+mod batch_norm;
+mod concat;
+mod elementwise;
+mod linear;
+mod loss;
+mod pointwise;
+mod reduce;
+mod reshape;
+mod softmax;
+
+pub use batch_norm::BatchNorm;
+pub use concat::Concat;
+pub use elementwise::{Binary, BinaryKind};
+pub use linear::{Linear, MatMul};
+pub use loss::{BceWithLogits, CrossEntropy, Mse};
+pub use pointwise::Pointwise;
+pub use reduce::{Reduce, ReduceKind};
+pub use reshape::Reshape;
+pub use softmax::{LogSoftmax, Softmax};

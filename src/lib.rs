@@ -1,0 +1,13 @@
+//! # knit
+//!
+//! Describe deep neural networks in a small language and train them on the CPU. This facade
+//! re-exports knit's crates so that one dependency gives all of them:
+//!
+//! * [`tensor`]: the static computation graph, ops with forward and backward, the
+//!   executor and the finite-difference gradient checker;
+//! * [`init`]: seeded weight initializers (Glorot, He, LeCun, orthogonal, ...);
+//! * [`optim`]: optimizers, learning-rate schedules and gradient clipping.
+
+pub use knit_init as init;
+pub use knit_optim as optim;
+pub use knit_tensor as tensor;
