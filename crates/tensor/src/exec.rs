@@ -31,6 +31,8 @@ pub struct Executor<F: Float> {
     /// Batch size each input was last fed with (`None`: not fed yet).
     fed: Vec<Option<usize>>,
     batch: usize,
+    /// The largest batch the buffers have been sized for.
+    capacity: usize,
     last_run: Option<(NodeId, Mode)>,
     last_backward: Option<NodeId>,
     step: u64,
@@ -57,6 +59,7 @@ impl<F: Float> Executor<F> {
             active: vec![false; n],
             fed: vec![None; n],
             batch: 0,
+            capacity: 0,
             last_run: None,
             last_backward: None,
             step: 0,
@@ -122,7 +125,11 @@ impl<F: Float> Executor<F> {
         }
         self.input_grad[input.0] = true;
         self.update_requires_grad();
-        self.resize(self.batch);
+        // Size the new gradient buffers for the largest batch, then return to the current one.
+        let (batch, capacity) = (self.batch, self.capacity);
+        self.capacity = 0;
+        self.resize(capacity);
+        self.resize(batch);
         Ok(())
     }
 
@@ -172,12 +179,20 @@ impl<F: Float> Executor<F> {
     }
 
     /// Sets every batched node's dimensions for `batch` examples, growing buffers if needed.
+    ///
+    /// Buffers only grow, so returning to a batch size seen before allocates nothing; scratch
+    /// sizes are assumed not to shrink with the batch.
     fn resize(&mut self, batch: usize) {
         self.batch = batch;
+        let grows = batch > self.capacity || self.capacity == 0;
+        self.capacity = self.capacity.max(batch);
         let graph = Arc::clone(&self.graph);
         for (i, node) in graph.nodes().iter().enumerate() {
             if node.shape.batched || self.dims[i].len() != node.shape.rank() {
                 node.shape.write_concrete(batch, &mut self.dims[i]);
+            }
+            if !grows {
+                continue;
             }
             let len = element_count(&self.dims[i]);
             grow(&mut self.values[i], len);

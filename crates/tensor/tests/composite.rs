@@ -1,0 +1,149 @@
+//! Random composite graphs checked end to end against finite differences: MLPs of random
+//! depth and width whose hidden layers share one weight matrix and add residual skips,
+//! ending in softmax cross-entropy.
+
+mod common;
+
+use common::*;
+use knit_tensor::ops::Pointwise;
+use knit_tensor::{gradcheck, Executor, GradCheckConfig, Graph, Mode, NodeId};
+use ndarray::{ArrayD, IxDyn};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Case {
+    batch: usize,
+    inputs: usize,
+    width: usize,
+    classes: usize,
+    /// Per hidden layer: its activation and whether it uses the shared weight (layers 0
+    /// and 1 always do, so every case shares one parameter at least twice).
+    layers: Vec<(Pointwise, bool)>,
+    seed_values: Vec<f64>,
+    labels: Vec<usize>,
+}
+
+fn activation() -> impl Strategy<Value = Pointwise> {
+    prop_oneof![
+        Just(Pointwise::Tanh),
+        Just(Pointwise::Sigmoid),
+        Just(Pointwise::Gelu),
+        Just(Pointwise::Softplus { beta: 1.0, threshold: 20.0 }),
+        Just(Pointwise::Relu),
+        Just(Pointwise::LeakyRelu { slope: 0.2 }),
+        Just(Pointwise::Elu { alpha: 1.0 }),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (1usize..5, 1usize..5, 1usize..6, 2usize..5, 2usize..5).prop_flat_map(|(batch, inputs, width, classes, depth)| {
+        let layers = prop::collection::vec((activation(), any::<bool>()), depth);
+        let n = batch * inputs + inputs * width + width * width * (depth + 1) + width * (depth + 1) + classes * width;
+        let values = prop::collection::vec(-1.0..1.0f64, n);
+        let labels = prop::collection::vec(0..classes, batch);
+        (layers, values, labels).prop_map(move |(layers, seed_values, labels)| Case {
+            batch,
+            inputs,
+            width,
+            classes,
+            layers,
+            seed_values,
+            labels,
+        })
+    })
+}
+
+/// Takes the next `dims`-shaped block of values.
+fn take(values: &mut impl Iterator<Item = f64>, dims: &[usize]) -> ArrayD<f64> {
+    let n = dims.iter().product();
+    ArrayD::from_shape_vec(IxDyn(dims), values.take(n).collect()).expect("enough values")
+}
+
+/// Builds the graph; returns it with the loss, the pre-activations (for the kink check),
+/// the input id and the data to feed.
+fn build(c: &Case) -> (Graph, NodeId, Vec<(NodeId, Pointwise)>, ArrayD<f64>, ArrayD<f64>) {
+    let mut v = c.seed_values.iter().copied();
+    let x_data = take(&mut v, &[c.batch, c.inputs]) * 2.0;
+    let mut g = Graph::new();
+    let x = g.input("x", &[c.inputs]).unwrap();
+    let y = g.labels("y").unwrap();
+    let w_in = f32s(&take(&mut v, &[c.width, c.inputs]));
+    let mut h = g.dense("in", x, w_in, None).unwrap();
+    let shared = g.param("shared.weight", f32s(&take(&mut v, &[c.width, c.width]))).unwrap();
+    let mut pre = Vec::new();
+    for (i, &(act, use_shared)) in c.layers.iter().enumerate() {
+        let own = f32s(&take(&mut v, &[c.width, c.width]));
+        let bias = g.param(&format!("h{i}.bias"), f32s(&take(&mut v, &[c.width]))).unwrap();
+        // Layers 0 and 1 always use the shared weight; the others at random.
+        let weight = if use_shared || i < 2 { shared } else { g.param(&format!("h{i}.weight"), own).unwrap() };
+        let z = g.linear(h, weight, Some(bias)).unwrap();
+        pre.push((z, act));
+        let a = g.pointwise(act, z).unwrap();
+        h = g.add(a, h).unwrap(); // residual skip
+    }
+    let w_out = f32s(&take(&mut v, &[c.classes, c.width]));
+    let logits = g.dense("out", h, w_out, None).unwrap();
+    let loss = g.cross_entropy(logits, y).unwrap();
+    let labels = ArrayD::from_shape_vec(IxDyn(&[c.batch]), c.labels.iter().map(|&l| l as f64).collect()).unwrap();
+    (g, loss, pre, x_data, labels)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_mlps_with_sharing_and_skips(c in case()) {
+        let (g, loss, pre, x_data, labels) = build(&c);
+        let mut exec = Executor::<f64>::new(&g);
+        exec.set_input(g.id("x").unwrap(), x_data.view()).unwrap();
+        exec.set_input(g.id("y").unwrap(), labels.view()).unwrap();
+        exec.run(loss, Mode::Train).unwrap();
+        // Keep every kinked activation's input at least 1e-3 from its kink (2h = 2e-4).
+        for &(z, act) in &pre {
+            let kinked = matches!(act, Pointwise::Relu | Pointwise::LeakyRelu { .. } | Pointwise::Elu { .. });
+            if kinked {
+                prop_assume!(exec.value(z).unwrap().iter().all(|v| v.abs() > 1e-3));
+            }
+        }
+        let mut wrt: Vec<NodeId> = g.params().map(|(id, _)| id).collect();
+        wrt.push(g.id("x").unwrap());
+        let report = gradcheck(&mut exec, loss, &wrt, &GradCheckConfig::default()).unwrap();
+        prop_assert!(report.passed(), "\n{}", report);
+    }
+}
+
+#[test]
+fn a_shared_weight_receives_the_sum_of_both_uses() {
+    // y = sum(W·(W·x)) with W used twice equals the graph with two equal copies of W whose
+    // gradients are added, to the last bit.
+    let w = ndarray::array![[0.5f32, -1.0], [2.0, 0.25]].into_dyn();
+    let x = ndarray::array![[1.0f32, -2.0], [0.5, 3.0]].into_dyn();
+
+    let mut shared = Graph::new();
+    let xi = shared.input("x", &[2]).unwrap();
+    let wi = shared.param("w", w.clone()).unwrap();
+    let h = shared.linear(xi, wi, None).unwrap();
+    let o = shared.linear(h, wi, None).unwrap();
+    let loss = shared.sum(o, None).unwrap();
+    let mut e1 = Executor::<f32>::new(&shared);
+    e1.set_input(xi, x.view()).unwrap();
+    e1.run(loss, Mode::Train).unwrap();
+    e1.backward(loss).unwrap();
+
+    let mut copies = Graph::new();
+    let xi2 = copies.input("x", &[2]).unwrap();
+    let wa = copies.param("wa", w.clone()).unwrap();
+    let wb = copies.param("wb", w).unwrap();
+    let h2 = copies.linear(xi2, wa, None).unwrap();
+    let o2 = copies.linear(h2, wb, None).unwrap();
+    let loss2 = copies.sum(o2, None).unwrap();
+    let mut e2 = Executor::<f32>::new(&copies);
+    e2.set_input(xi2, x.view()).unwrap();
+    e2.run(loss2, Mode::Train).unwrap();
+    e2.backward(loss2).unwrap();
+
+    // Backward visits the later use first, so the sum is formed in that order.
+    let expected = &e2.grad(wb).unwrap() + &e2.grad(wa).unwrap();
+    assert_eq!(e1.grad(wi).unwrap(), expected);
+    assert_eq!(e1.scalar(loss).unwrap(), e2.scalar(loss2).unwrap());
+}
