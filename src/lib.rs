@@ -6,8 +6,10 @@
 //! * [`tensor`]: the static computation graph, ops with forward and backward, the
 //!   executor and the finite-difference gradient checker;
 //! * [`init`]: seeded weight initializers (Glorot, He, LeCun, orthogonal, ...);
-//! * [`optim`]: optimizers, learning-rate schedules and gradient clipping.
+//! * [`optim`]: optimizers, learning-rate schedules and gradient clipping;
+//! * [`regularize`]: dropout, L1/L2 penalties and parameter tying.
 
 pub use knit_init as init;
 pub use knit_optim as optim;
+pub use knit_regularize as regularize;
 pub use knit_tensor as tensor;

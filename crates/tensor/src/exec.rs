@@ -404,6 +404,24 @@ impl<F: Float> Executor<F> {
         Ok(())
     }
 
+    /// Overwrites the constant called `name`, checking its shape. Constants are fixed within a
+    /// step; a trainer may change one between steps (a dropout ratio following a schedule).
+    pub fn set_constant(&mut self, name: &str, value: ArrayViewD<'_, f64>) -> Result<(), TensorError> {
+        let id = self.graph.id(name)?;
+        if !matches!(self.graph.nodes()[id.0].kind, NodeKind::Constant { .. }) {
+            return Err(TensorError::UnknownName { kind: "constant", name: name.to_string(), did_you_mean: None });
+        }
+        if value.shape() != self.dims[id.0].as_slice() {
+            return Err(TensorError::ParamShape {
+                name: name.to_string(),
+                expected: self.dims[id.0].clone(),
+                got: value.shape().to_vec(),
+            });
+        }
+        self.values[id.0].iter_mut().zip(value.iter()).for_each(|(d, &s)| *d = F::lit(s));
+        Ok(())
+    }
+
     /// Every trainable parameter as (id, name, value to update, gradient), in graph order.
     ///
     /// This is what an optimizer steps over; it allocates nothing.
