@@ -1,0 +1,148 @@
+//! Descriptions of datasets: sources, splits and scaling.
+
+use std::path::PathBuf;
+
+/// Which column of a CSV file holds the label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// The last column (the default).
+    Last,
+    /// The first column.
+    First,
+    /// A 0-based column position.
+    Index(usize),
+    /// The column with this header name.
+    Name(String),
+}
+
+/// Whether a CSV file starts with a header row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Header {
+    /// Detect it: a first row with a non-numeric cell is a header.
+    #[default]
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// Every row is data.
+    No,
+}
+
+/// A synthetic dataset, generated from a seed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Synthetic {
+    /// The four corners of the unit square with XOR labels, repeated `samples / 4` times with noise.
+    Xor,
+    /// Two interleaved spirals (2 classes).
+    Spirals {
+        /// How many half-turns each spiral makes.
+        turns: f64,
+    },
+    /// Two interleaving half circles (2 classes).
+    Moons,
+    /// Gaussian blobs around `centers` random centres (one class each).
+    Blobs {
+        /// Number of blobs, and of classes.
+        centers: usize,
+        /// Standard deviation of each blob.
+        std: f64,
+    },
+}
+
+/// Where examples come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A CSV file, gzip-compressed when its name ends in `.gz`.
+    Csv {
+        /// The file, relative to the program file's folder.
+        path: PathBuf,
+        /// The label column.
+        label: LabelColumn,
+        /// Whether the first row is a header.
+        header: Header,
+    },
+    /// A pair of IDX files (the MNIST format), gzip-compressed or not.
+    Idx {
+        /// The images (or feature) file.
+        images: PathBuf,
+        /// The labels file.
+        labels: PathBuf,
+    },
+    /// A pair of NPY files: features `[n, ...]` and labels `[n]`.
+    Npy {
+        /// The features file.
+        features: PathBuf,
+        /// The labels file.
+        labels: PathBuf,
+    },
+    /// An NPZ archive with named feature and label arrays.
+    Npz {
+        /// The archive.
+        path: PathBuf,
+        /// The features array's name.
+        features: String,
+        /// The labels array's name.
+        labels: String,
+    },
+    /// Generated data.
+    Synthetic {
+        /// Which generator.
+        kind: Synthetic,
+        /// How many examples.
+        samples: usize,
+        /// Standard deviation of the noise added to each coordinate.
+        noise: f64,
+    },
+}
+
+/// The fractions of the examples that go to training, validation and test (summing to 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split {
+    /// Fraction for training.
+    pub train: f64,
+    /// Fraction for validation (early stopping, pruning floors).
+    pub validation: f64,
+    /// Fraction for the final test.
+    pub test: f64,
+    /// Whether each class is split in these proportions separately.
+    pub stratified: bool,
+}
+
+impl Default for Split {
+    /// Everything for training.
+    fn default() -> Self {
+        Split { train: 1.0, validation: 0.0, test: 0.0, stratified: false }
+    }
+}
+
+/// How features are scaled before training.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Scaling {
+    /// Unchanged.
+    #[default]
+    None,
+    /// Divided by a constant (`x / 255`).
+    Divide(f64),
+    /// Standardized per feature with the training split's mean and standard deviation.
+    Standardize,
+    /// Mapped per feature to [0, 1] with the training split's minimum and maximum.
+    MinMax,
+}
+
+/// A whole dataset description.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSpec {
+    /// The name the program gives it.
+    pub name: String,
+    /// The main source; split by [`DataSpec::split`] unless separate files are given.
+    pub source: Source,
+    /// A separate validation source, if any (then `split.validation` is 0).
+    pub validation: Option<Source>,
+    /// A separate test source, if any (then `split.test` is 0).
+    pub test: Option<Source>,
+    /// How the main source is divided.
+    pub split: Split,
+    /// Feature scaling.
+    pub scaling: Scaling,
+    /// Seed of the split's shuffle (derived from the program's seed when not given).
+    pub seed: u64,
+}
