@@ -447,6 +447,36 @@ impl<F: Float> Executor<F> {
             })
     }
 
+    /// The gradient of every trainable parameter, writable (for clipping and pruning masks),
+    /// in graph order. Allocates nothing.
+    pub fn trainable_grads_mut(&mut self) -> impl Iterator<Item = (NodeId, &str, ArrayViewMutD<'_, F>)> {
+        let graph: &Graph = &self.graph;
+        let dims = &self.dims;
+        let rg = &self.requires_grad;
+        graph
+            .nodes()
+            .iter()
+            .zip(self.grads.iter_mut())
+            .enumerate()
+            .filter(move |(i, (n, _))| matches!(n.kind, NodeKind::Param { .. }) && rg[*i])
+            .map(move |(i, (n, g))| {
+                let len = element_count(&dims[i]);
+                let grad = ArrayViewMutD::from_shape(IxDyn(&dims[i]), &mut g[..len]).expect("sized");
+                (NodeId(i), n.name.as_str(), grad)
+            })
+    }
+
+    /// The first node computed by the last run whose value holds a NaN or an infinity, in
+    /// graph order (parameters first among equals), for divergence reports.
+    pub fn first_non_finite(&self) -> Option<&str> {
+        self.graph.nodes().iter().enumerate().find_map(|(i, node)| {
+            let computed = self.active[i] || matches!(node.kind, NodeKind::Param { .. });
+            let len = element_count(&self.dims[i]);
+            let bad = computed && self.values[i][..len].iter().any(|v| !v.is_finite());
+            bad.then_some(node.name.as_str())
+        })
+    }
+
     /// The persistent arrays of op nodes (running statistics), named `<node>.<state>`.
     pub fn buffers(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
         let mut out = Vec::new();

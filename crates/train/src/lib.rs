@@ -1,11 +1,26 @@
 //! # knit-train
 //!
-//! The trainer's input: a [`Plan`], everything a training run needs as plain Rust values,
-//! buildable by hand or compiled from a `.net` file by `knit-dsl`.
+//! The trainer. It takes a [`Plan`] — everything a training run needs as plain Rust values,
+//! buildable by hand or compiled from a `.net` file by `knit-dsl` — and loaded data, and runs
+//! epochs: batches → forward → loss + penalties → backward → clipping → optimizer step →
+//! schedule step, evaluating each epoch and stopping early when asked.
 
+mod checkpoint;
+mod early_stop;
+mod error;
+mod evaluate;
+mod metrics;
+mod observer;
 mod plan;
+mod resume;
+mod trainer;
 
+pub use checkpoint::{write_atomically, Checkpoint, PRIVATE_PREFIX};
+pub use error::TrainError;
+pub use metrics::{EpochMetrics, EvalMetrics};
+pub use observer::{Observer, Silent};
 pub use plan::{
     AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric, ModelNodes,
     OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task, Transfer,
 };
+pub use trainer::{Report, TrainOptions, Trainer};

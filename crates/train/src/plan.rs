@@ -78,6 +78,52 @@ pub struct Plan {
     pub bagging: Option<BaggingSpec>,
 }
 
+impl Plan {
+    /// A plan for one model with PyTorch-like defaults for everything else: Adam (lr 1e-3),
+    /// minibatches of 32 reshuffled every epoch, 10 epochs, a constant learning rate, no
+    /// clipping, penalties or procedures, seed 0. Change the public fields to taste.
+    ///
+    /// `loss` is the model's data loss; `output` its logits (classification) or predictions.
+    pub fn new(graph: Graph, model: ModelNodes, labels: NodeId, data: DataSpec, task: Task) -> Self {
+        let param_groups = graph
+            .params()
+            .filter(|(_, n)| matches!(n.kind, knit_tensor::NodeKind::Param { trainable: true, .. }))
+            .map(|(_, n)| (n.name.clone(), 0))
+            .collect();
+        let optimizer = OptimizerSpec::Adam(AdamConfig::default());
+        Plan {
+            seed: 0,
+            program: String::new(),
+            data,
+            loss: model.data_loss,
+            labels,
+            models: vec![model],
+            graph,
+            penalties: Vec::new(),
+            task,
+            lr_schedule: ScheduleSpec::Constant(optimizer.lr()),
+            optimizer,
+            groups: vec![ParamGroup::default()],
+            param_groups,
+            schedule_unit: ScheduleUnit::Epoch,
+            value_schedules: Vec::new(),
+            batching: Batching::Mini(32),
+            shuffle: true,
+            drop_last: false,
+            epochs: 10,
+            early_stop: None,
+            clip: None,
+            save: None,
+            transfer: None,
+            ties: Vec::new(),
+            shared: Vec::new(),
+            prune: None,
+            adversarial: None,
+            bagging: None,
+        }
+    }
+}
+
 /// The nodes of one model within the plan's graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelNodes {

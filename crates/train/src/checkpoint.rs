@@ -1,0 +1,114 @@
+//! Checkpoints: named `f32` tensors and string metadata in a safetensors file.
+//!
+//! Parameters and buffers keep PyTorch's names and layouts (`h1.weight` `[out, in]`,
+//! `bn1.running_mean`), so `torch.nn.Module.load_state_dict` accepts them once the
+//! resume-only entries, whose names start with `_knit.`, are filtered out:
+//!
+//! ```python
+//! from safetensors.torch import load_file
+//! state = {k: v for k, v in load_file("run.safetensors").items() if not k.startswith("_knit.")}
+//! model.load_state_dict(state)
+//! ```
+//!
+//! Files are written atomically: to a temporary file in the same folder, flushed to disk,
+//! then renamed over the target, so a crash never leaves a half-written checkpoint and an
+//! earlier one stays intact until the new one is complete.
+
+use crate::TrainError;
+use ndarray::{ArrayD, IxDyn};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The prefix of entries that only knit reads (optimizer state, best weights).
+pub const PRIVATE_PREFIX: &str = "_knit.";
+
+/// The contents of a checkpoint file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checkpoint {
+    /// Named tensors.
+    pub tensors: BTreeMap<String, ArrayD<f32>>,
+    /// Named strings (the program, the epoch, schedule state...).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint to `path` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), TrainError> {
+        let error = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message };
+        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
+            .tensors
+            .iter()
+            .map(|(name, a)| (name.clone(), a.iter().flat_map(|v| v.to_le_bytes()).collect(), a.shape().to_vec()))
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(name, data, shape)| {
+                TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.clone(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| error(e.to_string()))?;
+        let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        let encoded = safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
+        write_atomically(path, &encoded).map_err(|e| error(e.to_string()))
+    }
+
+    /// Reads a checkpoint, accepting `f32` and `f64` tensors (converted to `f32`).
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let error = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message };
+        let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+        let (_, meta) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
+        let file = SafeTensors::deserialize(&bytes).map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
+        let mut tensors = BTreeMap::new();
+        for (name, view) in file.tensors() {
+            let values: Vec<f32> = match view.dtype() {
+                Dtype::F32 => view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                Dtype::F64 => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                    .collect(),
+                other => return Err(error(format!("tensor '{name}' has type {other:?}; knit reads F32 and F64"))),
+            };
+            let array = ArrayD::from_shape_vec(IxDyn(view.shape()), values)
+                .map_err(|e| error(format!("tensor '{name}': {e}")))?;
+            tensors.insert(name, array);
+        }
+        let metadata = meta.metadata().clone().unwrap_or_default().into_iter().collect();
+        Ok(Checkpoint { tensors, metadata })
+    }
+
+    /// A metadata entry, or an error naming it.
+    pub fn meta(&self, key: &str, path: &Path) -> Result<&str, TrainError> {
+        self.metadata.get(key).map(String::as_str).ok_or_else(|| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("metadata entry '{key}' is missing; was this file written by `knit train`?"),
+        })
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = temporary_path(path);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}

@@ -1,0 +1,49 @@
+//! The trainer's errors.
+
+use knit_data::DataError;
+use knit_optim::OptimError;
+use knit_tensor::TensorError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything that can stop a training run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// Loading or preparing the data failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The graph rejected an input or an op failed.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// The optimizer or a schedule rejected its settings or state.
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// The loss became NaN or infinite.
+    #[error("training diverged at epoch {epoch}, step {step}: the loss is {loss}; the first non-finite value is in '{culprit}'. Lower the learning rate or clip the gradients; the last checkpoint was left intact")]
+    Diverged {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The optimizer step (0-based, counted over the run).
+        step: u64,
+        /// The loss value.
+        loss: f32,
+        /// The first parameter or node holding a NaN or infinity.
+        culprit: String,
+    },
+    /// The data does not fit the model.
+    #[error("the data does not fit model '{model}': {message}")]
+    DataMismatch {
+        /// The model.
+        model: String,
+        /// What does not fit.
+        message: String,
+    },
+    /// Reading or writing a checkpoint failed.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,64 @@
+//! Evaluation: each model's loss and accuracy on a dataset, in evaluation mode.
+
+use crate::metrics::{argmax, Confusion, EvalMetrics};
+use crate::trainer::batch_dims;
+use crate::{Plan, Task, TrainError};
+use knit_data::Dataset;
+use knit_tensor::{Executor, Mode};
+use ndarray::s;
+
+/// Runs every model of `plan` over `data` in batches of `batch` examples.
+pub(crate) fn evaluate(
+    exec: &mut Executor<f32>,
+    plan: &Plan,
+    data: &Dataset,
+    batch: usize,
+) -> Result<Vec<EvalMetrics>, TrainError> {
+    let n = data.len();
+    let classes = match plan.task {
+        Task::Classification { classes } => Some(classes),
+        Task::Regression => None,
+    };
+    let mut results = Vec::with_capacity(plan.models.len());
+    for model in &plan.models {
+        let dims = plan.graph.node(model.input)?.shape.dims.clone();
+        let mut loss = 0.0f64;
+        let mut confusion = classes.map(Confusion::new);
+        let mut start = 0;
+        while start < n {
+            let end = (start + batch.max(1)).min(n);
+            let x = data.features.slice(s![start..end, ..]);
+            let x = x.into_shape_with_order(batch_dims(end - start, &dims)).map_err(|e| TrainError::DataMismatch {
+                model: model.name.clone(),
+                message: e.to_string(),
+            })?;
+            let y = data.labels.slice(s![start..end]);
+            exec.set_input(model.input, x)?;
+            exec.set_input(plan.labels, y.into_dyn())?;
+            exec.run(model.data_loss, Mode::Eval)?;
+            loss += f64::from(exec.scalar(model.data_loss)?) * (end - start) as f64;
+            if let Some(confusion) = &mut confusion {
+                let out = exec.value(model.output)?;
+                for (row, &label) in out.outer_iter().zip(y) {
+                    confusion.add(label as usize, argmax(row.iter().copied()));
+                }
+            }
+            start = end;
+        }
+        let (accuracy, per_class_accuracy, confusion) = match confusion {
+            Some(c) => {
+                let (a, p, m) = c.finish();
+                (Some(a), p, m)
+            }
+            None => (None, Vec::new(), Vec::new()),
+        };
+        results.push(EvalMetrics {
+            loss: loss / n.max(1) as f64,
+            accuracy,
+            per_class_accuracy,
+            confusion,
+            examples: n,
+        });
+    }
+    Ok(results)
+}

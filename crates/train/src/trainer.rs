@@ -1,0 +1,409 @@
+//! The training loop: batches → forward → loss + penalties → backward → clipping →
+//! optimizer step → schedule step, with evaluation and early stopping each epoch.
+
+use crate::early_stop::EarlyStopper;
+use crate::evaluate::evaluate;
+use crate::metrics::{argmax, EpochMetrics, EvalMetrics};
+use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
+use knit_data::{epoch_order, gather, Dataset, Splits};
+use knit_optim::schedule::Schedule;
+use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
+use knit_tensor::{Executor, Mode};
+use ndarray::{s, Array1, Array2, ArrayD, IxDyn};
+use std::time::Instant;
+
+/// Settings of a run that are not part of the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainOptions {
+    /// Threads for matrix products.
+    pub threads: usize,
+    /// Batch size for evaluation passes.
+    pub eval_batch: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions { threads: 1, eval_batch: 512 }
+    }
+}
+
+/// What a whole run gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Every epoch's metrics.
+    pub epochs: Vec<EpochMetrics>,
+    /// Each model's metrics on the test split, if there is one.
+    pub test: Vec<EvalMetrics>,
+    /// The epoch whose weights were kept, when early stopping restored the best ones.
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended the run before the last epoch.
+    pub stopped_early: bool,
+    /// Seconds of training (evaluation excluded).
+    pub train_seconds: f64,
+    /// Training examples per second over the run.
+    pub samples_per_second: f64,
+}
+
+/// Runs a [`Plan`] on loaded data.
+pub struct Trainer {
+    pub(crate) plan: Plan,
+    pub(crate) data: Splits,
+    pub(crate) options: TrainOptions,
+    pub(crate) exec: Executor<f32>,
+    pub(crate) optimizer: Box<dyn Optimizer<f32>>,
+    pub(crate) lr_schedule: Box<dyn Schedule>,
+    pub(crate) value_schedules: Vec<(String, Box<dyn Schedule>)>,
+    /// Epochs completed.
+    pub(crate) epoch: usize,
+    /// Optimizer steps taken.
+    pub(crate) step: u64,
+    pub(crate) order: Vec<usize>,
+    pub(crate) x_batch: Array2<f32>,
+    pub(crate) y_batch: Array1<f32>,
+    pub(crate) history: Vec<EpochMetrics>,
+    pub(crate) stopper: Option<EarlyStopper>,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer").field("epoch", &self.epoch).field("step", &self.step).finish_non_exhaustive()
+    }
+}
+
+impl Trainer {
+    /// Prepares a run: checks that the data fits the models, builds the executor, the
+    /// optimizer over the plan's parameter groups and the schedules.
+    pub fn new(plan: Plan, data: Splits, options: TrainOptions) -> Result<Self, TrainError> {
+        check_data_fits(&plan, &data.train)?;
+        let mut exec = Executor::<f32>::new(&plan.graph);
+        exec.set_threads(options.threads);
+        let specs = param_specs(&plan, &mut exec)?;
+        let optimizer = plan.optimizer.build(&specs, &plan.groups)?;
+        let lr_schedule = plan.lr_schedule.build()?;
+        let value_schedules = plan
+            .value_schedules
+            .iter()
+            .map(|(name, s)| Ok((name.clone(), s.build()?)))
+            .collect::<Result<Vec<_>, TrainError>>()?;
+        let batch = batch_size(plan.batching, data.train.len());
+        let features = data.train.features.ncols();
+        let stopper = plan.early_stop.map(EarlyStopper::new);
+        Ok(Trainer {
+            x_batch: Array2::zeros((batch, features)),
+            y_batch: Array1::zeros(batch),
+            order: Vec::with_capacity(data.train.len()),
+            history: Vec::new(),
+            epoch: 0,
+            step: 0,
+            plan,
+            data,
+            options,
+            exec,
+            optimizer,
+            lr_schedule,
+            value_schedules,
+            stopper,
+        })
+    }
+
+    /// The executor holding the current parameters.
+    pub fn executor(&self) -> &Executor<f32> {
+        &self.exec
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Epochs completed so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Trains until the plan's last epoch or early stopping, evaluating each epoch, then
+    /// evaluates the test split.
+    pub fn fit(&mut self, observer: &mut dyn Observer) -> Result<Report, TrainError> {
+        let mut stopped_early = false;
+        while self.epoch < self.plan.epochs {
+            let metrics = self.train_epoch(observer)?;
+            observer.epoch_finished(&metrics);
+            let stop = self.after_epoch(&metrics);
+            self.history.push(metrics);
+            if stop {
+                stopped_early = self.epoch < self.plan.epochs;
+                if stopped_early {
+                    let best = self.stopper.as_ref().map_or(self.epoch, EarlyStopper::best_epoch);
+                    observer.stopped_early(self.epoch, best);
+                }
+                break;
+            }
+        }
+        let best_epoch = match &self.stopper {
+            Some(s) if self.plan.early_stop.is_some_and(|e| e.restore_best) => {
+                s.restore(&mut self.exec)?;
+                Some(s.best_epoch())
+            }
+            _ => None,
+        };
+        let test = match &self.data.test {
+            Some(test) => evaluate(&mut self.exec, &self.plan, test, self.options.eval_batch)?,
+            None => Vec::new(),
+        };
+        let train_seconds: f64 = self.history.iter().map(|e| e.seconds).sum();
+        let samples = self.history.len() as f64 * self.data.train.len() as f64;
+        Ok(Report {
+            epochs: self.history.clone(),
+            test,
+            best_epoch,
+            stopped_early,
+            train_seconds,
+            samples_per_second: if train_seconds > 0.0 { samples / train_seconds } else { 0.0 },
+        })
+    }
+
+    /// Each model's metrics on `data`, in evaluation mode.
+    pub fn evaluate(&mut self, data: &Dataset) -> Result<Vec<EvalMetrics>, TrainError> {
+        evaluate(&mut self.exec, &self.plan, data, self.options.eval_batch)
+    }
+
+    /// Watches the epoch's metric; returns whether to stop.
+    fn after_epoch(&mut self, metrics: &EpochMetrics) -> bool {
+        let monitored = metrics
+            .validation
+            .first()
+            .map_or(metrics.train_loss, |v| v.loss);
+        self.lr_schedule.observe(monitored);
+        match &mut self.stopper {
+            Some(stopper) => stopper.observe(metrics, &self.exec),
+            None => false,
+        }
+    }
+
+    /// One pass over the training split.
+    pub fn train_epoch(&mut self, observer: &mut dyn Observer) -> Result<EpochMetrics, TrainError> {
+        let n = self.data.train.len();
+        let batch = batch_size(self.plan.batching, n);
+        let epoch = self.epoch;
+        if self.plan.schedule_unit == ScheduleUnit::Epoch {
+            self.optimizer.set_lr(self.lr_schedule.value(epoch));
+        }
+        for (name, schedule) in &self.value_schedules {
+            let value = ArrayD::from_elem(IxDyn(&[]), schedule.value(epoch));
+            self.exec.set_constant(name, value.view())?;
+        }
+        let lr = self.optimizer.lr();
+        epoch_order(n, self.plan.shuffle, self.plan.seed, epoch as u64, &mut self.order);
+        let batches = if self.plan.drop_last { n / batch } else { n.div_ceil(batch) };
+        observer.epoch_started(epoch + 1, batches);
+
+        let models = self.plan.models.len();
+        let mut sums = EpochSums::new(models, self.plan.penalties.len());
+        let start = Instant::now();
+        for b in 0..batches {
+            let (first, end) = (b * batch, ((b + 1) * batch).min(n));
+            let loss = self.step_on(first..end, &mut sums)?;
+            observer.batch_finished(b, end - first, loss);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        self.epoch += 1;
+        let validation = match &self.data.validation {
+            Some(v) => evaluate(&mut self.exec, &self.plan, v, self.options.eval_batch)?,
+            None => Vec::new(),
+        };
+        Ok(sums.finish(&self.plan, epoch + 1, lr, validation, seconds))
+    }
+
+    /// One optimizer step on the examples at positions `range` of this epoch's order;
+    /// returns the batch's total loss.
+    fn step_on(&mut self, range: std::ops::Range<usize>, sums: &mut EpochSums) -> Result<f32, TrainError> {
+        let k = range.len();
+        gather(&self.data.train, &self.order[range], &mut self.x_batch, &mut self.y_batch);
+        let x = self.x_batch.slice(s![..k, ..]);
+        let y = self.y_batch.slice(s![..k]);
+        self.exec.set_step(self.step);
+        for model in &self.plan.models {
+            let dims = &self.plan.graph.node(model.input)?.shape.dims;
+            let x = x.into_shape_with_order(batch_dims(k, dims)).map_err(|e| TrainError::DataMismatch {
+                model: model.name.clone(),
+                message: e.to_string(),
+            })?;
+            self.exec.set_input(model.input, x)?;
+        }
+        self.exec.set_input(self.plan.labels, y.into_dyn())?;
+        self.exec.run(self.plan.loss, Mode::Train)?;
+        let loss = self.exec.scalar(self.plan.loss)?;
+        if !loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch: self.epoch + 1,
+                step: self.step,
+                loss,
+                culprit: self.exec.first_non_finite().unwrap_or("the loss").to_string(),
+            });
+        }
+        sums.add_batch(&self.exec, &self.plan, &y, loss)?;
+        self.exec.backward(self.plan.loss)?;
+        self.clip()?;
+        let mut slots: Vec<Slot<f32>> = self.exec.trainable_params().map(|(_, _, p, g)| Slot::new(p, g)).collect();
+        self.optimizer.step(&mut slots)?;
+        drop(slots);
+        self.step += 1;
+        if self.plan.schedule_unit == ScheduleUnit::Step {
+            self.optimizer.set_lr(self.lr_schedule.value(self.step as usize));
+        }
+        Ok(loss)
+    }
+
+    fn clip(&mut self) -> Result<(), TrainError> {
+        let Some(clip) = self.plan.clip else { return Ok(()) };
+        let mut grads: Vec<_> = self.exec.trainable_grads_mut().map(|(_, _, g)| g).collect();
+        match clip {
+            Clip::Value(c) => clip_grad_value(&mut grads, c as f32)?,
+            Clip::Norm(max) => {
+                clip_grad_norm(&mut grads, max as f32)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Running sums over an epoch's batches.
+struct EpochSums {
+    examples: usize,
+    loss: f64,
+    data_loss: Vec<f64>,
+    correct: Vec<usize>,
+    penalties: Vec<f64>,
+}
+
+impl EpochSums {
+    fn new(models: usize, penalties: usize) -> Self {
+        EpochSums {
+            examples: 0,
+            loss: 0.0,
+            data_loss: vec![0.0; models],
+            correct: vec![0; models],
+            penalties: vec![0.0; penalties],
+        }
+    }
+
+    fn add_batch(
+        &mut self,
+        exec: &Executor<f32>,
+        plan: &Plan,
+        labels: &ndarray::ArrayView1<f32>,
+        loss: f32,
+    ) -> Result<(), TrainError> {
+        let k = labels.len();
+        self.examples += k;
+        self.loss += f64::from(loss) * k as f64;
+        for (i, model) in plan.models.iter().enumerate() {
+            self.data_loss[i] += f64::from(exec.scalar(model.data_loss)?) * k as f64;
+            if let Task::Classification { .. } = plan.task {
+                let out = exec.value(model.output)?;
+                for (row, &label) in out.outer_iter().zip(labels) {
+                    if argmax(row.iter().copied()) as f32 == label {
+                        self.correct[i] += 1;
+                    }
+                }
+            }
+        }
+        for (sum, (_, node)) in self.penalties.iter_mut().zip(&plan.penalties) {
+            *sum += f64::from(exec.scalar(*node)?) * k as f64;
+        }
+        Ok(())
+    }
+
+    fn finish(self, plan: &Plan, epoch: usize, lr: f64, validation: Vec<EvalMetrics>, seconds: f64) -> EpochMetrics {
+        let n = self.examples.max(1) as f64;
+        let classification = matches!(plan.task, Task::Classification { .. });
+        EpochMetrics {
+            epoch,
+            lr,
+            train_loss: self.loss / n,
+            train_data_loss: self.data_loss.iter().map(|l| l / n).collect(),
+            train_accuracy: self
+                .correct
+                .iter()
+                .map(|&c| classification.then(|| c as f64 / n))
+                .collect(),
+            penalties: plan
+                .penalties
+                .iter()
+                .zip(&self.penalties)
+                .map(|((name, _), v)| (name.clone(), v / n))
+                .collect(),
+            validation,
+            seconds,
+            samples_per_second: if seconds > 0.0 { self.examples as f64 / seconds } else { 0.0 },
+        }
+    }
+}
+
+/// The batch size of a batching mode for `n` training examples.
+pub(crate) fn batch_size(batching: Batching, n: usize) -> usize {
+    match batching {
+        Batching::Full => n.max(1),
+        Batching::Online => 1,
+        Batching::Mini(b) => b.clamp(1, n.max(1)),
+    }
+}
+
+/// `[k, dims...]` as a dynamic dimension.
+pub(crate) fn batch_dims(k: usize, dims: &[usize]) -> IxDyn {
+    let mut full = [0usize; 8];
+    full[0] = k;
+    full[1..=dims.len()].copy_from_slice(dims);
+    IxDyn(&full[..=dims.len()])
+}
+
+/// The optimizer's parameter list, checked against the executor's trainable parameters.
+fn param_specs(plan: &Plan, exec: &mut Executor<f32>) -> Result<Vec<ParamSpec>, TrainError> {
+    let mut specs = Vec::new();
+    let trainable: Vec<(String, Vec<usize>)> = exec
+        .trainable_params()
+        .map(|(_, name, value, _)| (name.to_string(), value.shape().to_vec()))
+        .collect();
+    for (name, shape) in trainable {
+        let group = plan
+            .param_groups
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, g)| *g);
+        specs.push(ParamSpec::new(name, &shape).in_group(group));
+    }
+    Ok(specs)
+}
+
+/// Checks that every model's input takes the data's examples.
+fn check_data_fits(plan: &Plan, train: &Dataset) -> Result<(), TrainError> {
+    for model in &plan.models {
+        let dims = &plan.graph.node(model.input)?.shape.dims;
+        let size: usize = dims.iter().product();
+        if size != train.features.ncols() {
+            return Err(TrainError::DataMismatch {
+                model: model.name.clone(),
+                message: format!(
+                    "its input takes {size} features per example ({dims:?}) but the data has {} ({:?})",
+                    train.features.ncols(),
+                    train.feature_dims
+                ),
+            });
+        }
+        if let (Task::Classification { classes }, Some(found)) = (plan.task, train.classes) {
+            if found > classes {
+                return Err(TrainError::DataMismatch {
+                    model: model.name.clone(),
+                    message: format!("it predicts {classes} classes but the labels go up to {}", found - 1),
+                });
+            }
+        }
+    }
+    if train.is_empty() {
+        return Err(TrainError::DataMismatch {
+            model: plan.models.first().map_or_else(String::new, |m| m.name.clone()),
+            message: "the training split is empty".into(),
+        });
+    }
+    Ok(())
+}
