@@ -51,7 +51,7 @@ pub enum Synthetic {
 /// Where examples come from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
-    /// A CSV file, gzip-compressed when its name ends in `.gz`.
+    /// A CSV file, plain or gzip-compressed (told by its first bytes, so `x.csv.gz` works).
     Csv {
         /// The file, relative to the program file's folder.
         path: PathBuf,
@@ -67,7 +67,8 @@ pub enum Source {
         /// The labels file.
         labels: PathBuf,
     },
-    /// A pair of NPY files: features `[n, ...]` and labels `[n]`.
+    /// A pair of NPY files (plain or gzip-compressed): features `[n, ...]` and labels `[n]`
+    /// or `[n, 1]`.
     Npy {
         /// The features file.
         features: PathBuf,
@@ -110,7 +111,12 @@ pub struct Split {
 impl Default for Split {
     /// Everything for training.
     fn default() -> Self {
-        Split { train: 1.0, validation: 0.0, test: 0.0, stratified: false }
+        Split {
+            train: 1.0,
+            validation: 0.0,
+            test: 0.0,
+            stratified: false,
+        }
     }
 }
 
