@@ -9,7 +9,7 @@ use knit_data::{epoch_order, gather, Dataset, Splits};
 use knit_optim::schedule::Schedule;
 use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
 use knit_tensor::{Executor, Mode};
-use ndarray::{s, Array1, Array2, ArrayD, IxDyn};
+use ndarray::{s, Array1, Array2, ArrayD, ArrayViewMutD, IxDyn};
 use std::time::Instant;
 
 /// Settings of a run that are not part of the program.
@@ -62,6 +62,10 @@ pub struct Trainer {
     pub(crate) y_batch: Array1<f32>,
     pub(crate) history: Vec<EpochMetrics>,
     pub(crate) stopper: Option<EarlyStopper>,
+    /// Reused allocation for the optimizer's slots (empty between steps).
+    pub(crate) slot_buffer: Vec<Slot<'static, f32>>,
+    /// Reused allocation for the gradients to clip (empty between steps).
+    pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -103,6 +107,8 @@ impl Trainer {
             lr_schedule,
             value_schedules,
             stopper,
+            slot_buffer: Vec::new(),
+            grad_buffer: Vec::new(),
         })
     }
 
@@ -244,9 +250,11 @@ impl Trainer {
         sums.add_batch(&self.exec, &self.plan, &y, loss)?;
         self.exec.backward(self.plan.loss)?;
         self.clip()?;
-        let mut slots: Vec<Slot<f32>> = self.exec.trainable_params().map(|(_, _, p, g)| Slot::new(p, g)).collect();
-        self.optimizer.step(&mut slots)?;
-        drop(slots);
+        let mut slots = recycle(std::mem::take(&mut self.slot_buffer));
+        slots.extend(self.exec.trainable_params().map(|(_, _, p, g)| Slot::new(p, g)));
+        let stepped = self.optimizer.step(&mut slots);
+        self.slot_buffer = recycle(slots);
+        stepped?;
         self.step += 1;
         if self.plan.schedule_unit == ScheduleUnit::Step {
             self.optimizer.set_lr(self.lr_schedule.value(self.step as usize));
@@ -256,14 +264,14 @@ impl Trainer {
 
     fn clip(&mut self) -> Result<(), TrainError> {
         let Some(clip) = self.plan.clip else { return Ok(()) };
-        let mut grads: Vec<_> = self.exec.trainable_grads_mut().map(|(_, _, g)| g).collect();
-        match clip {
-            Clip::Value(c) => clip_grad_value(&mut grads, c as f32)?,
-            Clip::Norm(max) => {
-                clip_grad_norm(&mut grads, max as f32)?;
-            }
-        }
-        Ok(())
+        let mut grads = recycle(std::mem::take(&mut self.grad_buffer));
+        grads.extend(self.exec.trainable_grads_mut().map(|(_, _, g)| g));
+        let clipped = match clip {
+            Clip::Value(c) => clip_grad_value(&mut grads, c as f32),
+            Clip::Norm(max) => clip_grad_norm(&mut grads, max as f32).map(|_| ()),
+        };
+        self.grad_buffer = recycle(grads);
+        Ok(clipped?)
     }
 }
 
@@ -338,6 +346,15 @@ impl EpochSums {
             samples_per_second: if seconds > 0.0 { self.examples as f64 / seconds } else { 0.0 },
         }
     }
+}
+
+/// Empties a vector and hands back its allocation for elements of another type of the same
+/// layout (here: the same views with another lifetime), so a per-step list of borrowed views
+/// costs no allocation after the first step. Collecting a cleared `vec::IntoIter` into a
+/// vector of a same-size, same-alignment type reuses the buffer in place.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector was cleared")).collect()
 }
 
 /// The batch size of a batching mode for `n` training examples.
