@@ -35,16 +35,33 @@ pub fn train_xor(init: &dyn Initializer, steps: usize, seed: u64) -> Outcome {
     let logits = g.dense("out", h, w2, None).expect("shapes fit");
     let loss = g.cross_entropy(logits, y).expect("shapes fit");
 
-    let specs: Vec<ParamSpec> = g.params().map(|(_, n)| ParamSpec::new(n.name.clone(), &n.shape.dims)).collect();
-    let config = SgdConfig { lr: 0.5, momentum: 0.9, ..SgdConfig::default() };
+    let specs: Vec<ParamSpec> = g
+        .params()
+        .map(|(_, n)| ParamSpec::new(n.name.clone(), &n.shape.dims))
+        .collect();
+    let config = SgdConfig {
+        lr: 0.5,
+        momentum: 0.9,
+        ..SgdConfig::default()
+    };
     let mut sgd = Sgd::<f32>::new(&specs, &[], config).expect("valid config");
     let mut exec = Executor::<f32>::new(&g);
-    exec.set_input(x, array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]].view().into_dyn()).expect("[4, 2]");
-    exec.set_input(y, array![0.0f32, 1.0, 1.0, 0.0].view().into_dyn()).expect("[4]");
+    exec.set_input(
+        x,
+        array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+            .view()
+            .into_dyn(),
+    )
+    .expect("[4, 2]");
+    exec.set_input(y, array![0.0f32, 1.0, 1.0, 0.0].view().into_dyn())
+        .expect("[4]");
     for _ in 0..steps {
         exec.run(loss, Mode::Train).expect("valid labels");
         exec.backward(loss).expect("trainable");
-        let mut slots: Vec<Slot<f32>> = exec.trainable_params().map(|(_, _, p, g)| Slot::new(p, g)).collect();
+        let mut slots: Vec<Slot<f32>> = exec
+            .trainable_params()
+            .map(|(_, _, p, g)| Slot::new(p, g))
+            .collect();
         sgd.step(&mut slots).expect("matching slots");
     }
     exec.run(logits, Mode::Eval).expect("inputs fed");
@@ -54,7 +71,11 @@ pub fn train_xor(init: &dyn Initializer, steps: usize, seed: u64) -> Outcome {
         .axis_iter(Axis(0))
         .map(|row| if row[1] > row[0] { 1 } else { 0 })
         .collect();
-    let correct = predictions.iter().zip([0, 1, 1, 0]).filter(|(p, t)| **p == *t).count();
+    let correct = predictions
+        .iter()
+        .zip([0, 1, 1, 0])
+        .filter(|(p, t)| **p == *t)
+        .count();
     exec.run(loss, Mode::Eval).expect("inputs fed");
     let w: ArrayD<f32> = exec.param("h.weight").expect("exists").to_owned();
     let first = w.index_axis(Axis(0), 0).to_owned();
@@ -70,12 +91,21 @@ fn main() {
     let constant = Constant::new(0.5).expect("finite");
     let glorot = GlorotUniform::default();
     let he = HeNormal::default();
-    let inits: [(&str, &dyn Initializer); 3] = [("constant(0.5)", &constant), ("glorot_uniform", &glorot), ("he_normal", &he)];
+    let inits: [(&str, &dyn Initializer); 3] = [
+        ("constant(0.5)", &constant),
+        ("glorot_uniform", &glorot),
+        ("he_normal", &he),
+    ];
     println!("XOR with a 2-8-2 tanh MLP, 500 steps of SGD (lr 0.5, momentum 0.9)");
     println!("| initializer | final loss | accuracy | hidden rows identical |");
     println!("|---|---|---|---|");
     for (name, init) in inits {
         let o = train_xor(init, 500, 1);
-        println!("| {name} | {:.4} | {:.0} % | {} |", o.loss, o.accuracy * 100.0, o.hidden_rows_identical);
+        println!(
+            "| {name} | {:.4} | {:.0} % | {} |",
+            o.loss,
+            o.accuracy * 100.0,
+            o.hidden_rows_identical
+        );
     }
 }

@@ -30,7 +30,9 @@ fn mlp() -> (Graph, NodeId, NodeId, NodeId) {
 }
 
 fn data() -> (ArrayD<f64>, ArrayD<f64>) {
-    let x = ArrayD::from_shape_fn(IxDyn(&[5, 6]), |i| ((i[0] * 6 + i[1]) as f64 * 0.37).sin() * 2.0);
+    let x = ArrayD::from_shape_fn(IxDyn(&[5, 6]), |i| {
+        ((i[0] * 6 + i[1]) as f64 * 0.37).sin() * 2.0
+    });
     let y = ArrayD::from_shape_fn(IxDyn(&[5]), |i| (i[0] % 3) as f64);
     (x, y)
 }
@@ -45,7 +47,10 @@ fn every_parameter_and_the_input_have_correct_gradients() {
     let mut wrt: Vec<NodeId> = g.params().map(|(id, _)| id).collect();
     wrt.push(x);
     for mode in [Mode::Train, Mode::Eval] {
-        let config = GradCheckConfig { mode, ..Default::default() };
+        let config = GradCheckConfig {
+            mode,
+            ..Default::default()
+        };
         let report = gradcheck(&mut exec, loss, &wrt, &config).unwrap();
         assert!(report.passed(), "{mode:?}\n{report}");
         assert_eq!(report.entries.len(), 7);
@@ -68,5 +73,10 @@ fn gradient_descent_in_f32_lowers_the_loss() {
             value.scaled_add(-0.5, &grad);
         }
     }
-    assert!(losses[49] < 0.5 * losses[0], "loss went from {} to {}", losses[0], losses[49]);
+    assert!(
+        losses[49] < 0.5 * losses[0],
+        "loss went from {} to {}",
+        losses[0],
+        losses[49]
+    );
 }

@@ -1,6 +1,8 @@
 //! Dropout, defined outside knit-tensor through its open `Op` trait.
 
-use knit_tensor::{Arity, BackwardCtx, Float, ForwardCtx, Graph, Kernel, Mode, NodeId, Op, Shape, TensorError};
+use knit_tensor::{
+    Arity, BackwardCtx, Float, ForwardCtx, Graph, Kernel, Mode, NodeId, Op, Shape, TensorError,
+};
 use ndarray::{ArrayD, IxDyn};
 
 /// Inverted dropout (PyTorch's `nn.Dropout`): in training each element is zeroed with
@@ -31,7 +33,10 @@ impl Op for Dropout {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         if !inputs[1].is_scalar() {
-            return Err(format!("the ratio must be an unbatched scalar, got {}", inputs[1]));
+            return Err(format!(
+                "the ratio must be an unbatched scalar, got {}",
+                inputs[1]
+            ));
         }
         Ok(inputs[0].clone())
     }
@@ -63,7 +68,11 @@ impl<F: Float> Kernel<F> for Dropout {
             let keep = F::lit(1.0 / (1.0 - p));
             let stream = mix(self.seed ^ mix(ctx.step));
             for (i, m) in mask.iter_mut().enumerate() {
-                *m = if unit(stream, i as u64) < p { F::zero() } else { keep };
+                *m = if unit(stream, i as u64) < p {
+                    F::zero()
+                } else {
+                    keep
+                };
             }
         }
         let y = ctx.output.as_slice_mut().expect("contiguous");
@@ -101,7 +110,13 @@ fn unit(stream: u64, i: u64) -> f64 {
 /// Adds a dropout layer after `x`: a constant `<name>.p` holding the ratio and the dropout
 /// node `name`. Returns the node; change the ratio between steps with
 /// [`Executor::set_constant`](knit_tensor::Executor::set_constant).
-pub fn dropout(graph: &mut Graph, name: &str, x: NodeId, p: f64, seed: u64) -> Result<NodeId, TensorError> {
+pub fn dropout(
+    graph: &mut Graph,
+    name: &str,
+    x: NodeId,
+    p: f64,
+    seed: u64,
+) -> Result<NodeId, TensorError> {
     if !(0.0..1.0).contains(&p) {
         return Err(TensorError::InvalidHyperparameter {
             op: "dropout".into(),

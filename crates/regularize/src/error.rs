@@ -21,7 +21,9 @@ pub enum RegularizeError {
         name: String,
     },
     /// A tied pair of parameters with different shapes.
-    #[error("cannot tie '{a}' {shape_a} to '{b}' {shape_b}: tied parameters must have the same shape")]
+    #[error(
+        "cannot tie '{a}' {shape_a} to '{b}' {shape_b}: tied parameters must have the same shape"
+    )]
     TiedShapes {
         /// The first parameter.
         a: String,

@@ -57,7 +57,9 @@ pub fn add_penalty(
 ) -> Result<NodeId, RegularizeError> {
     let (l1, l2) = penalty.validate()?.strengths();
     if params.is_empty() {
-        return Err(RegularizeError::NothingSelected { name: name.to_string() });
+        return Err(RegularizeError::NothingSelected {
+            name: name.to_string(),
+        });
     }
     let mut terms = Vec::new();
     if l1 > 0.0 {
@@ -68,7 +70,11 @@ pub fn add_penalty(
     }
     let total = sum_all(graph, &terms)?;
     // A named identity (scale by one) so the penalty can be found and reported by name.
-    Ok(graph.op(Some(name), knit_tensor::ops::Pointwise::Scale(1.0), &[total])?)
+    Ok(graph.op(
+        Some(name),
+        knit_tensor::ops::Pointwise::Scale(1.0),
+        &[total],
+    )?)
 }
 
 /// Which norm [`weighted_norm`] sums.

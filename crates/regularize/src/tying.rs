@@ -24,10 +24,15 @@ pub fn add_tying(
     norm: TieNorm,
 ) -> Result<NodeId, RegularizeError> {
     if !(strength.is_finite() && strength >= 0.0) {
-        return Err(RegularizeError::InvalidStrength { what: "tie", value: strength });
+        return Err(RegularizeError::InvalidStrength {
+            what: "tie",
+            value: strength,
+        });
     }
     if pairs.is_empty() {
-        return Err(RegularizeError::NothingSelected { name: name.to_string() });
+        return Err(RegularizeError::NothingSelected {
+            name: name.to_string(),
+        });
     }
     let mut diffs = Vec::with_capacity(pairs.len());
     for &(a, b) in pairs {
@@ -48,5 +53,9 @@ pub fn add_tying(
     };
     let total = weighted_norm(graph, &diffs, strength, norm)?;
     let total = sum_all(graph, &[total])?;
-    Ok(graph.op(Some(name), knit_tensor::ops::Pointwise::Scale(1.0), &[total])?)
+    Ok(graph.op(
+        Some(name),
+        knit_tensor::ops::Pointwise::Scale(1.0),
+        &[total],
+    )?)
 }

@@ -73,11 +73,16 @@ fn masks_depend_on_the_step_and_seed_only() {
         let d = g.op(Some("drop"), Dropout { seed }, &[x, rate]).unwrap();
         let mut exec = Executor::<f32>::new(&g);
         exec.set_step(step);
-        exec.set_input(x, ArrayD::ones(IxDyn(&[2, 64])).view()).unwrap();
+        exec.set_input(x, ArrayD::ones(IxDyn(&[2, 64])).view())
+            .unwrap();
         exec.run(d, Mode::Train).unwrap();
         let first = exec.value(d).unwrap().to_owned();
         exec.run(d, Mode::Train).unwrap();
-        assert_eq!(exec.value(d).unwrap(), first, "recomputing a step must give the same mask");
+        assert_eq!(
+            exec.value(d).unwrap(),
+            first,
+            "recomputing a step must give the same mask"
+        );
         first
     };
     assert_eq!(run(1, 5), run(1, 5));
@@ -89,11 +94,14 @@ fn masks_depend_on_the_step_and_seed_only() {
 fn the_ratio_can_follow_a_schedule_and_is_validated() {
     let (g, x, d) = graph(0.5, 10_000);
     let mut exec = Executor::<f32>::new(&g);
-    exec.set_input(x, ArrayD::ones(IxDyn(&[1, 10_000])).view()).unwrap();
-    exec.set_constant("drop.p", ArrayD::from_elem(IxDyn(&[]), 0.0).view()).unwrap();
+    exec.set_input(x, ArrayD::ones(IxDyn(&[1, 10_000])).view())
+        .unwrap();
+    exec.set_constant("drop.p", ArrayD::from_elem(IxDyn(&[]), 0.0).view())
+        .unwrap();
     exec.run(d, Mode::Train).unwrap();
     assert!(exec.value(d).unwrap().iter().all(|&v| v == 1.0));
-    exec.set_constant("drop.p", ArrayD::from_elem(IxDyn(&[]), 1.5).view()).unwrap();
+    exec.set_constant("drop.p", ArrayD::from_elem(IxDyn(&[]), 1.5).view())
+        .unwrap();
     assert_eq!(
         exec.run(d, Mode::Train).unwrap_err().to_string(),
         "dropout 'drop': the ratio must be in [0, 1), got 1.5"

@@ -20,7 +20,12 @@ fn main() -> Result<(), TensorError> {
     let mut g = Graph::new();
     let x = g.input("x", &[4])?;
     let y = g.labels("y")?;
-    let h1 = g.dense("h1", x, f32s(wave(&[6, 4], 0.1)), Some(f32s(wave(&[6], 0.2))))?;
+    let h1 = g.dense(
+        "h1",
+        x,
+        f32s(wave(&[6, 4], 0.1)),
+        Some(f32s(wave(&[6], 0.2))),
+    )?;
     let h1 = g.batch_norm("bn1", h1, BatchNorm::default())?;
     let h1 = g.tanh(h1)?;
     // One weight used by two layers: its gradient is the sum of both uses.
@@ -34,10 +39,23 @@ fn main() -> Result<(), TensorError> {
 
     let mut exec = Executor::<f64>::new(&g);
     exec.set_input(x, wave(&[5, 4], 1.0).view())?;
-    exec.set_input(y, ArrayD::from_shape_vec(IxDyn(&[5]), vec![0.0, 1.0, 2.0, 1.0, 0.0]).expect("5 labels").view())?;
+    exec.set_input(
+        y,
+        ArrayD::from_shape_vec(IxDyn(&[5]), vec![0.0, 1.0, 2.0, 1.0, 0.0])
+            .expect("5 labels")
+            .view(),
+    )?;
     let mut wrt: Vec<NodeId> = g.params().map(|(id, _)| id).collect();
     wrt.push(x);
-    let report = gradcheck(&mut exec, loss, &wrt, &GradCheckConfig { mode: Mode::Train, ..Default::default() })?;
+    let report = gradcheck(
+        &mut exec,
+        loss,
+        &wrt,
+        &GradCheckConfig {
+            mode: Mode::Train,
+            ..Default::default()
+        },
+    )?;
     print!("{report}");
     println!("all within tolerance: {}", report.passed());
     Ok(())

@@ -1,8 +1,8 @@
 //! One method per built-in op on [`Graph`], so models read like the maths.
 
 use crate::ops::{
-    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, LogSoftmax, MatMul,
-    Mse, Pointwise, Reduce, ReduceKind, Reshape, Softmax,
+    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, MatMul, Mse,
+    Pointwise, Reduce, ReduceKind, Reshape, Softmax,
 };
 use crate::{Graph, NodeId, TensorError};
 use ndarray::{ArrayD, IxDyn};
@@ -12,7 +12,13 @@ type Result<T> = std::result::Result<T, TensorError>;
 impl Graph {
     /// A dense layer named `name`: parameters `name.weight` (`[out, in]`) and optionally
     /// `name.bias` (`[out]`), and the node `name = x · Wᵀ + b`.
-    pub fn dense(&mut self, name: &str, x: NodeId, weight: ArrayD<f32>, bias: Option<ArrayD<f32>>) -> Result<NodeId> {
+    pub fn dense(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        weight: ArrayD<f32>,
+        bias: Option<ArrayD<f32>>,
+    ) -> Result<NodeId> {
         let w = self.param(&format!("{name}.weight"), weight)?;
         let mut inputs = vec![x, w];
         if let Some(b) = bias {
@@ -85,12 +91,12 @@ impl Graph {
 
     /// Softmax over the last dimension.
     pub fn softmax(&mut self, x: NodeId) -> Result<NodeId> {
-        self.op(None, Softmax, &[x])
+        self.op(None, Softmax { log: false }, &[x])
     }
 
     /// Log-softmax over the last dimension.
     pub fn log_softmax(&mut self, x: NodeId) -> Result<NodeId> {
-        self.op(None, LogSoftmax, &[x])
+        self.op(None, Softmax { log: true }, &[x])
     }
 
     /// Mean softmax cross-entropy of `logits` against integer `labels`.
@@ -110,17 +116,37 @@ impl Graph {
 
     /// Sum over everything (`None`) or along one axis.
     pub fn sum(&mut self, x: NodeId, axis: Option<usize>) -> Result<NodeId> {
-        self.op(None, Reduce { kind: ReduceKind::Sum, axis }, &[x])
+        self.op(
+            None,
+            Reduce {
+                kind: ReduceKind::Sum,
+                axis,
+            },
+            &[x],
+        )
     }
 
     /// Mean over everything (`None`) or along one axis.
     pub fn mean(&mut self, x: NodeId, axis: Option<usize>) -> Result<NodeId> {
-        self.op(None, Reduce { kind: ReduceKind::Mean, axis }, &[x])
+        self.op(
+            None,
+            Reduce {
+                kind: ReduceKind::Mean,
+                axis,
+            },
+            &[x],
+        )
     }
 
     /// New per-example dimensions with the same number of elements.
     pub fn reshape(&mut self, x: NodeId, dims: &[usize]) -> Result<NodeId> {
-        self.op(None, Reshape { dims: dims.to_vec() }, &[x])
+        self.op(
+            None,
+            Reshape {
+                dims: dims.to_vec(),
+            },
+            &[x],
+        )
     }
 
     /// Flattens each example to one dimension.

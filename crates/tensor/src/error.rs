@@ -132,7 +132,11 @@ pub enum TensorError {
 }
 
 fn join_shapes(shapes: &[Shape]) -> String {
-    shapes.iter().map(Shape::to_string).collect::<Vec<_>>().join(" and ")
+    shapes
+        .iter()
+        .map(Shape::to_string)
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 fn suggestion(s: &Option<String>) -> String {

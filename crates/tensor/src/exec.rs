@@ -49,7 +49,11 @@ impl<F: Float> Executor<F> {
     pub fn from_shared(graph: Arc<Graph>) -> Self {
         let n = graph.len();
         let mut exec = Executor {
-            dims: graph.nodes().iter().map(|node| node.shape.concrete(0)).collect(),
+            dims: graph
+                .nodes()
+                .iter()
+                .map(|node| node.shape.concrete(0))
+                .collect(),
             values: vec![Vec::new(); n],
             grads: vec![Vec::new(); n],
             scratch: vec![Vec::new(); n],
@@ -120,7 +124,8 @@ impl<F: Float> Executor<F> {
         if !matches!(node.kind, NodeKind::Input) {
             return Err(TensorError::NoGradient {
                 node: node.name.clone(),
-                reason: "require_grad applies to inputs; parameters get gradients when trainable".into(),
+                reason: "require_grad applies to inputs; parameters get gradients when trainable"
+                    .into(),
             });
         }
         self.input_grad[input.0] = true;
@@ -200,8 +205,12 @@ impl<F: Float> Executor<F> {
                 grow(&mut self.grads[i], len);
             }
             if let NodeKind::Op { op, inputs, .. } = &node.kind {
-                let in_dims: Vec<&[usize]> = inputs.iter().map(|j| self.dims[j.0].as_slice()).collect();
-                grow(&mut self.scratch[i], op.scratch_len(&in_dims, &self.dims[i]));
+                let in_dims: Vec<&[usize]> =
+                    inputs.iter().map(|j| self.dims[j.0].as_slice()).collect();
+                grow(
+                    &mut self.scratch[i],
+                    op.scratch_len(&in_dims, &self.dims[i]),
+                );
             }
         }
     }
@@ -223,11 +232,16 @@ impl<F: Float> Executor<F> {
                 NodeKind::Op { op, inputs, .. } => {
                     let (before, rest) = self.values.split_at_mut(i);
                     let len = element_count(&self.dims[i]);
-                    let output = ArrayViewMutD::from_shape(IxDyn(&self.dims[i]), &mut rest[0][..len])
-                        .expect("buffer sized by resize");
+                    let output =
+                        ArrayViewMutD::from_shape(IxDyn(&self.dims[i]), &mut rest[0][..len])
+                            .expect("buffer sized by resize");
                     let ctx = ForwardCtx {
                         node: &node.name,
-                        inputs: Inputs { values: before, dims: &self.dims, ids: inputs },
+                        inputs: Inputs {
+                            values: before,
+                            dims: &self.dims,
+                            ids: inputs,
+                        },
                         output,
                         scratch: &mut self.scratch[i],
                         state: &mut self.state[i],
@@ -281,7 +295,9 @@ impl<F: Float> Executor<F> {
         if !self.requires_grad[loss.0] {
             return Err(TensorError::NoGradient {
                 node: loss_node.name.clone(),
-                reason: "it depends on no trainable parameter and no input that requires a gradient".into(),
+                reason:
+                    "it depends on no trainable parameter and no input that requires a gradient"
+                        .into(),
             });
         }
         // Gradients only flow within the loss's ancestors; mark them (a subset of `active`).
@@ -295,14 +311,20 @@ impl<F: Float> Executor<F> {
         let len = element_count(&self.dims[loss.0]);
         self.grads[loss.0][..len].fill(F::one());
         for (i, node) in graph.nodes().iter().enumerate().take(loss.0 + 1).rev() {
-            let NodeKind::Op { op, inputs, .. } = &node.kind else { continue };
+            let NodeKind::Op { op, inputs, .. } = &node.kind else {
+                continue;
+            };
             if !self.active[i] || !self.requires_grad[i] {
                 continue;
             }
             let (before, rest) = self.grads.split_at_mut(i);
             let ctx = BackwardCtx {
                 node: &node.name,
-                inputs: Inputs { values: &self.values[..i], dims: &self.dims, ids: inputs },
+                inputs: Inputs {
+                    values: &self.values[..i],
+                    dims: &self.dims,
+                    ids: inputs,
+                },
                 output: view(&self.dims[i], &self.values[i]),
                 grad_output: view(&self.dims[i], &rest[0]),
                 grad_inputs: GradInputs {
@@ -350,10 +372,14 @@ impl<F: Float> Executor<F> {
         };
         if !self.requires_grad[id.0] {
             return Err(no(match &node.kind {
-                NodeKind::Input => "it is an input; call require_grad on it before running the graph",
+                NodeKind::Input => {
+                    "it is an input; call require_grad on it before running the graph"
+                }
                 NodeKind::Param { .. } => "it is a frozen parameter",
                 NodeKind::Constant { .. } => "it is a constant",
-                NodeKind::Op { .. } => "it depends on no trainable parameter and no input that requires a gradient",
+                NodeKind::Op { .. } => {
+                    "it depends on no trainable parameter and no input that requires a gradient"
+                }
             }));
         }
         let Some(loss) = self.last_backward else {
@@ -386,7 +412,10 @@ impl<F: Float> Executor<F> {
         found.ok_or_else(|| TensorError::UnknownName {
             kind: "parameter",
             name: name.to_string(),
-            did_you_mean: crate::error::closest(name, self.graph.params().map(|(_, n)| n.name.as_str())),
+            did_you_mean: crate::error::closest(
+                name,
+                self.graph.params().map(|(_, n)| n.name.as_str()),
+            ),
         })
     }
 
@@ -400,16 +429,27 @@ impl<F: Float> Executor<F> {
                 got: value.shape().to_vec(),
             });
         }
-        self.values[id.0].iter_mut().zip(value.iter()).for_each(|(d, &s)| *d = s);
+        self.values[id.0]
+            .iter_mut()
+            .zip(value.iter())
+            .for_each(|(d, &s)| *d = s);
         Ok(())
     }
 
     /// Overwrites the constant called `name`, checking its shape. Constants are fixed within a
     /// step; a trainer may change one between steps (a dropout ratio following a schedule).
-    pub fn set_constant(&mut self, name: &str, value: ArrayViewD<'_, f64>) -> Result<(), TensorError> {
+    pub fn set_constant(
+        &mut self,
+        name: &str,
+        value: ArrayViewD<'_, f64>,
+    ) -> Result<(), TensorError> {
         let id = self.graph.id(name)?;
         if !matches!(self.graph.nodes()[id.0].kind, NodeKind::Constant { .. }) {
-            return Err(TensorError::UnknownName { kind: "constant", name: name.to_string(), did_you_mean: None });
+            return Err(TensorError::UnknownName {
+                kind: "constant",
+                name: name.to_string(),
+                did_you_mean: None,
+            });
         }
         if value.shape() != self.dims[id.0].as_slice() {
             return Err(TensorError::ParamShape {
@@ -418,7 +458,10 @@ impl<F: Float> Executor<F> {
                 got: value.shape().to_vec(),
             });
         }
-        self.values[id.0].iter_mut().zip(value.iter()).for_each(|(d, &s)| *d = F::lit(s));
+        self.values[id.0]
+            .iter_mut()
+            .zip(value.iter())
+            .for_each(|(d, &s)| *d = F::lit(s));
         Ok(())
     }
 
@@ -449,7 +492,9 @@ impl<F: Float> Executor<F> {
 
     /// The gradient of every trainable parameter, writable (for clipping and pruning masks),
     /// in graph order. Allocates nothing.
-    pub fn trainable_grads_mut(&mut self) -> impl Iterator<Item = (NodeId, &str, ArrayViewMutD<'_, F>)> {
+    pub fn trainable_grads_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (NodeId, &str, ArrayViewMutD<'_, F>)> {
         let graph: &Graph = &self.graph;
         let dims = &self.dims;
         let rg = &self.requires_grad;
@@ -461,7 +506,8 @@ impl<F: Float> Executor<F> {
             .filter(move |(i, (n, _))| matches!(n.kind, NodeKind::Param { .. }) && rg[*i])
             .map(move |(i, (n, g))| {
                 let len = element_count(&dims[i]);
-                let grad = ArrayViewMutD::from_shape(IxDyn(&dims[i]), &mut g[..len]).expect("sized");
+                let grad =
+                    ArrayViewMutD::from_shape(IxDyn(&dims[i]), &mut g[..len]).expect("sized");
                 (NodeId(i), n.name.as_str(), grad)
             })
     }

@@ -1,8 +1,8 @@
 //! A finite-difference gradient checker in `f64`.
 
 use crate::graph::NodeKind;
-use ndarray::Dimension;
 use crate::{Executor, Mode, NodeId, TensorError};
+use ndarray::Dimension;
 use std::fmt;
 
 /// Settings of [`gradcheck`].
@@ -22,7 +22,12 @@ impl Default for GradCheckConfig {
     /// h = 1e-4 with the fourth-order stencil below (truncation error ~h⁴, rounding ~1e-16/h),
     /// rtol = 1e-6, atol = 1e-9.
     fn default() -> Self {
-        GradCheckConfig { step: 1e-4, rtol: 1e-6, atol: 1e-9, mode: Mode::Train }
+        GradCheckConfig {
+            step: 1e-4,
+            rtol: 1e-6,
+            atol: 1e-9,
+            mode: Mode::Train,
+        }
     }
 }
 
@@ -103,7 +108,10 @@ pub fn gradcheck(
 ) -> Result<GradCheckReport, TensorError> {
     let loss_node = exec.graph().node(loss)?.clone();
     if !loss_node.shape.is_scalar() {
-        return Err(TensorError::NotScalar { node: loss_node.name, shape: loss_node.shape });
+        return Err(TensorError::NotScalar {
+            node: loss_node.name,
+            shape: loss_node.shape,
+        });
     }
     for &id in wrt {
         if matches!(exec.graph().node(id)?.kind, NodeKind::Input) {
@@ -112,7 +120,10 @@ pub fn gradcheck(
     }
     exec.run(loss, config.mode)?;
     exec.backward(loss)?;
-    let analytic: Vec<_> = wrt.iter().map(|&id| exec.grad(id).map(|g| g.to_owned())).collect::<Result<_, _>>()?;
+    let analytic: Vec<_> = wrt
+        .iter()
+        .map(|&id| exec.grad(id).map(|g| g.to_owned()))
+        .collect::<Result<_, _>>()?;
 
     let mut entries = Vec::with_capacity(wrt.len());
     for (&id, analytic) in wrt.iter().zip(analytic) {
@@ -132,7 +143,11 @@ pub fn gradcheck(
             let n = numeric_derivative(exec, loss, id, flat, config)?;
             let abs = (a - n).abs();
             let scale = a.abs().max(n.abs());
-            let rel = if scale > config.atol { abs / scale } else { 0.0 };
+            let rel = if scale > config.atol {
+                abs / scale
+            } else {
+                0.0
+            };
             entry.max_abs_error = entry.max_abs_error.max(abs);
             entry.max_rel_error = entry.max_rel_error.max(rel);
             let ok = abs <= config.atol || abs <= config.rtol * scale;

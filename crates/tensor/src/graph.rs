@@ -151,7 +151,8 @@ impl Graph {
             .iter()
             .filter_map(|n| match &n.kind {
                 NodeKind::Op { op, inputs, .. } => {
-                    let shapes: Vec<&Shape> = inputs.iter().map(|i| &self.nodes[i.0].shape).collect();
+                    let shapes: Vec<&Shape> =
+                        inputs.iter().map(|i| &self.nodes[i.0].shape).collect();
                     Some(op.flops_per_example(&shapes, &n.shape))
                 }
                 _ => None,
@@ -163,7 +164,10 @@ impl Graph {
     /// skipped by optimizers, so it stays bit-identical through training.
     pub fn set_trainable(&mut self, id: NodeId, trainable: bool) -> Result<(), TensorError> {
         let len = self.nodes.len();
-        let node = self.nodes.get_mut(id.0).ok_or(TensorError::UnknownNode { id: id.0, len })?;
+        let node = self
+            .nodes
+            .get_mut(id.0)
+            .ok_or(TensorError::UnknownNode { id: id.0, len })?;
         match &mut node.kind {
             NodeKind::Param { trainable: t, .. } => {
                 *t = trainable;
@@ -190,7 +194,14 @@ impl Graph {
     /// Adds a trainable parameter with its initial value.
     pub fn param(&mut self, name: &str, init: ArrayD<f32>) -> Result<NodeId, TensorError> {
         let shape = Shape::fixed(init.shape());
-        self.push(name.to_string(), NodeKind::Param { init, trainable: true }, shape)
+        self.push(
+            name.to_string(),
+            NodeKind::Param {
+                init,
+                trainable: true,
+            },
+            shape,
+        )
     }
 
     /// Adds a constant.
@@ -234,12 +245,14 @@ impl Graph {
             });
         }
         let shapes: Vec<&Shape> = inputs.iter().map(|i| &self.nodes[i.0].shape).collect();
-        let shape = op.output_shape(&shapes).map_err(|reason| TensorError::Shape {
-            op: op.kind().to_string(),
-            node: name.clone(),
-            inputs: shapes.iter().map(|s| (*s).clone()).collect(),
-            reason,
-        })?;
+        let shape = op
+            .output_shape(&shapes)
+            .map_err(|reason| TensorError::Shape {
+                op: op.kind().to_string(),
+                node: name.clone(),
+                inputs: shapes.iter().map(|s| (*s).clone()).collect(),
+                reason,
+            })?;
         let state = op.state(&shapes);
         let kind = NodeKind::Op {
             op,

@@ -20,12 +20,18 @@ pub struct Shape {
 impl Shape {
     /// A batched shape: `[B, dims...]`.
     pub fn batched(dims: impl Into<Vec<usize>>) -> Self {
-        Shape { batched: true, dims: dims.into() }
+        Shape {
+            batched: true,
+            dims: dims.into(),
+        }
     }
 
     /// An unbatched (fixed) shape.
     pub fn fixed(dims: impl Into<Vec<usize>>) -> Self {
-        Shape { batched: false, dims: dims.into() }
+        Shape {
+            batched: false,
+            dims: dims.into(),
+        }
     }
 
     /// The unbatched 0-dimensional shape of a scalar (a loss).
@@ -110,10 +116,10 @@ pub fn broadcast_shapes(a: &Shape, b: &Shape) -> Result<Shape, String> {
     }
     let rank = a.dims.len().max(b.dims.len());
     let mut dims = vec![0; rank];
-    for i in 0..rank {
+    for (i, out) in dims.iter_mut().enumerate() {
         let da = dim_from_right(&a.dims, rank - 1 - i);
         let db = dim_from_right(&b.dims, rank - 1 - i);
-        dims[i] = match (da, db) {
+        *out = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
@@ -162,6 +168,9 @@ mod tests {
     #[test]
     fn incompatible_dims_are_named() {
         let e = broadcast_shapes(&Shape::batched([3]), &Shape::batched([4])).unwrap_err();
-        assert_eq!(e, "dimension 3 of [B, 3] cannot broadcast against dimension 4 of [B, 4]");
+        assert_eq!(
+            e,
+            "dimension 3 of [B, 3] cannot broadcast against dimension 4 of [B, 4]"
+        );
     }
 }

@@ -47,12 +47,33 @@ fn a_steady_state_training_step_allocates_nothing() {
     let mut g = Graph::new();
     let x = g.input("x", &[784]).unwrap();
     let y = g.labels("y").unwrap();
-    let h1 = g.dense("h1", x, filled(&[256, 784], 0.07), Some(filled(&[256], 0.07))).unwrap();
+    let h1 = g
+        .dense(
+            "h1",
+            x,
+            filled(&[256, 784], 0.07),
+            Some(filled(&[256], 0.07)),
+        )
+        .unwrap();
     let h1 = g.relu(h1).unwrap();
-    let h2 = g.dense("h2", h1, filled(&[128, 256], 0.12), Some(filled(&[128], 0.12))).unwrap();
+    let h2 = g
+        .dense(
+            "h2",
+            h1,
+            filled(&[128, 256], 0.12),
+            Some(filled(&[128], 0.12)),
+        )
+        .unwrap();
     let h2 = g.batch_norm("bn2", h2, Default::default()).unwrap();
     let h2 = g.tanh(h2).unwrap();
-    let out = g.dense("out", h2, filled(&[10, 128], 0.17), Some(filled(&[10], 0.17))).unwrap();
+    let out = g
+        .dense(
+            "out",
+            h2,
+            filled(&[10, 128], 0.17),
+            Some(filled(&[10], 0.17)),
+        )
+        .unwrap();
     let loss = g.cross_entropy(out, y).unwrap();
 
     let full = filled(&[64, 784], 2.0);
@@ -61,8 +82,12 @@ fn a_steady_state_training_step_allocates_nothing() {
     let labels_partial = ArrayD::from_shape_fn(IxDyn(&[17]), |i| (i[0] % 10) as f32);
 
     let mut exec = Executor::<f32>::new(&g);
-    let mut step = |exec: &mut Executor<f32>, batch: usize| {
-        let (xs, ys) = if batch == 64 { (&full, &labels_full) } else { (&partial, &labels_partial) };
+    let step = |exec: &mut Executor<f32>, batch: usize| {
+        let (xs, ys) = if batch == 64 {
+            (&full, &labels_full)
+        } else {
+            (&partial, &labels_partial)
+        };
         exec.set_input(x, xs.view()).unwrap();
         exec.set_input(y, ys.view()).unwrap();
         exec.run(loss, Mode::Train).unwrap();
@@ -82,6 +107,9 @@ fn a_steady_state_training_step_allocates_nothing() {
         losses.push(step(&mut exec, if i % 3 == 2 { 17 } else { 64 }));
     }
     let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
-    assert_eq!(allocated, 0, "{allocated} allocations in 10 steady-state steps");
+    assert_eq!(
+        allocated, 0,
+        "{allocated} allocations in 10 steady-state steps"
+    );
     assert!(losses.iter().all(|l| l.is_finite()));
 }

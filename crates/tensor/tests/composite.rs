@@ -28,7 +28,10 @@ fn activation() -> impl Strategy<Value = Pointwise> {
         Just(Pointwise::Tanh),
         Just(Pointwise::Sigmoid),
         Just(Pointwise::Gelu),
-        Just(Pointwise::Softplus { beta: 1.0, threshold: 20.0 }),
+        Just(Pointwise::Softplus {
+            beta: 1.0,
+            threshold: 20.0
+        }),
         Just(Pointwise::Relu),
         Just(Pointwise::LeakyRelu { slope: 0.2 }),
         Just(Pointwise::Elu { alpha: 1.0 }),
@@ -36,21 +39,27 @@ fn activation() -> impl Strategy<Value = Pointwise> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (1usize..5, 1usize..5, 1usize..6, 2usize..5, 2usize..5).prop_flat_map(|(batch, inputs, width, classes, depth)| {
-        let layers = prop::collection::vec((activation(), any::<bool>()), depth);
-        let n = batch * inputs + inputs * width + width * width * (depth + 1) + width * (depth + 1) + classes * width;
-        let values = prop::collection::vec(-1.0..1.0f64, n);
-        let labels = prop::collection::vec(0..classes, batch);
-        (layers, values, labels).prop_map(move |(layers, seed_values, labels)| Case {
-            batch,
-            inputs,
-            width,
-            classes,
-            layers,
-            seed_values,
-            labels,
-        })
-    })
+    (1usize..5, 1usize..5, 1usize..6, 2usize..5, 2usize..5).prop_flat_map(
+        |(batch, inputs, width, classes, depth)| {
+            let layers = prop::collection::vec((activation(), any::<bool>()), depth);
+            let n = batch * inputs
+                + inputs * width
+                + width * width * (depth + 1)
+                + width * (depth + 1)
+                + classes * width;
+            let values = prop::collection::vec(-1.0..1.0f64, n);
+            let labels = prop::collection::vec(0..classes, batch);
+            (layers, values, labels).prop_map(move |(layers, seed_values, labels)| Case {
+                batch,
+                inputs,
+                width,
+                classes,
+                layers,
+                seed_values,
+                labels,
+            })
+        },
+    )
 }
 
 /// Takes the next `dims`-shaped block of values.
@@ -59,9 +68,17 @@ fn take(values: &mut impl Iterator<Item = f64>, dims: &[usize]) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(dims), values.take(n).collect()).expect("enough values")
 }
 
-/// Builds the graph; returns it with the loss, the pre-activations (for the kink check),
-/// the input id and the data to feed.
-fn build(c: &Case) -> (Graph, NodeId, Vec<(NodeId, Pointwise)>, ArrayD<f64>, ArrayD<f64>) {
+/// A built case: the graph, its loss, the pre-activations (for the kink check) and the
+/// data to feed.
+struct Built {
+    graph: Graph,
+    loss: NodeId,
+    pre: Vec<(NodeId, Pointwise)>,
+    x: ArrayD<f64>,
+    labels: ArrayD<f64>,
+}
+
+fn build(c: &Case) -> Built {
     let mut v = c.seed_values.iter().copied();
     let x_data = take(&mut v, &[c.batch, c.inputs]) * 2.0;
     let mut g = Graph::new();
@@ -69,13 +86,21 @@ fn build(c: &Case) -> (Graph, NodeId, Vec<(NodeId, Pointwise)>, ArrayD<f64>, Arr
     let y = g.labels("y").unwrap();
     let w_in = f32s(&take(&mut v, &[c.width, c.inputs]));
     let mut h = g.dense("in", x, w_in, None).unwrap();
-    let shared = g.param("shared.weight", f32s(&take(&mut v, &[c.width, c.width]))).unwrap();
+    let shared = g
+        .param("shared.weight", f32s(&take(&mut v, &[c.width, c.width])))
+        .unwrap();
     let mut pre = Vec::new();
     for (i, &(act, use_shared)) in c.layers.iter().enumerate() {
         let own = f32s(&take(&mut v, &[c.width, c.width]));
-        let bias = g.param(&format!("h{i}.bias"), f32s(&take(&mut v, &[c.width]))).unwrap();
+        let bias = g
+            .param(&format!("h{i}.bias"), f32s(&take(&mut v, &[c.width])))
+            .unwrap();
         // Layers 0 and 1 always use the shared weight; the others at random.
-        let weight = if use_shared || i < 2 { shared } else { g.param(&format!("h{i}.weight"), own).unwrap() };
+        let weight = if use_shared || i < 2 {
+            shared
+        } else {
+            g.param(&format!("h{i}.weight"), own).unwrap()
+        };
         let z = g.linear(h, weight, Some(bias)).unwrap();
         pre.push((z, act));
         let a = g.pointwise(act, z).unwrap();
@@ -84,8 +109,18 @@ fn build(c: &Case) -> (Graph, NodeId, Vec<(NodeId, Pointwise)>, ArrayD<f64>, Arr
     let w_out = f32s(&take(&mut v, &[c.classes, c.width]));
     let logits = g.dense("out", h, w_out, None).unwrap();
     let loss = g.cross_entropy(logits, y).unwrap();
-    let labels = ArrayD::from_shape_vec(IxDyn(&[c.batch]), c.labels.iter().map(|&l| l as f64).collect()).unwrap();
-    (g, loss, pre, x_data, labels)
+    let labels = ArrayD::from_shape_vec(
+        IxDyn(&[c.batch]),
+        c.labels.iter().map(|&l| l as f64).collect(),
+    )
+    .unwrap();
+    Built {
+        graph: g,
+        loss,
+        pre,
+        x: x_data,
+        labels,
+    }
 }
 
 proptest! {
@@ -93,7 +128,7 @@ proptest! {
 
     #[test]
     fn random_mlps_with_sharing_and_skips(c in case()) {
-        let (g, loss, pre, x_data, labels) = build(&c);
+        let Built { graph: g, loss, pre, x: x_data, labels } = build(&c);
         let mut exec = Executor::<f64>::new(&g);
         exec.set_input(g.id("x").unwrap(), x_data.view()).unwrap();
         exec.set_input(g.id("y").unwrap(), labels.view()).unwrap();

@@ -11,7 +11,9 @@ fn zeros(dims: &[usize]) -> ArrayD<f32> {
 fn a_shape_mismatch_names_the_op_the_node_and_both_shapes() {
     let mut g = Graph::new();
     let x = g.input("x", &[780]).unwrap();
-    let err = g.dense("h1", x, zeros(&[256, 784]), Some(zeros(&[256]))).unwrap_err();
+    let err = g
+        .dense("h1", x, zeros(&[256, 784]), Some(zeros(&[256])))
+        .unwrap_err();
     assert!(matches!(err, TensorError::Shape { .. }));
     assert_eq!(
         err.to_string(),
@@ -35,7 +37,10 @@ fn a_wrong_input_size_is_reported_with_both_shapes() {
     let x = g.input("pixels", &[784]).unwrap();
     let mut exec = Executor::<f32>::new(&g);
     let err = exec.set_input(x, zeros(&[64, 780]).view()).unwrap_err();
-    assert_eq!(err.to_string(), "input 'pixels' expects [B, 784], got an array of shape [64, 780]");
+    assert_eq!(
+        err.to_string(),
+        "input 'pixels' expects [B, 784], got an array of shape [64, 780]"
+    );
 }
 
 #[test]
@@ -62,7 +67,10 @@ fn an_input_without_data_is_reported() {
     let s = g.sum(x, None).unwrap();
     let mut exec = Executor::<f32>::new(&g);
     let err = exec.run(s, Mode::Eval).unwrap_err();
-    assert_eq!(err.to_string(), "input 'x' has no data: call set_input before running the graph");
+    assert_eq!(
+        err.to_string(),
+        "input 'x' has no data: call set_input before running the graph"
+    );
 }
 
 #[test]
@@ -82,7 +90,10 @@ fn gradient_requests_for_unknown_or_gradient_free_nodes_explain_why() {
     exec.run(loss, Mode::Train).unwrap();
     exec.backward(loss).unwrap();
 
-    assert_eq!(exec.grad(foreign).unwrap_err().to_string(), "node #19 is not in this graph, which has 4 nodes");
+    assert_eq!(
+        exec.grad(foreign).unwrap_err().to_string(),
+        "node #19 is not in this graph, which has 4 nodes"
+    );
     assert_eq!(
         exec.grad_by_name("h1.wieght").unwrap_err().to_string(),
         "no node named 'h1.wieght' (did you mean 'h1.weight'?)"
@@ -117,7 +128,9 @@ fn duplicate_names_and_parameter_shapes_are_checked() {
     );
     let mut exec = Executor::<f32>::new(&g);
     assert_eq!(
-        exec.set_param("w", zeros(&[3, 2]).view()).unwrap_err().to_string(),
+        exec.set_param("w", zeros(&[3, 2]).view())
+            .unwrap_err()
+            .to_string(),
         "parameter 'w' has shape [2, 2], got a value of shape [3, 2]"
     );
 }
@@ -137,6 +150,9 @@ fn frozen_parameters_get_no_gradient_and_the_error_says_so() {
         exec.grad_by_name("h1.weight").unwrap_err().to_string(),
         "no gradient for 'h1.weight': it is a frozen parameter"
     );
-    let names: Vec<String> = exec.trainable_params().map(|(_, n, _, _)| n.to_string()).collect();
+    let names: Vec<String> = exec
+        .trainable_params()
+        .map(|(_, n, _, _)| n.to_string())
+        .collect();
     assert_eq!(names, vec!["h1.bias"]);
 }

@@ -79,7 +79,11 @@ fn batch_norm_running_statistics_follow_pytorch() {
     let mut exec = Executor::<f64>::new(&g);
     exec.set_input(xi, x.view().into_dyn()).unwrap();
     exec.run(y, Mode::Train).unwrap();
-    let buffers: Vec<_> = exec.buffers().into_iter().map(|(n, v)| (n, v.to_owned())).collect();
+    let buffers: Vec<_> = exec
+        .buffers()
+        .into_iter()
+        .map(|(n, v)| (n, v.to_owned()))
+        .collect();
     assert_eq!(buffers[0].0, "bn.running_mean");
     assert_eq!(buffers[1].0, "bn.running_var");
     let mean = x.mean_axis(Axis(0)).unwrap();
@@ -90,14 +94,19 @@ fn batch_norm_running_statistics_follow_pytorch() {
     }
 
     // Evaluation uses the running statistics and leaves them unchanged.
-    exec.set_input(xi, array![[2.0, 11.0]].view().into_dyn()).unwrap();
+    exec.set_input(xi, array![[2.0, 11.0]].view().into_dyn())
+        .unwrap();
     exec.run(y, Mode::Eval).unwrap();
     let out = exec.value(y).unwrap();
     for j in 0..2 {
         let expected = ([2.0, 11.0][j] - buffers[0].1[j]) / (buffers[1].1[j] + 1e-5f64).sqrt();
         assert!((out[[0, j]] - expected).abs() < 1e-12);
     }
-    let after: Vec<_> = exec.buffers().into_iter().map(|(_, v)| v.to_owned()).collect();
+    let after: Vec<_> = exec
+        .buffers()
+        .into_iter()
+        .map(|(_, v)| v.to_owned())
+        .collect();
     assert_eq!(after[0], buffers[0].1);
     assert_eq!(after[1], buffers[1].1);
 }
@@ -108,7 +117,8 @@ fn batch_norm_rejects_a_training_batch_of_one() {
     let xi = g.input("x", &[3]).unwrap();
     let y = g.batch_norm("bn1", xi, BatchNorm::default()).unwrap();
     let mut exec = Executor::<f32>::new(&g);
-    exec.set_input(xi, array![[1.0f32, 2.0, 3.0]].view().into_dyn()).unwrap();
+    exec.set_input(xi, array![[1.0f32, 2.0, 3.0]].view().into_dyn())
+        .unwrap();
     let err = exec.run(y, Mode::Train).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -126,7 +136,8 @@ fn cross_entropy_matches_the_textbook_value() {
     let yi = g.labels("y").unwrap();
     let loss = g.cross_entropy(xi, yi).unwrap();
     let mut exec = Executor::<f64>::new(&g);
-    exec.set_input(xi, array![[1.0, 2.0, 3.0]].view().into_dyn()).unwrap();
+    exec.set_input(xi, array![[1.0, 2.0, 3.0]].view().into_dyn())
+        .unwrap();
     exec.set_input(yi, array![2.0].view().into_dyn()).unwrap();
     exec.run(loss, Mode::Train).unwrap();
     let expected = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln() - 3.0;
@@ -140,12 +151,17 @@ fn a_label_outside_the_classes_is_an_error() {
     let yi = g.labels("y").unwrap();
     let loss = g.cross_entropy(xi, yi).unwrap();
     let mut exec = Executor::<f32>::new(&g);
-    exec.set_input(xi, ArrayD::zeros(IxDyn(&[2, 3])).view()).unwrap();
-    exec.set_input(yi, array![0.0f32, 3.0].view().into_dyn()).unwrap();
+    exec.set_input(xi, ArrayD::zeros(IxDyn(&[2, 3])).view())
+        .unwrap();
+    exec.set_input(yi, array![0.0f32, 3.0].view().into_dyn())
+        .unwrap();
     let err = exec.run(loss, Mode::Train).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("cross_entropy '{}': label 3 in row 1 is not a class index in 0..3", g.node(loss).unwrap().name)
+        format!(
+            "cross_entropy '{}': label 3 in row 1 is not a class index in 0..3",
+            g.node(loss).unwrap().name
+        )
     );
 }
 
@@ -153,7 +169,14 @@ fn a_label_outside_the_classes_is_an_error() {
 fn f32_and_f64_executors_agree_on_one_graph() {
     let mut g = Graph::new();
     let xi = g.input("x", &[3]).unwrap();
-    let h = g.dense("h", xi, array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn(), None).unwrap();
+    let h = g
+        .dense(
+            "h",
+            xi,
+            array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn(),
+            None,
+        )
+        .unwrap();
     let h = g.tanh(h).unwrap();
     let s = g.sum(h, None).unwrap();
     let x = array![[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]].into_dyn();

@@ -36,11 +36,20 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), TrainError> {
-        let error = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message };
+        let error = |message: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
         let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
             .tensors
             .iter()
-            .map(|(name, a)| (name.clone(), a.iter().flat_map(|v| v.to_le_bytes()).collect(), a.shape().to_vec()))
+            .map(|(name, a)| {
+                (
+                    name.clone(),
+                    a.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    a.shape().to_vec(),
+                )
+            })
             .collect();
         let views = bytes
             .iter()
@@ -50,42 +59,65 @@ impl Checkpoint {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| error(e.to_string()))?;
         let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
-        let encoded = safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
+        let encoded =
+            safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
         write_atomically(path, &encoded).map_err(|e| error(e.to_string()))
     }
 
     /// Reads a checkpoint, accepting `f32` and `f64` tensors (converted to `f32`).
     pub fn read(path: &Path) -> Result<Self, TrainError> {
-        let error = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message };
+        let error = |message: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
         let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
         let (_, meta) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
-        let file = SafeTensors::deserialize(&bytes).map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
+        let file = SafeTensors::deserialize(&bytes)
+            .map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in file.tensors() {
             let values: Vec<f32> = match view.dtype() {
-                Dtype::F32 => view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
                 Dtype::F64 => view
                     .data()
                     .chunks_exact(8)
                     .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
                     .collect(),
-                other => return Err(error(format!("tensor '{name}' has type {other:?}; knit reads F32 and F64"))),
+                other => {
+                    return Err(error(format!(
+                        "tensor '{name}' has type {other:?}; knit reads F32 and F64"
+                    )))
+                }
             };
             let array = ArrayD::from_shape_vec(IxDyn(view.shape()), values)
                 .map_err(|e| error(format!("tensor '{name}': {e}")))?;
             tensors.insert(name, array);
         }
-        let metadata = meta.metadata().clone().unwrap_or_default().into_iter().collect();
+        let metadata = meta
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         Ok(Checkpoint { tensors, metadata })
     }
 
     /// A metadata entry, or an error naming it.
     pub fn meta(&self, key: &str, path: &Path) -> Result<&str, TrainError> {
-        self.metadata.get(key).map(String::as_str).ok_or_else(|| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("metadata entry '{key}' is missing; was this file written by `knit train`?"),
-        })
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!(
+                    "metadata entry '{key}' is missing; was this file written by `knit train`?"
+                ),
+            })
     }
 }
 
@@ -108,7 +140,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
 }

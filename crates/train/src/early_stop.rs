@@ -19,7 +19,13 @@ pub(crate) struct EarlyStopper {
 
 impl EarlyStopper {
     pub(crate) fn new(config: EarlyStop) -> Self {
-        EarlyStopper { config, best: None, best_epoch: 0, waited: 0, snapshot: Vec::new() }
+        EarlyStopper {
+            config,
+            best: None,
+            best_epoch: 0,
+            waited: 0,
+            snapshot: Vec::new(),
+        }
     }
 
     /// The epoch with the best metric so far.
@@ -37,7 +43,10 @@ impl EarlyStopper {
         let (value, higher_is_better) = match self.config.metric {
             Metric::ValLoss => (validation.map_or(metrics.train_loss, |v| v.loss), false),
             Metric::ValAccuracy => (
-                validation.and_then(|v| v.accuracy).or(metrics.train_accuracy.first().copied().flatten()).unwrap_or(0.0),
+                validation
+                    .and_then(|v| v.accuracy)
+                    .or(metrics.train_accuracy.first().copied().flatten())
+                    .unwrap_or(0.0),
                 true,
             ),
         };

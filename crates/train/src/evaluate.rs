@@ -28,10 +28,12 @@ pub(crate) fn evaluate(
         while start < n {
             let end = (start + batch.max(1)).min(n);
             let x = data.features.slice(s![start..end, ..]);
-            let x = x.into_shape_with_order(batch_dims(end - start, &dims)).map_err(|e| TrainError::DataMismatch {
-                model: model.name.clone(),
-                message: e.to_string(),
-            })?;
+            let x = x
+                .into_shape_with_order(batch_dims(end - start, &dims))
+                .map_err(|e| TrainError::DataMismatch {
+                    model: model.name.clone(),
+                    message: e.to_string(),
+                })?;
             let y = data.labels.slice(s![start..end]);
             exec.set_input(model.input, x)?;
             exec.set_input(plan.labels, y.into_dyn())?;

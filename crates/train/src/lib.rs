@@ -20,7 +20,8 @@ pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};
 pub use plan::{
-    AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric, ModelNodes,
-    OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task, Transfer,
+    AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric,
+    ModelNodes, OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task,
+    Transfer,
 };
 pub use trainer::{Report, TrainOptions, Trainer};

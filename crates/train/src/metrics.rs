@@ -23,7 +23,9 @@ pub(crate) struct Confusion {
 
 impl Confusion {
     pub(crate) fn new(classes: usize) -> Self {
-        Confusion { counts: vec![vec![0; classes]; classes] }
+        Confusion {
+            counts: vec![vec![0; classes]; classes],
+        }
     }
 
     /// Adds one example.
@@ -50,7 +52,11 @@ impl Confusion {
                 }
             })
             .collect();
-        let accuracy = if total == 0 { 0.0 } else { correct as f64 / total as f64 };
+        let accuracy = if total == 0 {
+            0.0
+        } else {
+            correct as f64 / total as f64
+        };
         (accuracy, per_class, self.counts)
     }
 }

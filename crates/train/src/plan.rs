@@ -5,12 +5,12 @@
 
 use knit_data::DataSpec;
 use knit_optim::schedule::{
-    Constant, CosineAnnealing, CosineWarmRestarts, Exponential, Inv, InverseTime, LinearWarmup, MultiStep,
-    PlateauConfig, Polynomial, ReduceOnPlateau, Schedule, StepDecay, WarmupMode,
+    Constant, CosineAnnealing, CosineWarmRestarts, Exponential, Inv, InverseTime, LinearWarmup,
+    MultiStep, PlateauConfig, Polynomial, ReduceOnPlateau, Schedule, StepDecay, WarmupMode,
 };
 use knit_optim::{
-    AdagradConfig, AdamConfig, AdamWConfig, Adagrad, Adam, AdamW, OptimError, Optimizer, ParamGroup, ParamSpec,
-    Rmsprop, RmspropConfig, Sgd, SgdConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, OptimError, Optimizer,
+    ParamGroup, ParamSpec, Rmsprop, RmspropConfig, Sgd, SgdConfig,
 };
 use knit_tensor::{Graph, NodeId};
 use std::path::PathBuf;
@@ -84,10 +84,24 @@ impl Plan {
     /// clipping, penalties or procedures, seed 0. Change the public fields to taste.
     ///
     /// `loss` is the model's data loss; `output` its logits (classification) or predictions.
-    pub fn new(graph: Graph, model: ModelNodes, labels: NodeId, data: DataSpec, task: Task) -> Self {
+    pub fn new(
+        graph: Graph,
+        model: ModelNodes,
+        labels: NodeId,
+        data: DataSpec,
+        task: Task,
+    ) -> Self {
         let param_groups = graph
             .params()
-            .filter(|(_, n)| matches!(n.kind, knit_tensor::NodeKind::Param { trainable: true, .. }))
+            .filter(|(_, n)| {
+                matches!(
+                    n.kind,
+                    knit_tensor::NodeKind::Param {
+                        trainable: true,
+                        ..
+                    }
+                )
+            })
             .map(|(_, n)| (n.name.clone(), 0))
             .collect();
         let optimizer = OptimizerSpec::Adam(AdamConfig::default());
@@ -166,7 +180,11 @@ pub enum OptimizerSpec {
 
 impl OptimizerSpec {
     /// Builds the optimizer over these parameters and groups.
-    pub fn build(&self, specs: &[ParamSpec], groups: &[ParamGroup]) -> Result<Box<dyn Optimizer<f32>>, OptimError> {
+    pub fn build(
+        &self,
+        specs: &[ParamSpec],
+        groups: &[ParamGroup],
+    ) -> Result<Box<dyn Optimizer<f32>>, OptimError> {
         Ok(match *self {
             OptimizerSpec::Sgd(c) => Box::new(Sgd::new(specs, groups, c)?),
             OptimizerSpec::Adagrad(c) => Box::new(Adagrad::new(specs, groups, c)?),
@@ -289,24 +307,55 @@ impl ScheduleSpec {
     pub fn build(&self) -> Result<Box<dyn Schedule>, OptimError> {
         Ok(match self {
             ScheduleSpec::Constant(v) => Box::new(Constant::new(*v)?),
-            ScheduleSpec::Step { initial, every, gamma } => Box::new(StepDecay::new(*initial, *every, *gamma)?),
-            ScheduleSpec::MultiStep { initial, milestones, gamma } => {
-                Box::new(MultiStep::new(*initial, milestones, *gamma)?)
+            ScheduleSpec::Step {
+                initial,
+                every,
+                gamma,
+            } => Box::new(StepDecay::new(*initial, *every, *gamma)?),
+            ScheduleSpec::MultiStep {
+                initial,
+                milestones,
+                gamma,
+            } => Box::new(MultiStep::new(*initial, milestones, *gamma)?),
+            ScheduleSpec::Exponential { initial, gamma } => {
+                Box::new(Exponential::new(*initial, *gamma)?)
             }
-            ScheduleSpec::Exponential { initial, gamma } => Box::new(Exponential::new(*initial, *gamma)?),
             ScheduleSpec::InverseTime { initial, k } => Box::new(InverseTime::new(*initial, *k)?),
-            ScheduleSpec::Inv { initial, gamma, power } => Box::new(Inv::new(*initial, *gamma, *power)?),
-            ScheduleSpec::Polynomial { initial, end, total, power } => {
-                Box::new(Polynomial::new(*initial, *end, *total, *power)?)
+            ScheduleSpec::Inv {
+                initial,
+                gamma,
+                power,
+            } => Box::new(Inv::new(*initial, *gamma, *power)?),
+            ScheduleSpec::Polynomial {
+                initial,
+                end,
+                total,
+                power,
+            } => Box::new(Polynomial::new(*initial, *end, *total, *power)?),
+            ScheduleSpec::Cosine {
+                initial,
+                t_max,
+                min,
+            } => Box::new(CosineAnnealing::new(*initial, *t_max, *min)?),
+            ScheduleSpec::CosineRestarts {
+                initial,
+                t_0,
+                t_mult,
+                min,
+            } => Box::new(CosineWarmRestarts::new(*initial, *t_0, *t_mult, *min)?),
+            ScheduleSpec::Warmup {
+                steps,
+                start_factor,
+                then,
+            } => Box::new(LinearWarmup::new(
+                then.build()?,
+                *start_factor,
+                *steps,
+                WarmupMode::Sequential,
+            )?),
+            ScheduleSpec::Plateau { initial, config } => {
+                Box::new(ReduceOnPlateau::new(*initial, *config)?)
             }
-            ScheduleSpec::Cosine { initial, t_max, min } => Box::new(CosineAnnealing::new(*initial, *t_max, *min)?),
-            ScheduleSpec::CosineRestarts { initial, t_0, t_mult, min } => {
-                Box::new(CosineWarmRestarts::new(*initial, *t_0, *t_mult, *min)?)
-            }
-            ScheduleSpec::Warmup { steps, start_factor, then } => {
-                Box::new(LinearWarmup::new(then.build()?, *start_factor, *steps, WarmupMode::Sequential)?)
-            }
-            ScheduleSpec::Plateau { initial, config } => Box::new(ReduceOnPlateau::new(*initial, *config)?),
         })
     }
 }

@@ -26,7 +26,10 @@ impl Trainer {
         meta.insert("knit.seed".into(), self.plan.seed.to_string());
         meta.insert("knit.epoch".into(), self.epoch.to_string());
         meta.insert("knit.step".into(), self.step.to_string());
-        meta.insert("knit.lr_schedule".into(), to_json(&self.lr_schedule.state()));
+        meta.insert(
+            "knit.lr_schedule".into(),
+            to_json(&self.lr_schedule.state()),
+        );
         let aliases: Vec<(String, Vec<String>)> = self.plan.shared.clone();
         meta.insert("knit.shared".into(), to_json(&aliases));
         if let Some(stopper) = &self.stopper {
@@ -49,7 +52,10 @@ impl Trainer {
     /// Continues a run from a checkpoint written by [`Trainer::save`] for the same program:
     /// the final weights equal, bit for bit, those of a run that was never interrupted.
     pub fn resume(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
-        let bad = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message };
+        let bad = |message: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
         let seed: u64 = parse(ckpt.meta("knit.seed", path)?, "knit.seed", path)?;
         if seed != self.plan.seed {
             return Err(bad(format!(
@@ -61,7 +67,10 @@ impl Trainer {
         let optimizer_state: Vec<_> = ckpt
             .tensors
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(OPTIMIZER).map(|k| (k.to_string(), v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(OPTIMIZER)
+                    .map(|k| (k.to_string(), v.clone()))
+            })
             .collect();
         self.optimizer.load_state(&optimizer_state)?;
         let schedule: Vec<(String, f64)> = from_json(ckpt.meta("knit.lr_schedule", path)?, path)?;
@@ -70,7 +79,8 @@ impl Trainer {
         self.step = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
         if let Some(stopper) = &mut self.stopper {
             if let Some(state) = ckpt.metadata.get("knit.early_stop") {
-                let (best, best_epoch, waited): (Option<f64>, usize, usize) = from_json(state, path)?;
+                let (best, best_epoch, waited): (Option<f64>, usize, usize) =
+                    from_json(state, path)?;
                 stopper.best = best;
                 stopper.best_epoch = best_epoch;
                 stopper.waited = waited;
@@ -109,16 +119,26 @@ impl Trainer {
             .map(|(_, n)| (n.name.clone(), true))
             .chain(self.exec.buffers().into_iter().map(|(n, _)| (n, false)))
             .collect();
-        let public: Vec<&str> = ckpt.tensors.keys().map(String::as_str).filter(|k| !k.starts_with(PRIVATE_PREFIX)).collect();
+        let public: Vec<&str> = ckpt
+            .tensors
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with(PRIVATE_PREFIX))
+            .collect();
         for (name, is_param) in &wanted {
             let source = renamed(name);
-            let value = ckpt.tensors.get(&source).ok_or_else(|| TrainError::Checkpoint {
-                path: path.to_path_buf(),
-                message: format!(
-                    "it has no tensor '{source}'{}",
-                    closest(&source, &public).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default()
-                ),
-            })?;
+            let value = ckpt
+                .tensors
+                .get(&source)
+                .ok_or_else(|| TrainError::Checkpoint {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "it has no tensor '{source}'{}",
+                        closest(&source, &public)
+                            .map(|c| format!(" (did you mean '{c}'?)"))
+                            .unwrap_or_default()
+                    ),
+                })?;
             if *is_param {
                 self.exec.set_param(name, value.view())?;
             } else {

@@ -23,7 +23,10 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { threads: 1, eval_batch: 512 }
+        TrainOptions {
+            threads: 1,
+            eval_batch: 512,
+        }
     }
 }
 
@@ -70,7 +73,10 @@ pub struct Trainer {
 
 impl std::fmt::Debug for Trainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trainer").field("epoch", &self.epoch).field("step", &self.step).finish_non_exhaustive()
+        f.debug_struct("Trainer")
+            .field("epoch", &self.epoch)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,7 +145,10 @@ impl Trainer {
             if stop {
                 stopped_early = self.epoch < self.plan.epochs;
                 if stopped_early {
-                    let best = self.stopper.as_ref().map_or(self.epoch, EarlyStopper::best_epoch);
+                    let best = self
+                        .stopper
+                        .as_ref()
+                        .map_or(self.epoch, EarlyStopper::best_epoch);
                     observer.stopped_early(self.epoch, best);
                 }
                 break;
@@ -164,7 +173,11 @@ impl Trainer {
             best_epoch,
             stopped_early,
             train_seconds,
-            samples_per_second: if train_seconds > 0.0 { samples / train_seconds } else { 0.0 },
+            samples_per_second: if train_seconds > 0.0 {
+                samples / train_seconds
+            } else {
+                0.0
+            },
         })
     }
 
@@ -199,8 +212,18 @@ impl Trainer {
             self.exec.set_constant(name, value.view())?;
         }
         let lr = self.optimizer.lr();
-        epoch_order(n, self.plan.shuffle, self.plan.seed, epoch as u64, &mut self.order);
-        let batches = if self.plan.drop_last { n / batch } else { n.div_ceil(batch) };
+        epoch_order(
+            n,
+            self.plan.shuffle,
+            self.plan.seed,
+            epoch as u64,
+            &mut self.order,
+        );
+        let batches = if self.plan.drop_last {
+            n / batch
+        } else {
+            n.div_ceil(batch)
+        };
         observer.epoch_started(epoch + 1, batches);
 
         let models = self.plan.models.len();
@@ -222,17 +245,28 @@ impl Trainer {
 
     /// One optimizer step on the examples at positions `range` of this epoch's order;
     /// returns the batch's total loss.
-    fn step_on(&mut self, range: std::ops::Range<usize>, sums: &mut EpochSums) -> Result<f32, TrainError> {
+    fn step_on(
+        &mut self,
+        range: std::ops::Range<usize>,
+        sums: &mut EpochSums,
+    ) -> Result<f32, TrainError> {
         let k = range.len();
-        gather(&self.data.train, &self.order[range], &mut self.x_batch, &mut self.y_batch);
+        gather(
+            &self.data.train,
+            &self.order[range],
+            &mut self.x_batch,
+            &mut self.y_batch,
+        );
         let x = self.x_batch.slice(s![..k, ..]);
         let y = self.y_batch.slice(s![..k]);
         self.exec.set_step(self.step);
         for model in &self.plan.models {
             let dims = &self.plan.graph.node(model.input)?.shape.dims;
-            let x = x.into_shape_with_order(batch_dims(k, dims)).map_err(|e| TrainError::DataMismatch {
-                model: model.name.clone(),
-                message: e.to_string(),
+            let x = x.into_shape_with_order(batch_dims(k, dims)).map_err(|e| {
+                TrainError::DataMismatch {
+                    model: model.name.clone(),
+                    message: e.to_string(),
+                }
             })?;
             self.exec.set_input(model.input, x)?;
         }
@@ -244,26 +278,37 @@ impl Trainer {
                 epoch: self.epoch + 1,
                 step: self.step,
                 loss,
-                culprit: self.exec.first_non_finite().unwrap_or("the loss").to_string(),
+                culprit: self
+                    .exec
+                    .first_non_finite()
+                    .unwrap_or("the loss")
+                    .to_string(),
             });
         }
         sums.add_batch(&self.exec, &self.plan, &y, loss)?;
         self.exec.backward(self.plan.loss)?;
         self.clip()?;
         let mut slots = recycle(std::mem::take(&mut self.slot_buffer));
-        slots.extend(self.exec.trainable_params().map(|(_, _, p, g)| Slot::new(p, g)));
+        slots.extend(
+            self.exec
+                .trainable_params()
+                .map(|(_, _, p, g)| Slot::new(p, g)),
+        );
         let stepped = self.optimizer.step(&mut slots);
         self.slot_buffer = recycle(slots);
         stepped?;
         self.step += 1;
         if self.plan.schedule_unit == ScheduleUnit::Step {
-            self.optimizer.set_lr(self.lr_schedule.value(self.step as usize));
+            self.optimizer
+                .set_lr(self.lr_schedule.value(self.step as usize));
         }
         Ok(loss)
     }
 
     fn clip(&mut self) -> Result<(), TrainError> {
-        let Some(clip) = self.plan.clip else { return Ok(()) };
+        let Some(clip) = self.plan.clip else {
+            return Ok(());
+        };
         let mut grads = recycle(std::mem::take(&mut self.grad_buffer));
         grads.extend(self.exec.trainable_grads_mut().map(|(_, _, g)| g));
         let clipped = match clip {
@@ -322,7 +367,14 @@ impl EpochSums {
         Ok(())
     }
 
-    fn finish(self, plan: &Plan, epoch: usize, lr: f64, validation: Vec<EvalMetrics>, seconds: f64) -> EpochMetrics {
+    fn finish(
+        self,
+        plan: &Plan,
+        epoch: usize,
+        lr: f64,
+        validation: Vec<EvalMetrics>,
+        seconds: f64,
+    ) -> EpochMetrics {
         let n = self.examples.max(1) as f64;
         let classification = matches!(plan.task, Task::Classification { .. });
         EpochMetrics {
@@ -343,7 +395,11 @@ impl EpochSums {
                 .collect(),
             validation,
             seconds,
-            samples_per_second: if seconds > 0.0 { self.examples as f64 / seconds } else { 0.0 },
+            samples_per_second: if seconds > 0.0 {
+                self.examples as f64 / seconds
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -354,7 +410,9 @@ impl EpochSums {
 /// vector of a same-size, same-alignment type reuses the buffer in place.
 fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.clear();
-    v.into_iter().map(|_| unreachable!("the vector was cleared")).collect()
+    v.into_iter()
+        .map(|_| unreachable!("the vector was cleared"))
+        .collect()
 }
 
 /// The batch size of a batching mode for `n` training examples.
@@ -411,14 +469,20 @@ fn check_data_fits(plan: &Plan, train: &Dataset) -> Result<(), TrainError> {
             if found > classes {
                 return Err(TrainError::DataMismatch {
                     model: model.name.clone(),
-                    message: format!("it predicts {classes} classes but the labels go up to {}", found - 1),
+                    message: format!(
+                        "it predicts {classes} classes but the labels go up to {}",
+                        found - 1
+                    ),
                 });
             }
         }
     }
     if train.is_empty() {
         return Err(TrainError::DataMismatch {
-            model: plan.models.first().map_or_else(String::new, |m| m.name.clone()),
+            model: plan
+                .models
+                .first()
+                .map_or_else(String::new, |m| m.name.clone()),
             message: "the training split is empty".into(),
         });
     }

@@ -47,5 +47,8 @@ fn allocations_of_second_epoch(batch: usize) -> usize {
 fn an_epoch_allocates_the_same_whatever_its_number_of_batches() {
     let many = allocations_of_second_epoch(8); // 45 steps
     let few = allocations_of_second_epoch(120); // 3 steps
-    assert_eq!(many, few, "45 steps allocated {many} times, 3 steps {few} times");
+    assert_eq!(
+        many, few,
+        "45 steps allocated {many} times, 3 steps {few} times"
+    );
 }

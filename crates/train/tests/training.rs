@@ -3,7 +3,9 @@
 
 mod common;
 
-use knit_train::{Checkpoint, Clip, EarlyStop, Metric, OptimizerSpec, Silent, TrainError, TrainOptions, Trainer};
+use knit_train::{
+    Checkpoint, Clip, EarlyStop, Metric, OptimizerSpec, Silent, TrainError, TrainOptions, Trainer,
+};
 use std::path::Path;
 
 fn trainer(plan: knit_train::Plan) -> Trainer {
@@ -15,7 +17,12 @@ fn params(t: &Trainer) -> Vec<(String, Vec<f32>)> {
     t.executor()
         .graph()
         .params()
-        .map(|(id, n)| (n.name.clone(), t.executor().value(id).unwrap().iter().copied().collect()))
+        .map(|(id, n)| {
+            (
+                n.name.clone(),
+                t.executor().value(id).unwrap().iter().copied().collect(),
+            )
+        })
         .collect()
 }
 
@@ -26,11 +33,18 @@ fn it_learns_separable_blobs_and_reports_every_epoch() {
     assert_eq!(report.epochs.len(), 8);
     let last = report.epochs.last().unwrap();
     assert!(last.train_loss < report.epochs[0].train_loss);
-    assert!(last.validation[0].accuracy.unwrap() > 0.9, "{:?}", last.validation[0]);
+    assert!(
+        last.validation[0].accuracy.unwrap() > 0.9,
+        "{:?}",
+        last.validation[0]
+    );
     let test = &report.test[0];
     assert!(test.accuracy.unwrap() > 0.9);
     assert_eq!(test.confusion.len(), 3);
-    assert_eq!(test.confusion.iter().flatten().sum::<u64>() as usize, test.examples);
+    assert_eq!(
+        test.confusion.iter().flatten().sum::<u64>() as usize,
+        test.examples
+    );
 }
 
 #[test]
@@ -48,11 +62,19 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let path = dir.join("half.safetensors");
     for optimizer in [
         OptimizerSpec::Adam(Default::default()),
-        OptimizerSpec::Sgd(knit_optim::SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() }),
+        OptimizerSpec::Sgd(knit_optim::SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            ..Default::default()
+        }),
     ] {
         let mut plan = common::plan(4);
         plan.optimizer = optimizer;
-        plan.lr_schedule = knit_train::ScheduleSpec::Step { initial: optimizer.lr(), every: 2, gamma: 0.5 };
+        plan.lr_schedule = knit_train::ScheduleSpec::Step {
+            initial: optimizer.lr(),
+            every: 2,
+            gamma: 0.5,
+        };
         let mut full = trainer(plan.clone());
         full.fit(&mut Silent).unwrap();
 
@@ -63,7 +85,9 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         half.save(&path).unwrap();
 
         let mut resumed = trainer(plan);
-        resumed.resume(&Checkpoint::read(&path).unwrap(), &path).unwrap();
+        resumed
+            .resume(&Checkpoint::read(&path).unwrap(), &path)
+            .unwrap();
         assert_eq!(resumed.epochs_done(), 3);
         resumed.fit(&mut Silent).unwrap();
         assert_eq!(params(&resumed), params(&full));
@@ -77,28 +101,67 @@ fn frozen_parameters_are_bit_identical_after_training() {
     let id = plan.graph.id("h1.weight").unwrap();
     plan.graph.set_trainable(id, false).unwrap();
     plan.param_groups.retain(|(n, _)| n != "h1.weight");
-    let before: Vec<f32> = knit_tensor::Executor::<f32>::new(&plan.graph).param("h1.weight").unwrap().iter().copied().collect();
+    let before: Vec<f32> = knit_tensor::Executor::<f32>::new(&plan.graph)
+        .param("h1.weight")
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
     let mut t = trainer(plan);
     t.fit(&mut Silent).unwrap();
-    let after: Vec<f32> = t.executor().param("h1.weight").unwrap().iter().copied().collect();
+    let after: Vec<f32> = t
+        .executor()
+        .param("h1.weight")
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
     assert_eq!(before, after);
-    let out_before: Vec<f32> = knit_tensor::Executor::<f32>::new(&common::plan(2).graph).param("out.weight").unwrap().iter().copied().collect();
-    assert_ne!(out_before, t.executor().param("out.weight").unwrap().iter().copied().collect::<Vec<_>>());
+    let out_before: Vec<f32> = knit_tensor::Executor::<f32>::new(&common::plan(2).graph)
+        .param("out.weight")
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    assert_ne!(
+        out_before,
+        t.executor()
+            .param("out.weight")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn a_diverging_run_stops_with_the_epoch_step_and_culprit() {
     let mut plan = common::plan(1);
-    plan.optimizer = OptimizerSpec::Sgd(knit_optim::SgdConfig { lr: 1e30, ..Default::default() });
+    plan.optimizer = OptimizerSpec::Sgd(knit_optim::SgdConfig {
+        lr: 1e30,
+        ..Default::default()
+    });
     plan.lr_schedule = knit_train::ScheduleSpec::Constant(1e30);
     let mut t = trainer(plan);
     let err = t.fit(&mut Silent).unwrap_err();
-    let TrainError::Diverged { epoch, step, culprit, .. } = &err else { panic!("{err}") };
+    let TrainError::Diverged {
+        epoch,
+        step,
+        culprit,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(*epoch, 1);
     assert!(*step >= 1);
     // Huge weights overflow the first layer; batch norm then computes inf − inf.
     assert_eq!(culprit, "bn1");
-    assert!(err.to_string().starts_with("training diverged at epoch 1, step "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("training diverged at epoch 1, step "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -119,7 +182,10 @@ fn transfer_loads_weights_by_name_and_reports_missing_ones() {
     let err = fresh.load_weights(&broken, &path, &[]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("checkpoint {}: it has no tensor 'h1.weight' (did you mean 'bn1.weight'?)", path.display())
+        format!(
+            "checkpoint {}: it has no tensor 'h1.weight' (did you mean 'bn1.weight'?)",
+            path.display()
+        )
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -131,7 +197,13 @@ fn a_corrupt_checkpoint_is_a_clear_error() {
     let path = dir.join("bad.safetensors");
     std::fs::write(&path, b"definitely not a checkpoint").unwrap();
     let err = Checkpoint::read(&path).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("checkpoint {}: not a valid safetensors file", path.display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "checkpoint {}: not a valid safetensors file",
+            path.display()
+        )),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -140,13 +212,33 @@ fn early_stopping_stops_and_restores_the_best_weights() {
     let mut plan = common::plan(1);
     plan.epochs = 200;
     plan.clip = Some(Clip::Norm(1.0));
-    plan.early_stop = Some(EarlyStop { metric: Metric::ValLoss, patience: 3, min_delta: 5e-3, restore_best: true });
+    plan.early_stop = Some(EarlyStop {
+        metric: Metric::ValLoss,
+        patience: 3,
+        min_delta: 5e-3,
+        restore_best: true,
+    });
     let mut t = trainer(plan);
     let report = t.fit(&mut Silent).unwrap();
-    assert!(report.stopped_early, "ran all {} epochs", report.epochs.len());
+    assert!(
+        report.stopped_early,
+        "ran all {} epochs",
+        report.epochs.len()
+    );
     let best = report.best_epoch.unwrap();
     assert_eq!(report.epochs.len(), best + 4);
     let best_loss = report.epochs[best - 1].validation[0].loss;
-    let now = t.evaluate(&knit_data::load(&t.plan().data, Path::new(".")).unwrap().validation.unwrap()).unwrap();
-    assert!((now[0].loss - best_loss).abs() < 1e-9, "{} vs {best_loss}", now[0].loss);
+    let now = t
+        .evaluate(
+            &knit_data::load(&t.plan().data, Path::new("."))
+                .unwrap()
+                .validation
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(
+        (now[0].loss - best_loss).abs() < 1e-9,
+        "{} vs {best_loss}",
+        now[0].loss
+    );
 }

@@ -27,14 +27,20 @@ pub struct BatchNorm {
 
 impl Default for BatchNorm {
     fn default() -> Self {
-        BatchNorm { momentum: 0.1, eps: 1e-5 }
+        BatchNorm {
+            momentum: 0.1,
+            eps: 1e-5,
+        }
     }
 }
 
 impl BatchNorm {
     /// Batch norm with the given momentum and epsilon, validated.
     pub fn new(momentum: f64, eps: f64) -> Result<Self, TensorError> {
-        let bad = |message: String| TensorError::InvalidHyperparameter { op: "batch_norm".into(), message };
+        let bad = |message: String| TensorError::InvalidHyperparameter {
+            op: "batch_norm".into(),
+            message,
+        };
         if !(0.0..=1.0).contains(&momentum) {
             return Err(bad(format!("momentum must be in [0, 1], got {momentum}")));
         }
@@ -75,8 +81,16 @@ impl Op for BatchNorm {
     fn state(&self, inputs: &[&Shape]) -> Vec<StateSpec> {
         let c = inputs[0].dims[0];
         vec![
-            StateSpec { name: "running_mean", dims: vec![c], fill: 0.0 },
-            StateSpec { name: "running_var", dims: vec![c], fill: 1.0 },
+            StateSpec {
+                name: "running_mean",
+                dims: vec![c],
+                fill: 0.0,
+            },
+            StateSpec {
+                name: "running_var",
+                dims: vec![c],
+                fill: 1.0,
+            },
         ]
     }
 
@@ -186,7 +200,8 @@ impl<F: Float> Kernel<F> for BatchNorm {
                         channel_sums(j, &mut sums);
                         for r in 0..rows {
                             let xhat = (x[r * c + j] - mean[j]) * invstd[j];
-                            dx[r * c + j] += scale / n * (n * g[r * c + j] - sums[0] - xhat * sums[1]);
+                            dx[r * c + j] +=
+                                scale / n * (n * g[r * c + j] - sums[0] - xhat * sums[1]);
                         }
                     }
                     Mode::Eval => {

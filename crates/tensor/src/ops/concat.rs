@@ -35,13 +35,20 @@ impl Op for Concat {
         for s in &inputs[1..] {
             let mismatch = s.batched != first.batched
                 || s.dims.len() != first.dims.len()
-                || s.dims.iter().zip(&first.dims).enumerate().any(|(k, (a, b))| k != local && a != b);
+                || s.dims
+                    .iter()
+                    .zip(&first.dims)
+                    .enumerate()
+                    .any(|(k, (a, b))| k != local && a != b);
             if mismatch {
                 return Err(format!("{s} and {first} differ outside axis {}", self.axis));
             }
             dims[local] += s.dims[local];
         }
-        Ok(Shape { batched: first.batched, dims })
+        Ok(Shape {
+            batched: first.batched,
+            dims,
+        })
     }
 
     fn flops_per_example(&self, _inputs: &[&Shape], _output: &Shape) -> u64 {
@@ -52,7 +59,10 @@ impl Op for Concat {
 impl Concat {
     /// Number of contiguous blocks (`outer`) and the element count after the axis (`inner`).
     fn split(&self, dims: &[usize]) -> (usize, usize) {
-        (dims[..self.axis].iter().product(), dims[self.axis + 1..].iter().product())
+        (
+            dims[..self.axis].iter().product(),
+            dims[self.axis + 1..].iter().product(),
+        )
     }
 }
 
@@ -69,7 +79,8 @@ impl<F: Float> Kernel<F> for Concat {
             let width = ctx.inputs.dims(k)[self.axis] * inner;
             let x = ctx.inputs.slice(k);
             for o in 0..outer {
-                y[o * row + offset..o * row + offset + width].copy_from_slice(&x[o * width..(o + 1) * width]);
+                y[o * row + offset..o * row + offset + width]
+                    .copy_from_slice(&x[o * width..(o + 1) * width]);
             }
             offset += width;
         }
@@ -87,7 +98,10 @@ impl<F: Float> Kernel<F> for Concat {
             if let Some(dx) = ctx.grad_inputs.slice(k) {
                 for o in 0..outer {
                     let src = &g[o * row + offset..o * row + offset + width];
-                    dx[o * width..(o + 1) * width].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                    dx[o * width..(o + 1) * width]
+                        .iter_mut()
+                        .zip(src)
+                        .for_each(|(d, &v)| *d += v);
                 }
             }
             offset += width;

@@ -44,7 +44,9 @@ impl Op for Binary {
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let out = broadcast_shapes(inputs[0], inputs[1])?;
         if out.rank() > MAX_RANK {
-            return Err(format!("broadcasting supports at most {MAX_RANK} dimensions"));
+            return Err(format!(
+                "broadcasting supports at most {MAX_RANK} dimensions"
+            ));
         }
         Ok(out)
     }
@@ -184,7 +186,12 @@ fn right(dims: &[usize], k: usize) -> usize {
 }
 
 /// Row-major strides of `operand` aligned right against `out`, with 0 along broadcast dims.
-fn fill_strides(operand: &[usize], rank: usize, out: &[usize; MAX_RANK], strides: &mut [usize; MAX_RANK]) {
+fn fill_strides(
+    operand: &[usize],
+    rank: usize,
+    out: &[usize; MAX_RANK],
+    strides: &mut [usize; MAX_RANK],
+) {
     let mut stride = 1;
     for k in (0..rank).rev() {
         let d = right(operand, rank - 1 - k);
@@ -203,7 +210,17 @@ mod tests {
         let plan = Broadcast::new(&[2, 3], &[3], 6);
         let mut seen = Vec::new();
         plan.for_each(|o, i, j| seen.push((o, i, j)));
-        assert_eq!(seen, vec![(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 0), (4, 4, 1), (5, 5, 2)]);
+        assert_eq!(
+            seen,
+            vec![
+                (0, 0, 0),
+                (1, 1, 1),
+                (2, 2, 2),
+                (3, 3, 0),
+                (4, 4, 1),
+                (5, 5, 2)
+            ]
+        );
         // a: [2, 1], b: [1, 3] -> outer product layout.
         let plan = Broadcast::new(&[2, 1], &[1, 3], 6);
         let mut seen = Vec::new();

@@ -26,10 +26,15 @@ impl Op for Linear {
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let (x, w) = (inputs[0], inputs[1]);
         if x.rank() != 2 {
-            return Err(format!("the input must be a matrix of rows, got rank {}", x.rank()));
+            return Err(format!(
+                "the input must be a matrix of rows, got rank {}",
+                x.rank()
+            ));
         }
         if w.batched || w.dims.len() != 2 {
-            return Err(format!("the weight must be an unbatched [out, in] matrix, got {w}"));
+            return Err(format!(
+                "the weight must be an unbatched [out, in] matrix, got {w}"
+            ));
         }
         let features = *x.dims.last().expect("rank 2");
         let (out, fan_in) = (w.dims[0], w.dims[1]);
@@ -45,19 +50,38 @@ impl Op for Linear {
         }
         let mut dims = x.dims.clone();
         *dims.last_mut().expect("rank 2") = out;
-        Ok(Shape { batched: x.batched, dims })
+        Ok(Shape {
+            batched: x.batched,
+            dims,
+        })
     }
 
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
-        2 * inputs[1].size() as u64 * if output.batched { 1 } else { output.dims[0] as u64 }
+        2 * inputs[1].size() as u64
+            * if output.batched {
+                1
+            } else {
+                output.dims[0] as u64
+            }
     }
 }
 
 impl<F: Float> Kernel<F> for Linear {
     fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let x = ctx.inputs.get(0).into_dimensionality::<Ix2>().expect("rank checked");
-        let w = ctx.inputs.get(1).into_dimensionality::<Ix2>().expect("rank checked");
-        let mut y = ctx.output.into_dimensionality::<Ix2>().expect("rank checked");
+        let x = ctx
+            .inputs
+            .get(0)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let w = ctx
+            .inputs
+            .get(1)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let mut y = ctx
+            .output
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
         let accumulate = if ctx.inputs.len() == 3 {
             let b = ctx.inputs.slice(2);
             for mut row in y.rows_mut() {
@@ -72,9 +96,20 @@ impl<F: Float> Kernel<F> for Linear {
     }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let g = ctx.grad_output.into_dimensionality::<Ix2>().expect("rank checked");
-        let x = ctx.inputs.get(0).into_dimensionality::<Ix2>().expect("rank checked");
-        let w = ctx.inputs.get(1).into_dimensionality::<Ix2>().expect("rank checked");
+        let g = ctx
+            .grad_output
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let x = ctx
+            .inputs
+            .get(0)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let w = ctx
+            .inputs
+            .get(1)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
         if let Some(dx) = ctx.grad_inputs.get(0) {
             let mut dx = dx.into_dimensionality::<Ix2>().expect("rank checked");
             matmul_into(&mut dx, &g, &w, true, ctx.threads);
@@ -114,10 +149,15 @@ impl Op for MatMul {
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let (a, b) = (inputs[0], inputs[1]);
         if a.rank() != 2 {
-            return Err(format!("the left operand must be a matrix, got rank {}", a.rank()));
+            return Err(format!(
+                "the left operand must be a matrix, got rank {}",
+                a.rank()
+            ));
         }
         if b.batched || b.dims.len() != 2 {
-            return Err(format!("the right operand must be an unbatched matrix, got {b}"));
+            return Err(format!(
+                "the right operand must be an unbatched matrix, got {b}"
+            ));
         }
         let k = *a.dims.last().expect("rank 2");
         if k != b.dims[0] {
@@ -128,27 +168,57 @@ impl Op for MatMul {
         }
         let mut dims = a.dims.clone();
         *dims.last_mut().expect("rank 2") = b.dims[1];
-        Ok(Shape { batched: a.batched, dims })
+        Ok(Shape {
+            batched: a.batched,
+            dims,
+        })
     }
 
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
-        2 * inputs[1].size() as u64 * if output.batched { 1 } else { output.dims[0] as u64 }
+        2 * inputs[1].size() as u64
+            * if output.batched {
+                1
+            } else {
+                output.dims[0] as u64
+            }
     }
 }
 
 impl<F: Float> Kernel<F> for MatMul {
     fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let a = ctx.inputs.get(0).into_dimensionality::<Ix2>().expect("rank checked");
-        let b = ctx.inputs.get(1).into_dimensionality::<Ix2>().expect("rank checked");
-        let mut y = ctx.output.into_dimensionality::<Ix2>().expect("rank checked");
+        let a = ctx
+            .inputs
+            .get(0)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let b = ctx
+            .inputs
+            .get(1)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let mut y = ctx
+            .output
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
         matmul_into(&mut y, &a, &b, false, ctx.threads);
         Ok(())
     }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let g = ctx.grad_output.into_dimensionality::<Ix2>().expect("rank checked");
-        let a = ctx.inputs.get(0).into_dimensionality::<Ix2>().expect("rank checked");
-        let b = ctx.inputs.get(1).into_dimensionality::<Ix2>().expect("rank checked");
+        let g = ctx
+            .grad_output
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let a = ctx
+            .inputs
+            .get(0)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
+        let b = ctx
+            .inputs
+            .get(1)
+            .into_dimensionality::<Ix2>()
+            .expect("rank checked");
         if let Some(da) = ctx.grad_inputs.get(0) {
             let mut da = da.into_dimensionality::<Ix2>().expect("rank checked");
             matmul_into(&mut da, &g, &b.t(), true, ctx.threads);

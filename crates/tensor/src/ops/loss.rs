@@ -30,7 +30,9 @@ impl Op for CrossEntropy {
             return Err(format!("logits must be [B, classes], got {x}"));
         }
         if y.batched != x.batched || y.dims[..] != x.dims[..x.dims.len() - 1] {
-            return Err(format!("labels must hold one class index per row of the logits {x}, got {y}"));
+            return Err(format!(
+                "labels must hold one class index per row of the logits {x}, got {y}"
+            ));
         }
         Ok(Shape::scalar())
     }
@@ -64,7 +66,11 @@ impl<F: Float> Kernel<F> for CrossEntropy {
             })?;
             total -= logp[row * classes + class];
         }
-        ctx.output[[]] = if rows == 0 { F::zero() } else { total / F::lit(rows as f64) };
+        ctx.output[[]] = if rows == 0 {
+            F::zero()
+        } else {
+            total / F::lit(rows as f64)
+        };
         Ok(())
     }
 
@@ -75,7 +81,10 @@ impl<F: Float> Kernel<F> for CrossEntropy {
         let scale = ctx.grad_output[[]] / F::lit(rows.max(1) as f64);
         let logp = &ctx.scratch[..rows * classes];
         if let Some(dx) = ctx.grad_inputs.slice(0) {
-            let it = dx.chunks_exact_mut(classes).zip(logp.chunks_exact(classes)).zip(labels);
+            let it = dx
+                .chunks_exact_mut(classes)
+                .zip(logp.chunks_exact(classes))
+                .zip(labels);
             for ((d, lp), &label) in it {
                 let class = class_index(label, classes).expect("checked in forward");
                 for (di, &l) in d.iter_mut().zip(lp) {

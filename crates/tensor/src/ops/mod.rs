@@ -18,4 +18,4 @@ pub use loss::{BceWithLogits, CrossEntropy, Mse};
 pub use pointwise::Pointwise;
 pub use reduce::{Reduce, ReduceKind};
 pub use reshape::Reshape;
-pub use softmax::{LogSoftmax, Softmax};
+pub use softmax::Softmax;

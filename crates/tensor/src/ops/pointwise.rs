@@ -69,7 +69,9 @@ impl Pointwise {
                     bx.exp().ln_1p() / F::lit(beta)
                 }
             }
-            Pointwise::Gelu => F::lit(0.5) * x * (one + (x * F::lit(std::f64::consts::FRAC_1_SQRT_2)).erf()),
+            Pointwise::Gelu => {
+                F::lit(0.5) * x * (one + (x * F::lit(std::f64::consts::FRAC_1_SQRT_2)).erf())
+            }
             Pointwise::Abs => x.abs(),
             Pointwise::Scale(c) => F::lit(c) * x,
             Pointwise::Neg => -x,

@@ -40,9 +40,14 @@ impl Op for Reduce {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let x = inputs[0];
-        let Some(axis) = self.axis else { return Ok(Shape::scalar()) };
+        let Some(axis) = self.axis else {
+            return Ok(Shape::scalar());
+        };
         if axis >= x.rank() {
-            return Err(format!("axis {axis} is out of range for {x}, which has {} dimensions", x.rank()));
+            return Err(format!(
+                "axis {axis} is out of range for {x}, which has {} dimensions",
+                x.rank()
+            ));
         }
         Ok(if x.batched {
             if axis == 0 {
@@ -69,7 +74,11 @@ impl Reduce {
     fn split(&self, dims: &[usize]) -> (usize, usize, usize) {
         match self.axis {
             None => (1, dims.iter().product(), 1),
-            Some(a) => (dims[..a].iter().product(), dims[a], dims[a + 1..].iter().product()),
+            Some(a) => (
+                dims[..a].iter().product(),
+                dims[a],
+                dims[a + 1..].iter().product(),
+            ),
         }
     }
 

@@ -22,7 +22,10 @@ impl Op for Reshape {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let x = inputs[0];
-        let out = Shape { batched: x.batched, dims: self.dims.clone() };
+        let out = Shape {
+            batched: x.batched,
+            dims: self.dims.clone(),
+        };
         if out.size() != x.size() {
             return Err(format!(
                 "cannot reshape {x} ({} elements per example) to {out} ({} elements)",
@@ -40,7 +43,10 @@ impl Op for Reshape {
 
 impl<F: Float> Kernel<F> for Reshape {
     fn forward(&self, mut ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        ctx.output.as_slice_mut().expect("contiguous").copy_from_slice(ctx.inputs.slice(0));
+        ctx.output
+            .as_slice_mut()
+            .expect("contiguous")
+            .copy_from_slice(ctx.inputs.slice(0));
         Ok(())
     }
 

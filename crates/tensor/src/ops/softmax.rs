@@ -3,25 +3,17 @@
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
 
-/// `y_i = e^(x_i − m) / Σ_j e^(x_j − m)` over the last dimension, with `m` the row maximum
-/// (which cancels, and keeps the exponentials finite).
+/// Softmax or log-softmax over the last dimension.
 ///
-/// Backward: `∂x_i += y_i · (g_i − Σ_j g_j y_j)`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Softmax;
-
-/// `y_i = x_i − m − ln Σ_j e^(x_j − m)` over the last dimension.
+/// Softmax: `y_i = e^(x_i − m) / Σ_j e^(x_j − m)`, with `m` the row maximum (which cancels,
+/// and keeps the exponentials finite); backward `∂x_i += y_i · (g_i − Σ_j g_j y_j)`.
 ///
-/// Backward: `∂x_i += g_i − e^(y_i) · Σ_j g_j`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LogSoftmax;
-
-fn last_dim_shape(inputs: &[&Shape]) -> Result<Shape, String> {
-    let x = inputs[0];
-    match x.dims.last() {
-        Some(&c) if c > 0 => Ok(x.clone()),
-        _ => Err(format!("needs a non-empty last dimension to normalize over, got {x}")),
-    }
+/// Log-softmax (`log: true`): `y_i = x_i − m − ln Σ_j e^(x_j − m)`; backward
+/// `∂x_i += g_i − e^(y_i) · Σ_j g_j`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Softmax {
+    /// Whether to return the logarithm of the probabilities.
+    pub log: bool,
 }
 
 /// Writes the log-softmax of `x` into `out`, one row at a time.
@@ -38,14 +30,27 @@ pub(crate) fn log_softmax_rows<F: Float>(x: &[F], out: &mut [F], classes: usize)
 
 impl Op for Softmax {
     fn kind(&self) -> &'static str {
-        "softmax"
+        if self.log {
+            "log_softmax"
+        } else {
+            "softmax"
+        }
     }
+
     fn arity(&self) -> Arity {
         Arity::Exact(1)
     }
+
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
-        last_dim_shape(inputs)
+        let x = inputs[0];
+        match x.dims.last() {
+            Some(&c) if c > 0 => Ok(x.clone()),
+            _ => Err(format!(
+                "needs a non-empty last dimension to normalize over, got {x}"
+            )),
+        }
     }
+
     fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
         4 * output.size() as u64
     }
@@ -56,59 +61,33 @@ impl<F: Float> Kernel<F> for Softmax {
         let classes = *ctx.inputs.dims(0).last().expect("checked");
         let out = ctx.output.as_slice_mut().expect("contiguous");
         log_softmax_rows(ctx.inputs.slice(0), out, classes);
-        out.iter_mut().for_each(|v| *v = v.exp());
-        Ok(())
-    }
-
-    fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let classes = *ctx.inputs.dims(0).last().expect("checked");
-        let y = ctx.output.as_slice().expect("contiguous");
-        let g = ctx.grad_output.as_slice().expect("contiguous");
-        if let Some(dx) = ctx.grad_inputs.slice(0) {
-            let rows = dx.chunks_exact_mut(classes).zip(y.chunks_exact(classes)).zip(g.chunks_exact(classes));
-            for ((d, yr), gr) in rows {
-                let dot: F = yr.iter().zip(gr).map(|(&a, &b)| a * b).sum();
-                for ((di, &yi), &gi) in d.iter_mut().zip(yr).zip(gr) {
-                    *di += yi * (gi - dot);
-                }
-            }
+        if !self.log {
+            out.iter_mut().for_each(|v| *v = v.exp());
         }
         Ok(())
     }
-}
-
-impl Op for LogSoftmax {
-    fn kind(&self) -> &'static str {
-        "log_softmax"
-    }
-    fn arity(&self) -> Arity {
-        Arity::Exact(1)
-    }
-    fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
-        last_dim_shape(inputs)
-    }
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        4 * output.size() as u64
-    }
-}
-
-impl<F: Float> Kernel<F> for LogSoftmax {
-    fn forward(&self, mut ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let classes = *ctx.inputs.dims(0).last().expect("checked");
-        log_softmax_rows(ctx.inputs.slice(0), ctx.output.as_slice_mut().expect("contiguous"), classes);
-        Ok(())
-    }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
         let classes = *ctx.inputs.dims(0).last().expect("checked");
         let y = ctx.output.as_slice().expect("contiguous");
         let g = ctx.grad_output.as_slice().expect("contiguous");
-        if let Some(dx) = ctx.grad_inputs.slice(0) {
-            let rows = dx.chunks_exact_mut(classes).zip(y.chunks_exact(classes)).zip(g.chunks_exact(classes));
-            for ((d, yr), gr) in rows {
+        let Some(dx) = ctx.grad_inputs.slice(0) else {
+            return Ok(());
+        };
+        let rows = dx
+            .chunks_exact_mut(classes)
+            .zip(y.chunks_exact(classes))
+            .zip(g.chunks_exact(classes));
+        for ((d, yr), gr) in rows {
+            if self.log {
                 let total: F = gr.iter().copied().sum();
                 for ((di, &yi), &gi) in d.iter_mut().zip(yr).zip(gr) {
                     *di += gi - yi.exp() * total;
+                }
+            } else {
+                let dot: F = yr.iter().zip(gr).map(|(&a, &b)| a * b).sum();
+                for ((di, &yi), &gi) in d.iter_mut().zip(yr).zip(gr) {
+                    *di += yi * (gi - dot);
                 }
             }
         }

@@ -48,7 +48,10 @@ pub fn check(
         let id = g.id(name).unwrap();
         exec.set_input(id, value.view()).unwrap();
     }
-    let config = GradCheckConfig { mode, ..GradCheckConfig::default() };
+    let config = GradCheckConfig {
+        mode,
+        ..GradCheckConfig::default()
+    };
     let report = gradcheck(&mut exec, loss, wrt, &config).unwrap();
     prop_assert!(report.passed(), "\n{}", report);
     Ok(())

@@ -9,10 +9,22 @@ use knit_train::{ModelNodes, Plan, Task};
 pub fn blobs(samples: usize) -> DataSpec {
     DataSpec {
         name: "blobs".into(),
-        source: Source::Synthetic { kind: Synthetic::Blobs { centers: 3, std: 1.0 }, samples, noise: 0.0 },
+        source: Source::Synthetic {
+            kind: Synthetic::Blobs {
+                centers: 3,
+                std: 1.0,
+            },
+            samples,
+            noise: 0.0,
+        },
         validation: None,
         test: None,
-        split: Split { train: 0.6, validation: 0.2, test: 0.2, stratified: true },
+        split: Split {
+            train: 0.6,
+            validation: 0.2,
+            test: 0.2,
+            stratified: true,
+        },
         scaling: Scaling::Standardize,
         seed: 5,
     }
@@ -31,7 +43,12 @@ pub fn plan(seed: u64) -> Plan {
     let w2 = initialize(&HeNormal::default(), &[3, 16], seed, "out.weight").unwrap();
     let out = g.dense("out", h, w2, None).unwrap();
     let loss = g.cross_entropy(out, y).unwrap();
-    let model = ModelNodes { name: "mlp".into(), input: x, output: out, data_loss: loss };
+    let model = ModelNodes {
+        name: "mlp".into(),
+        input: x,
+        output: out,
+        data_loss: loss,
+    };
     let mut plan = Plan::new(g, model, y, blobs(600), Task::Classification { classes: 3 });
     plan.seed = seed;
     plan.epochs = 8;
