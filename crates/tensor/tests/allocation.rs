@@ -4,35 +4,11 @@
 //! other test allocates concurrently.
 
 use knit_tensor::{Executor, Graph, Mode};
+use knit_testkit::{allocations, CountingAllocator};
 use ndarray::{ArrayD, IxDyn};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: defers to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn filled(dims: &[usize], scale: f32) -> ArrayD<f32> {
     let mut k = 0u32;
@@ -101,12 +77,12 @@ fn a_steady_state_training_step_allocates_nothing() {
     for batch in [64, 17, 64] {
         step(&mut exec, batch);
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
     let mut losses = Vec::with_capacity(10);
+    let before = allocations();
     for i in 0..10 {
         losses.push(step(&mut exec, if i % 3 == 2 { 17 } else { 64 }));
     }
-    let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let allocated = allocations() - before;
     assert_eq!(
         allocated, 0,
         "{allocated} allocations in 10 steady-state steps"

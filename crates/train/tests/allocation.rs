@@ -4,32 +4,12 @@
 
 mod common;
 
+use knit_testkit::{allocations, CountingAllocator};
 use knit_train::{Batching, Clip, Silent, TrainOptions, Trainer};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: defers to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn allocations_of_second_epoch(batch: usize) -> usize {
     let mut plan = common::plan(1);
@@ -38,9 +18,9 @@ fn allocations_of_second_epoch(batch: usize) -> usize {
     let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
     let mut trainer = Trainer::new(plan, data, TrainOptions::default()).unwrap();
     trainer.train_epoch(&mut Silent).unwrap();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     trainer.train_epoch(&mut Silent).unwrap();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    allocations() - before
 }
 
 #[test]

@@ -1,0 +1,192 @@
+//! AVX-512F micro-kernels: a 14 × 2-vector register tile (14 × 32 for `f32`, 14 × 16 for
+//! `f64`).
+//!
+//! Each step of `k` loads two vectors of the packed `B` row and, for each of the 14 rows,
+//! broadcasts one element of the packed `A` column and issues two FMAs: 28 accumulators,
+//! 2 `B` registers and a broadcast fill 31 of the 32 zmm registers, and the 28 FMAs per
+//! step hide the 4-cycle FMA latency on two FMA ports with room to spare.
+//!
+//! Edge tiles: the packed panels are zero-padded, and the kernel is instantiated for every
+//! row count `1..=14` and for one or two vectors of columns, so a partial tile costs only
+//! what it computes; partial columns are stored (and, when accumulating, loaded) with a lane
+//! mask. A destination whose rows are not contiguous is written through a stack tile.
+
+use std::arch::x86_64::*;
+
+/// Rows of the register tile.
+pub(super) const MR: usize = 14;
+/// Columns of the `f32` register tile (two zmm of 16 lanes).
+pub(super) const NR_F32: usize = 32;
+/// Columns of the `f64` register tile (two zmm of 8 lanes).
+pub(super) const NR_F64: usize = 16;
+
+/// Dispatches on the tile's row count to the instantiation with that many rows.
+macro_rules! by_rows {
+    ($rows:expr, $v:literal, $tile:ident($($arg:expr),*)) => {
+        match $rows {
+            1 => $tile::<1, $v>($($arg),*),
+            2 => $tile::<2, $v>($($arg),*),
+            3 => $tile::<3, $v>($($arg),*),
+            4 => $tile::<4, $v>($($arg),*),
+            5 => $tile::<5, $v>($($arg),*),
+            6 => $tile::<6, $v>($($arg),*),
+            7 => $tile::<7, $v>($($arg),*),
+            8 => $tile::<8, $v>($($arg),*),
+            9 => $tile::<9, $v>($($arg),*),
+            10 => $tile::<10, $v>($($arg),*),
+            11 => $tile::<11, $v>($($arg),*),
+            12 => $tile::<12, $v>($($arg),*),
+            13 => $tile::<13, $v>($($arg),*),
+            14 => $tile::<14, $v>($($arg),*),
+            _ => unreachable!("tile rows out of range"),
+        }
+    };
+}
+
+macro_rules! avx512_kernel {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $tile:ident, $t:ty, $vec:ty, $mask:ty, lanes: $lanes:expr,
+        $zero:ident, $set1:ident, $loadu:ident, $mask_loadu:ident, $storeu:ident,
+        $mask_storeu:ident, $fmadd:ident, $add:ident
+    ) => {
+        /// One tile of `R` rows and `V` vectors of columns.
+        ///
+        /// # Safety
+        /// As for the dispatching kernel, with `rows == R` and `cols ≤ V · lanes`.
+        #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn $tile<const R: usize, const V: usize>(
+            kc: usize,
+            a: *const $t,
+            b: *const $t,
+            ldb: usize,
+            c: *mut $t,
+            rsc: isize,
+            csc: isize,
+            cols: usize,
+            accumulate: bool,
+        ) {
+            const LANES: usize = $lanes;
+            const NR: usize = 2 * LANES;
+            if csc == 1 {
+                // Fetch the tile of C while the loop below runs: its first and last line
+                // of each row (a row of 2 vectors spans 2 or 3 lines).
+                for i in 0..R {
+                    let row = c.wrapping_offset(i as isize * rsc);
+                    _mm_prefetch::<_MM_HINT_T0>(row.cast::<i8>());
+                    _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(cols - 1).cast::<i8>());
+                }
+            }
+            let mut ab: [[$vec; V]; R] = [[$zero(); V]; R];
+            let (mut a, mut b) = (a, b);
+            for _ in 0..kc {
+                let mut bv: [$vec; V] = [$zero(); V];
+                for v in 0..V {
+                    // SAFETY: the B panel holds V·LANES values per step, `ldb` apart.
+                    bv[v] = unsafe { $loadu(b.add(v * LANES)) };
+                }
+                for i in 0..R {
+                    // SAFETY: the packed A panel holds MR ≥ R values per step.
+                    let ai = $set1(unsafe { *a.add(i) });
+                    for v in 0..V {
+                        ab[i][v] = $fmadd(ai, bv[v], ab[i][v]);
+                    }
+                }
+                // Wrapping: after the last step these point past the panels, unused.
+                a = a.wrapping_add(MR);
+                b = b.wrapping_add(ldb);
+            }
+            if csc == 1 {
+                for i in 0..R {
+                    // SAFETY: row i < R = rows of the tile is inside C.
+                    let row = unsafe { c.offset(i as isize * rsc) };
+                    for v in 0..V {
+                        let left = cols - v * LANES;
+                        // SAFETY: the first min(left, LANES) elements from `p` are inside
+                        // the tile's row; masked lanes are neither read nor written.
+                        unsafe {
+                            let p = row.add(v * LANES);
+                            if left >= LANES {
+                                let r = if accumulate { $add($loadu(p), ab[i][v]) } else { ab[i][v] };
+                                $storeu(p, r);
+                            } else {
+                                let m = ((1u32 << left) - 1) as $mask;
+                                let r = if accumulate {
+                                    $add($mask_loadu($zero(), m, p), ab[i][v])
+                                } else {
+                                    ab[i][v]
+                                };
+                                $mask_storeu(p, m, r);
+                            }
+                        }
+                    }
+                }
+            } else {
+                let mut tile = [[0.0 as $t; NR]; R];
+                for i in 0..R {
+                    for v in 0..V {
+                        // SAFETY: `tile[i]` has NR ≥ (v + 1)·LANES elements.
+                        unsafe { $storeu(tile[i].as_mut_ptr().add(v * LANES), ab[i][v]) };
+                    }
+                }
+                for i in 0..R {
+                    for j in 0..cols {
+                        // SAFETY: (i, j) is inside the tile of C.
+                        unsafe {
+                            let cij = c.offset(i as isize * rsc + j as isize * csc);
+                            *cij = if accumulate { *cij + tile[i][j] } else { tile[i][j] };
+                        }
+                    }
+                }
+            }
+        }
+
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512F. `a` must hold `MR·kc` readable elements and `b`
+        /// `kc` rows of `NR`, `ldb` apart; `1 ≤ rows ≤ MR`, `1 ≤ cols ≤ NR`, and every `c[i·rsc + j·csc]` with
+        /// `i < rows`, `j < cols` must be writable.
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn $name(
+            kc: usize,
+            a: *const $t,
+            b: *const $t,
+            ldb: usize,
+            c: *mut $t,
+            rsc: isize,
+            csc: isize,
+            rows: usize,
+            cols: usize,
+            accumulate: bool,
+        ) {
+            // SAFETY: forwarded contract; `rows` selects the instantiation with R = rows,
+            // `cols` the one with enough vectors.
+            unsafe {
+                if cols > $lanes {
+                    by_rows!(rows, 2, $tile(kc, a, b, ldb, c, rsc, csc, cols, accumulate))
+                } else {
+                    by_rows!(rows, 1, $tile(kc, a, b, ldb, c, rsc, csc, cols, accumulate))
+                }
+            }
+        }
+    };
+}
+
+avx512_kernel!(
+    /// `C[rows × cols] (+)= Ã · B̃` in `f32` for a packed `14 × kc` panel `Ã` and a packed
+    /// `kc × 32` panel `B̃`.
+    kernel_f32, tile_f32, f32, __m512, __mmask16, lanes: 16,
+    _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_mask_loadu_ps,
+    _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_add_ps
+);
+
+avx512_kernel!(
+    /// `C[rows × cols] (+)= Ã · B̃` in `f64` for a packed `14 × kc` panel `Ã` and a packed
+    /// `kc × 16` panel `B̃`.
+    kernel_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8,
+    _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_mask_loadu_pd,
+    _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_add_pd
+);
