@@ -8,7 +8,7 @@
 //! `cargo bench -p knit-tensor --bench mlp` (optionally `-- --epochs 5`).
 
 use knit_optim::{Adam, AdamConfig, Optimizer, ParamSpec, Slot};
-use knit_tensor::{init_thread_pool, Executor, Graph, Mode, NodeId};
+use knit_tensor::{with_thread_pool, Executor, Graph, Mode, NodeId};
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, IxDyn};
 use std::time::Instant;
 
@@ -109,7 +109,6 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(3usize);
-    init_thread_pool(2);
 
     let mut rng = SplitMix(0);
     let xs = ndarray::Array2::from_shape_simple_fn((SAMPLES, 784), || rng.unit());
@@ -121,29 +120,33 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for threads in [1, 2] {
         for batch in [64, 256] {
-            let mut run = Run::new(threads);
-            for i in 0..WARMUP_STEPS {
-                let s = (i * batch) % (SAMPLES - batch);
-                run.step(
-                    xs.slice(ndarray::s![s..s + batch, ..]),
-                    ys.slice(ndarray::s![s..s + batch]).into_dyn(),
-                );
-            }
-            let mut times = Vec::new();
-            let mut loss = 0.0;
-            for _ in 0..epochs {
-                let t0 = Instant::now();
-                let mut s = 0;
-                while s < SAMPLES {
-                    let e = (s + batch).min(SAMPLES);
-                    loss = run.step(
-                        xs.slice(ndarray::s![s..e, ..]),
-                        ys.slice(ndarray::s![s..e]).into_dyn(),
+            let (times, loss) = with_thread_pool(threads, || {
+                let mut run = Run::new(threads);
+                for i in 0..WARMUP_STEPS {
+                    let s = (i * batch) % (SAMPLES - batch);
+                    run.step(
+                        xs.slice(ndarray::s![s..s + batch, ..]),
+                        ys.slice(ndarray::s![s..s + batch]).into_dyn(),
                     );
-                    s = e;
                 }
-                times.push(t0.elapsed().as_secs_f64());
-            }
+                let mut times = Vec::new();
+                let mut loss = 0.0;
+                for _ in 0..epochs {
+                    let t0 = Instant::now();
+                    let mut s = 0;
+                    while s < SAMPLES {
+                        let e = (s + batch).min(SAMPLES);
+                        loss = run.step(
+                            xs.slice(ndarray::s![s..e, ..]),
+                            ys.slice(ndarray::s![s..e]).into_dyn(),
+                        );
+                        s = e;
+                    }
+                    times.push(t0.elapsed().as_secs_f64());
+                }
+                (times, loss)
+            });
+            let mut times = times;
             times.sort_by(f64::total_cmp);
             let median = times[times.len() / 2];
             let rate = SAMPLES as f64 / median;
