@@ -1,0 +1,81 @@
+//! `knit fmt FILE [--check]`: the canonical layout, in place.
+
+use crate::report;
+use knit_dsl::source::SourceMap;
+use knit_dsl::{format_text, Code, Diagnostic, Diagnostics};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `knit fmt`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The `.net` files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Change nothing; exit with 1 if a file is not formatted.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Runs `knit fmt`.
+pub fn run(args: &Args) -> ExitCode {
+    let mut ok = true;
+    for file in &args.files {
+        ok &= one(file, args.check);
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn one(file: &PathBuf, check: bool) -> bool {
+    let name = file.display().to_string();
+    let mut sources = SourceMap::new();
+    let text = match std::fs::read(file).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            return fail(
+                &sources,
+                Diagnostic::error(Code::Io, format!("{name} is not UTF-8 text")),
+            )
+        }
+        Err(e) => {
+            return fail(
+                &sources,
+                Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")),
+            )
+        }
+    };
+    sources.add(name.clone(), file.clone(), text.clone());
+    let formatted = match format_text(&text) {
+        Ok(f) => f,
+        Err(diags) => {
+            report::print(&sources, &diags);
+            return false;
+        }
+    };
+    if formatted == text {
+        return true;
+    }
+    if check {
+        eprintln!("{name} is not formatted (run `knit fmt {name}`)");
+        return false;
+    }
+    match std::fs::write(file, formatted) {
+        Ok(()) => {
+            eprintln!("formatted {name}");
+            true
+        }
+        Err(e) => fail(
+            &sources,
+            Diagnostic::error(Code::Io, format!("cannot write {name}: {e}")),
+        ),
+    }
+}
+
+fn fail(sources: &SourceMap, d: Diagnostic) -> bool {
+    report::print(sources, &Diagnostics { items: vec![d] });
+    false
+}

@@ -1,0 +1,127 @@
+//! What `knit check` prints for a valid program.
+
+use super::model::LayerRow;
+use super::train::TrainSummary;
+use knit_tensor::Shape;
+use std::fmt::{self, Write as _};
+
+/// One model: its layers with output shapes and parameter counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSummary {
+    /// The model's name.
+    pub name: String,
+    /// Its input shape.
+    pub input: Shape,
+    /// Its output shape.
+    pub output: Shape,
+    /// Its layers in order.
+    pub layers: Vec<LayerRow>,
+    /// Parameter elements.
+    pub params: usize,
+    /// Forward FLOPs per example.
+    pub flops: u64,
+}
+
+/// The summary of a checked program.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Every model that checked.
+    pub models: Vec<ModelSummary>,
+    /// The train block, if the program has one and it checked.
+    pub train: Option<TrainSummary>,
+}
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.models.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "model {}: {} -> {}", m.name, m.input, m.output)?;
+            let node_w = m
+                .layers
+                .iter()
+                .map(|l| l.node.len())
+                .max()
+                .unwrap_or(0)
+                .max(4);
+            let layer_w = m
+                .layers
+                .iter()
+                .map(|l| l.layer.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5);
+            let shape_w = m
+                .layers
+                .iter()
+                .map(|l| l.shape.to_string().len())
+                .max()
+                .unwrap_or(0)
+                .max(6);
+            writeln!(
+                f,
+                "  {:node_w$}  {:layer_w$}  {:shape_w$}  {:>10}",
+                "node", "layer", "output", "parameters"
+            )?;
+            for l in &m.layers {
+                let params = if l.params > 0 {
+                    thousands(l.params as u64)
+                } else {
+                    String::new()
+                };
+                let layer = format!(
+                    "{}{}",
+                    l.layer,
+                    " ".repeat(layer_w.saturating_sub(l.layer.chars().count()))
+                );
+                let mut line = String::new();
+                write!(
+                    line,
+                    "  {:node_w$}  {layer}  {:shape_w$}  {params:>10}",
+                    l.node,
+                    l.shape.to_string()
+                )?;
+                writeln!(f, "{}", line.trim_end())?;
+            }
+            writeln!(
+                f,
+                "  {} parameters, {} FLOPs per example (forward)",
+                thousands(m.params as u64),
+                thousands(m.flops)
+            )?;
+        }
+        if let Some(t) = &self.train {
+            if !self.models.is_empty() {
+                writeln!(f)?;
+            }
+            writeln!(f, "train {} on {}", t.models.join(", "), t.data)?;
+            for line in &t.lines {
+                writeln!(f, "  {line}")?;
+            }
+            write!(
+                f,
+                "  {} trainable parameters",
+                thousands(t.trainable as u64)
+            )?;
+            if t.frozen > 0 {
+                write!(f, ", {} frozen", thousands(t.frozen as u64))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
