@@ -6,7 +6,8 @@
 //!   scaling in training, identity in evaluation and counter-based masks;
 //! * [`add_penalty`]: L1, L2 and elastic-net penalties on chosen parameters, added through
 //!   the graph so gradient checks cover them;
-//! * [`add_tying`]: a soft penalty between parameter pairs of two models trained side by side.
+//! * [`add_tying`]: a soft penalty between parameter pairs of two models trained side by side;
+//! * [`magnitude_masks`]: masks that prune the smallest weights, per layer or globally.
 //!
 //! ```
 //! use knit_regularize::{add_penalty, dropout, Penalty};
@@ -33,9 +34,11 @@
 mod dropout;
 mod error;
 mod penalty;
+mod prune;
 mod tying;
 
 pub use dropout::{dropout, Dropout};
 pub use error::RegularizeError;
 pub use penalty::{add_penalty, Penalty};
+pub use prune::{magnitude_masks, sparsity, PruneScope};
 pub use tying::{add_tying, TieNorm};

@@ -71,15 +71,23 @@ impl EarlyStopper {
 
     /// Puts the best epoch's parameters and buffers back.
     pub(crate) fn restore(&self, exec: &mut Executor<f32>) -> Result<(), TrainError> {
-        for (name, value) in &self.snapshot {
-            if exec.graph().params().any(|(_, n)| &n.name == name) {
-                exec.set_param(name, value.view())?;
-            } else {
-                exec.set_buffer(name, value.view())?;
-            }
-        }
-        Ok(())
+        restore(exec, &self.snapshot)
     }
+}
+
+/// Puts saved parameters and buffers (from [`snapshot`]) back into the executor.
+pub(crate) fn restore(
+    exec: &mut Executor<f32>,
+    saved: &[(String, ArrayD<f32>)],
+) -> Result<(), TrainError> {
+    for (name, value) in saved {
+        if exec.graph().params().any(|(_, n)| &n.name == name) {
+            exec.set_param(name, value.view())?;
+        } else {
+            exec.set_buffer(name, value.view())?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies of every parameter and buffer.

@@ -38,6 +38,14 @@ pub enum TrainError {
         /// What does not fit.
         message: String,
     },
+    /// A training procedure (pruning, adversarial training, bagging) cannot run as asked.
+    #[error("{procedure}: {message}")]
+    Procedure {
+        /// The procedure.
+        procedure: &'static str,
+        /// Why it cannot run.
+        message: String,
+    },
     /// Reading or writing a checkpoint failed.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

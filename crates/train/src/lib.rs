@@ -12,6 +12,7 @@ mod evaluate;
 mod metrics;
 mod observer;
 mod plan;
+mod prune;
 mod resume;
 mod trainer;
 
@@ -24,4 +25,5 @@ pub use plan::{
     ModelNodes, OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task,
     Transfer,
 };
+pub use prune::{PruneReport, PruneRound};
 pub use trainer::{Report, TrainOptions, Trainer};

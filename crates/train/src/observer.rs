@@ -1,6 +1,6 @@
 //! Hooks through which a front end (progress bars, logs) follows training.
 
-use crate::EpochMetrics;
+use crate::{EpochMetrics, TrainError, Trainer};
 
 /// Receives progress events. Every method has an empty default.
 pub trait Observer {
@@ -12,6 +12,12 @@ pub trait Observer {
     fn epoch_finished(&mut self, _metrics: &EpochMetrics) {}
     /// Early stopping ended the run after this epoch.
     fn stopped_early(&mut self, _epoch: usize, _best_epoch: usize) {}
+    /// An epoch is complete, early-stopping bookkeeping included: the trainer's state is
+    /// what a checkpoint written now must hold to resume exactly (a front end saves the
+    /// last good checkpoint here). An error stops the run.
+    fn epoch_committed(&mut self, _trainer: &Trainer) -> Result<(), TrainError> {
+        Ok(())
+    }
 }
 
 /// An observer that ignores everything.

@@ -423,14 +423,7 @@ pub struct Transfer {
     pub freeze: Vec<String>,
 }
 
-/// Whether pruning ranks weights within each parameter or across all of them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PruneScope {
-    /// The smallest fraction of each parameter.
-    PerLayer,
-    /// The smallest fraction of all selected weights together.
-    Global,
-}
+pub use knit_regularize::PruneScope;
 
 /// The accuracy pruning must keep.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -69,6 +69,8 @@ pub struct Trainer {
     pub(crate) slot_buffer: Vec<Slot<'static, f32>>,
     /// Reused allocation for the gradients to clip (empty between steps).
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
+    /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
+    pub(crate) masks: Vec<Option<ArrayD<f32>>>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -115,6 +117,7 @@ impl Trainer {
             stopper,
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
+            masks: Vec::new(),
         })
     }
 
@@ -142,6 +145,7 @@ impl Trainer {
             observer.epoch_finished(&metrics);
             let stop = self.after_epoch(&metrics);
             self.history.push(metrics);
+            observer.epoch_committed(self)?;
             if stop {
                 stopped_early = self.epoch < self.plan.epochs;
                 if stopped_early {
@@ -287,6 +291,7 @@ impl Trainer {
         }
         sums.add_batch(&self.exec, &self.plan, &y, loss)?;
         self.exec.backward(self.plan.loss)?;
+        self.mask_gradients();
         self.clip()?;
         let mut slots = recycle(std::mem::take(&mut self.slot_buffer));
         slots.extend(
@@ -297,6 +302,7 @@ impl Trainer {
         let stepped = self.optimizer.step(&mut slots);
         self.slot_buffer = recycle(slots);
         stepped?;
+        self.mask_weights();
         self.step += 1;
         if self.plan.schedule_unit == ScheduleUnit::Step {
             self.optimizer
