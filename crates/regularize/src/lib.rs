@@ -7,7 +7,8 @@
 //! * [`add_penalty`]: L1, L2 and elastic-net penalties on chosen parameters, added through
 //!   the graph so gradient checks cover them;
 //! * [`add_tying`]: a soft penalty between parameter pairs of two models trained side by side;
-//! * [`magnitude_masks`]: masks that prune the smallest weights, per layer or globally.
+//! * [`magnitude_masks`]: masks that prune the smallest weights, per layer or globally;
+//! * [`Attack`] and [`signed_step`]: FGSM and PGD perturbations in the L∞ ball.
 //!
 //! ```
 //! use knit_regularize::{add_penalty, dropout, Penalty};
@@ -31,12 +32,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adversarial;
 mod dropout;
 mod error;
 mod penalty;
 mod prune;
 mod tying;
 
+pub use adversarial::{signed_step, Attack};
 pub use dropout::{dropout, Dropout};
 pub use error::RegularizeError;
 pub use penalty::{add_penalty, Penalty};

@@ -5,6 +5,7 @@
 //! epochs: batches → forward → loss + penalties → backward → clipping → optimizer step →
 //! schedule step, evaluating each epoch and stopping early when asked.
 
+mod adversarial;
 mod checkpoint;
 mod early_stop;
 mod error;

@@ -453,24 +453,7 @@ pub struct PruneSpec {
     pub floor: Floor,
 }
 
-/// How adversarial examples are made.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Attack {
-    /// Fast gradient sign: `x + ε·sign(∇ₓL)`.
-    Fgsm {
-        /// ε, in the units of the scaled data.
-        eps: f64,
-    },
-    /// Projected gradient descent: `steps` steps of size `alpha`, projected to the ε-ball.
-    Pgd {
-        /// ε.
-        eps: f64,
-        /// Step size.
-        alpha: f64,
-        /// Number of steps.
-        steps: usize,
-    },
-}
+pub use knit_regularize::Attack;
 
 /// Adversarial training.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -71,6 +71,8 @@ pub struct Trainer {
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
     pub(crate) masks: Vec<Option<ArrayD<f32>>>,
+    /// The clean rows of a batch while adversarial ones are made.
+    pub(crate) x_clean: Array2<f32>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -100,7 +102,14 @@ impl Trainer {
         let batch = batch_size(plan.batching, data.train.len());
         let features = data.train.features.ncols();
         let stopper = plan.early_stop.map(EarlyStopper::new);
+        let x_clean = if plan.adversarial.is_some() {
+            exec.require_grad(plan.models[0].input)?;
+            Array2::zeros((batch, features))
+        } else {
+            Array2::zeros((0, features))
+        };
         Ok(Trainer {
+            x_clean,
             x_batch: Array2::zeros((batch, features)),
             y_batch: Array1::zeros(batch),
             order: Vec::with_capacity(data.train.len()),
@@ -261,6 +270,7 @@ impl Trainer {
             &mut self.x_batch,
             &mut self.y_batch,
         );
+        self.mix_adversarial(k)?;
         let x = self.x_batch.slice(s![..k, ..]);
         let y = self.y_batch.slice(s![..k]);
         self.exec.set_step(self.step);
@@ -309,6 +319,33 @@ impl Trainer {
                 .set_lr(self.lr_schedule.value(self.step as usize));
         }
         Ok(loss)
+    }
+
+    /// Replaces the first `mix · k` rows of the batch by adversarial versions, once the
+    /// clean warm-up epochs are over (the rows are in shuffled order already).
+    fn mix_adversarial(&mut self, k: usize) -> Result<(), TrainError> {
+        let Some(spec) = self.plan.adversarial else {
+            return Ok(());
+        };
+        if self.epoch < spec.warmup_epochs {
+            return Ok(());
+        }
+        let m = ((spec.mix * k as f64).round() as usize).min(k);
+        if m == 0 {
+            return Ok(());
+        }
+        self.x_clean
+            .slice_mut(s![..m, ..])
+            .assign(&self.x_batch.slice(s![..m, ..]));
+        crate::adversarial::perturb_in_place(
+            &mut self.exec,
+            &self.plan,
+            self.x_batch.slice_mut(s![..m, ..]),
+            self.x_clean.slice(s![..m, ..]),
+            self.y_batch.slice(s![..m]),
+            spec.attack,
+            spec.range,
+        )
     }
 
     fn clip(&mut self) -> Result<(), TrainError> {

@@ -1,0 +1,72 @@
+//! Adversarial examples and training on a hand-built plan.
+
+mod common;
+
+use knit_train::{AdversarialSpec, Attack, Silent, TrainOptions, Trainer};
+use std::path::Path;
+
+fn trainer(plan: knit_train::Plan) -> Trainer {
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    Trainer::new(plan, data, TrainOptions::default()).unwrap()
+}
+
+#[test]
+fn fgsm_perturbations_have_max_norm_eps_and_lower_accuracy() {
+    let mut t = trainer(common::plan(1));
+    t.fit(&mut Silent).unwrap();
+    let data = knit_data::load(&t.plan().data, Path::new(".")).unwrap();
+    let test = data.test.unwrap();
+    let eps = 0.3;
+    let adv = t
+        .perturb(
+            test.features.view(),
+            test.labels.view(),
+            Attack::Fgsm { eps },
+            None,
+        )
+        .unwrap();
+    let max = (&adv - &test.features)
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!((f64::from(max) - eps).abs() < 1e-6, "max |δ| = {max}");
+    let clean = t.evaluate(&test).unwrap()[0].accuracy.unwrap();
+    let attacked = t
+        .accuracy_under_attack(&test, Attack::Fgsm { eps: 1.0 }, None)
+        .unwrap();
+    assert!(attacked < clean, "clean {clean}, attacked {attacked}");
+    let pgd = t
+        .accuracy_under_attack(
+            &test,
+            Attack::Pgd {
+                eps: 1.0,
+                alpha: 0.25,
+                steps: 10,
+            },
+            None,
+        )
+        .unwrap();
+    assert!(pgd <= attacked + 0.02, "pgd {pgd} vs fgsm {attacked}");
+}
+
+#[test]
+fn adversarial_training_is_more_robust_than_plain_training() {
+    let attack = Attack::Fgsm { eps: 1.0 };
+    let mut plain = trainer(common::plan(1));
+    plain.fit(&mut Silent).unwrap();
+    let mut plan = common::plan(1);
+    plan.adversarial = Some(AdversarialSpec {
+        attack,
+        mix: 0.5,
+        warmup_epochs: 1,
+        range: None,
+    });
+    let mut robust = trainer(plan);
+    robust.fit(&mut Silent).unwrap();
+    let test = knit_data::load(&plain.plan().data, Path::new("."))
+        .unwrap()
+        .test
+        .unwrap();
+    let a = plain.accuracy_under_attack(&test, attack, None).unwrap();
+    let b = robust.accuracy_under_attack(&test, attack, None).unwrap();
+    assert!(b > a, "plain {a}, adversarially trained {b}");
+}
