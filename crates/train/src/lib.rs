@@ -6,6 +6,7 @@
 //! schedule step, evaluating each epoch and stopping early when asked.
 
 mod adversarial;
+mod bagging;
 mod checkpoint;
 mod early_stop;
 mod error;
@@ -17,6 +18,7 @@ mod prune;
 mod resume;
 mod trainer;
 
+pub use bagging::{train_bagging, BaggingReport, Ensemble};
 pub use checkpoint::{write_atomically, Checkpoint, PRIVATE_PREFIX};
 pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};
