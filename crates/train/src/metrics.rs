@@ -87,6 +87,8 @@ pub struct EpochMetrics {
     pub train_accuracy: Vec<Option<f64>>,
     /// Each penalty's mean value over the epoch.
     pub penalties: Vec<(String, f64)>,
+    /// For each tied pair (`a ~ b`), the squared distance ‖a − b‖² at the end of the epoch.
+    pub tie_distances: Vec<(String, f64)>,
     /// Each model's metrics on the validation split, if there is one.
     pub validation: Vec<EvalMetrics>,
     /// Wall-clock seconds of the epoch's training steps (evaluation excluded).

@@ -253,7 +253,9 @@ impl Trainer {
             Some(v) => evaluate(&mut self.exec, &self.plan, v, self.options.eval_batch)?,
             None => Vec::new(),
         };
-        Ok(sums.finish(&self.plan, epoch + 1, lr, validation, seconds))
+        let mut metrics = sums.finish(&self.plan, epoch + 1, lr, validation, seconds);
+        metrics.tie_distances = self.tie_distances()?;
+        Ok(metrics)
     }
 
     /// One optimizer step on the examples at positions `range` of this epoch's order;
@@ -319,6 +321,23 @@ impl Trainer {
                 .set_lr(self.lr_schedule.value(self.step as usize));
         }
         Ok(loss)
+    }
+
+    /// ‖a − b‖² of every tied pair, named `a ~ b`.
+    pub fn tie_distances(&self) -> Result<Vec<(String, f64)>, TrainError> {
+        self.plan
+            .ties
+            .iter()
+            .map(|(a, b)| {
+                let (va, vb) = (self.exec.param(a)?, self.exec.param(b)?);
+                let d: f64 = va
+                    .iter()
+                    .zip(vb.iter())
+                    .map(|(x, y)| f64::from(x - y).powi(2))
+                    .sum();
+                Ok((format!("{a} ~ {b}"), d))
+            })
+            .collect()
     }
 
     /// Replaces the first `mix · k` rows of the batch by adversarial versions, once the
@@ -430,6 +449,7 @@ impl EpochSums {
                 .iter()
                 .map(|&c| classification.then(|| c as f64 / n))
                 .collect(),
+            tie_distances: Vec::new(),
             penalties: plan
                 .penalties
                 .iter()
