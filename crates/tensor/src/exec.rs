@@ -28,6 +28,8 @@ pub struct Executor<F: Float> {
     input_grad: Vec<bool>,
     /// Ancestors of the last target run (reused mask).
     active: Vec<bool>,
+    /// Which gradient buffers the current backward pass has written (lazy zeroing).
+    written: Vec<bool>,
     /// Batch size each input was last fed with (`None`: not fed yet).
     fed: Vec<Option<usize>>,
     batch: usize,
@@ -61,6 +63,7 @@ impl<F: Float> Executor<F> {
             requires_grad: vec![false; n],
             input_grad: vec![false; n],
             active: vec![false; n],
+            written: vec![false; n],
             fed: vec![None; n],
             batch: 0,
             capacity: 0,
@@ -302,14 +305,12 @@ impl<F: Float> Executor<F> {
         }
         // Gradients only flow within the loss's ancestors; mark them (a subset of `active`).
         mark_ancestors(&graph, loss, &mut self.active);
-        for (i, g) in self.grads.iter_mut().enumerate() {
-            if self.requires_grad[i] {
-                let len = element_count(&self.dims[i]);
-                g[..len].fill(F::zero());
-            }
-        }
+        // Gradient buffers are zeroed lazily: the first op to write one either overwrites it
+        // (matrix products) or has it zeroed before adding (see `GradInputs`).
+        self.written.fill(false);
         let len = element_count(&self.dims[loss.0]);
         self.grads[loss.0][..len].fill(F::one());
+        self.written[loss.0] = true;
         for (i, node) in graph.nodes().iter().enumerate().take(loss.0 + 1).rev() {
             let NodeKind::Op { op, inputs, .. } = &node.kind else {
                 continue;
@@ -318,6 +319,7 @@ impl<F: Float> Executor<F> {
                 continue;
             }
             let (before, rest) = self.grads.split_at_mut(i);
+            let written = &mut self.written[..i];
             let ctx = BackwardCtx {
                 node: &node.name,
                 inputs: Inputs {
@@ -332,6 +334,7 @@ impl<F: Float> Executor<F> {
                     dims: &self.dims,
                     ids: inputs,
                     wanted: &self.requires_grad,
+                    written,
                 },
                 scratch: &self.scratch[i],
                 state: &self.state[i],
@@ -340,6 +343,13 @@ impl<F: Float> Executor<F> {
                 threads: self.threads,
             };
             F::kernel(op.as_ref()).backward(ctx)?;
+        }
+        // Whatever no op reached (a parameter the loss does not use) has a zero gradient.
+        for (i, g) in self.grads.iter_mut().enumerate() {
+            if self.requires_grad[i] && !self.written[i] {
+                let len = element_count(&self.dims[i]);
+                g[..len].fill(F::zero());
+            }
         }
         self.last_backward = Some(loss);
         Ok(())

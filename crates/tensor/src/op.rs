@@ -64,7 +64,8 @@ pub struct StateSpec {
 ///
 /// Implement this and [`Kernel`] for `f32` and `f64` (usually one generic
 /// `impl<F: Float> Kernel<F>`) to add an op from another crate; the graph and the executor
-/// need nothing else. Backward passes *add* into the input gradients, so that a node used
+/// need nothing else. Backward passes *add* into the input gradients (through [`GradInputs`],
+/// which zeroes a buffer before its first use in a pass), so that a node used
 /// several times receives the sum of its gradients.
 pub trait Op: Debug + Send + Sync + Kernel<f32> + Kernel<f64> {
     /// The op's name in messages, e.g. `linear`.
@@ -186,12 +187,20 @@ impl<'a, F: Float> Inputs<'a, F> {
     }
 }
 
-/// Accumulating write access to the gradients of an op's inputs.
+/// Write access to the gradients of an op's inputs.
+///
+/// Gradients accumulate: a node used by several ops receives the sum of their
+/// contributions. Buffers are zeroed lazily: [`slice`](Self::slice) and [`get`](Self::get)
+/// hand out a buffer to add into (zeroed first if nothing wrote it yet in this pass), while
+/// [`slice_or_fresh`](Self::slice_or_fresh) and [`get_or_fresh`](Self::get_or_fresh) also say
+/// whether the buffer is fresh, so that an op which can overwrite (a matrix product) skips
+/// both the zeroing and the read of the old value.
 pub struct GradInputs<'a, F> {
     pub(crate) grads: &'a mut [Vec<F>],
     pub(crate) dims: &'a [Vec<usize>],
     pub(crate) ids: &'a [NodeId],
     pub(crate) wanted: &'a [bool],
+    pub(crate) written: &'a mut [bool],
 }
 
 impl<F: Float> GradInputs<'_, F> {
@@ -200,22 +209,46 @@ impl<F: Float> GradInputs<'_, F> {
         self.wanted[self.ids[k].index()]
     }
 
-    /// The gradient buffer of input `k` as a slice, if it wants one; add into it.
-    pub fn slice(&mut self, k: usize) -> Option<&mut [F]> {
+    /// The gradient buffer of input `k`, if it wants one, and whether it is fresh (holds
+    /// garbage that must be overwritten rather than added to).
+    pub fn slice_or_fresh(&mut self, k: usize) -> Option<(&mut [F], bool)> {
         let id = self.ids[k].index();
         if !self.wanted[id] {
             return None;
         }
+        let fresh = !self.written[id];
+        self.written[id] = true;
         let len = element_count(&self.dims[id]);
-        Some(&mut self.grads[id][..len])
+        Some((&mut self.grads[id][..len], fresh))
     }
 
-    /// The gradient of input `k` as an array view, if it wants one; add into it.
-    pub fn get(&mut self, k: usize) -> Option<ArrayViewMutD<'_, F>> {
+    /// The gradient buffer of input `k` as a slice to add into, if it wants one.
+    pub fn slice(&mut self, k: usize) -> Option<&mut [F]> {
+        let (buf, fresh) = self.slice_or_fresh(k)?;
+        if fresh {
+            buf.fill(F::zero());
+        }
+        Some(buf)
+    }
+
+    /// Like [`slice_or_fresh`](Self::slice_or_fresh), as an array view.
+    pub fn get_or_fresh(&mut self, k: usize) -> Option<(ArrayViewMutD<'_, F>, bool)> {
+        let dims: &[Vec<usize>] = self.dims;
         let id = self.ids[k].index();
-        let dims = &self.dims[id];
+        let (slice, fresh) = self.slice_or_fresh(k)?;
+        let view = ArrayViewMutD::from_shape(IxDyn(&dims[id]), slice);
+        Some((
+            view.expect("the executor sizes every buffer to its node's shape"),
+            fresh,
+        ))
+    }
+
+    /// The gradient of input `k` as an array view to add into, if it wants one.
+    pub fn get(&mut self, k: usize) -> Option<ArrayViewMutD<'_, F>> {
+        let dims: &[Vec<usize>] = self.dims;
+        let id = self.ids[k].index();
         let slice = self.slice(k)?;
-        let view = ArrayViewMutD::from_shape(IxDyn(dims), slice);
+        let view = ArrayViewMutD::from_shape(IxDyn(&dims[id]), slice);
         Some(view.expect("the executor sizes every buffer to its node's shape"))
     }
 }

@@ -110,13 +110,13 @@ impl<F: Float> Kernel<F> for Linear {
             .get(1)
             .into_dimensionality::<Ix2>()
             .expect("rank checked");
-        if let Some(dx) = ctx.grad_inputs.get(0) {
+        if let Some((dx, fresh)) = ctx.grad_inputs.get_or_fresh(0) {
             let mut dx = dx.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut dx, &g, &w, true, ctx.threads);
+            matmul_into(&mut dx, &g, &w, !fresh, ctx.threads);
         }
-        if let Some(dw) = ctx.grad_inputs.get(1) {
+        if let Some((dw, fresh)) = ctx.grad_inputs.get_or_fresh(1) {
             let mut dw = dw.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut dw, &g.t(), &x, true, ctx.threads);
+            matmul_into(&mut dw, &g.t(), &x, !fresh, ctx.threads);
         }
         if ctx.inputs.len() == 3 {
             if let Some(db) = ctx.grad_inputs.slice(2) {
@@ -219,13 +219,13 @@ impl<F: Float> Kernel<F> for MatMul {
             .get(1)
             .into_dimensionality::<Ix2>()
             .expect("rank checked");
-        if let Some(da) = ctx.grad_inputs.get(0) {
+        if let Some((da, fresh)) = ctx.grad_inputs.get_or_fresh(0) {
             let mut da = da.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut da, &g, &b.t(), true, ctx.threads);
+            matmul_into(&mut da, &g, &b.t(), !fresh, ctx.threads);
         }
-        if let Some(db) = ctx.grad_inputs.get(1) {
+        if let Some((db, fresh)) = ctx.grad_inputs.get_or_fresh(1) {
             let mut db = db.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut db, &a.t(), &g, true, ctx.threads);
+            matmul_into(&mut db, &a.t(), &g, !fresh, ctx.threads);
         }
         Ok(())
     }
