@@ -39,6 +39,14 @@ pub enum Synthetic {
     },
     /// Two interleaving half circles (2 classes).
     Moons,
+    /// Features uniform in [0, 1) and labels uniform in `0..classes`, independent of each
+    /// other: nothing to learn, a workload for benchmarks (PEERS.md's MLP benchmark data).
+    Uniform {
+        /// Number of features per example.
+        features: usize,
+        /// Number of classes.
+        classes: usize,
+    },
     /// Gaussian blobs around `centers` random centres (one class each).
     Blobs {
         /// Number of blobs, and of classes.

@@ -1,5 +1,6 @@
-//! Synthetic classification sets in the plane, generated from a seed: XOR, two spirals,
-//! moons and Gaussian blobs.
+//! Synthetic classification sets generated from a seed: in the plane, XOR, two spirals,
+//! moons and Gaussian blobs; in any dimension, uniform noise with random labels (a benchmark
+//! workload).
 //!
 //! Each generator lays its points out class by class, adds Gaussian noise of standard
 //! deviation `noise` to every coordinate, then shuffles the examples, all from one seeded
@@ -43,6 +44,21 @@ pub fn generate(
         return bad("noise", noise.to_string(), "a finite number ≥ 0");
     }
     match *kind {
+        Synthetic::Uniform { features: 0, .. } => return bad("features", "0".into(), "at least 1"),
+        Synthetic::Uniform { classes: 0, .. } => return bad("classes", "0".into(), "at least 1"),
+        Synthetic::Uniform { features, classes } => {
+            let mut rng = rng_stream(seed, Purpose::Synthetic, stream);
+            let x = Array2::from_shape_simple_fn((samples, features), || unit(&mut rng) as f32);
+            let y = Array1::from_shape_simple_fn(samples, || {
+                ((unit(&mut rng) * classes as f64) as usize).min(classes - 1) as f32
+            });
+            return Ok(Dataset {
+                features: x,
+                feature_dims: vec![features],
+                labels: y,
+                classes: Some(classes),
+            });
+        }
         Synthetic::Spirals { turns } if !(turns.is_finite() && turns > 0.0) => {
             return bad("turns", turns.to_string(), "a finite number > 0");
         }
@@ -98,6 +114,7 @@ pub fn generate(
             }
             centers
         }
+        Synthetic::Uniform { .. } => unreachable!("generated above"),
     };
     if noise > 0.0 {
         for (point, _) in &mut points {
@@ -125,6 +142,7 @@ pub(crate) fn kind_name(kind: &Synthetic) -> &'static str {
         Synthetic::Spirals { .. } => "spirals",
         Synthetic::Moons => "moons",
         Synthetic::Blobs { .. } => "blobs",
+        Synthetic::Uniform { .. } => "uniform",
     }
 }
 
@@ -274,5 +292,31 @@ mod tests {
             ),
             "synthetic blobs: std = -0.5; expected a finite number ≥ 0"
         );
+    }
+
+    #[test]
+    fn uniform_has_the_asked_shape_range_and_classes() {
+        let kind = Synthetic::Uniform {
+            features: 784,
+            classes: 10,
+        };
+        let data = generate(&kind, 2000, 0.0, 0, 0).unwrap();
+        assert_eq!(data.features.dim(), (2000, 784));
+        assert_eq!(data.feature_dims, vec![784]);
+        assert_eq!(data.classes, Some(10));
+        assert!(data.features.iter().all(|&v| (0.0..1.0).contains(&v)));
+        let mean = data.features.mean().unwrap();
+        assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
+        let counts = class_counts(&data);
+        assert!(
+            counts.iter().all(|&c| (150..250).contains(&c)),
+            "{counts:?}"
+        );
+        assert_eq!(data, generate(&kind, 2000, 0.0, 0, 0).unwrap());
+        let zero = Synthetic::Uniform {
+            features: 0,
+            classes: 10,
+        };
+        assert!(generate(&zero, 10, 0.0, 0, 0).is_err());
     }
 }

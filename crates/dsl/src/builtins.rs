@@ -96,7 +96,7 @@ pub(crate) const METRICS: &[&str] = &["val_loss", "val_accuracy"];
 /// Plateau modes.
 pub(crate) const MODES: &[&str] = &["min", "max"];
 /// Synthetic data generators.
-pub(crate) const SYNTHETIC: &[&str] = &["xor", "spirals", "moons", "blobs"];
+pub(crate) const SYNTHETIC: &[&str] = &["xor", "spirals", "moons", "blobs", "uniform"];
 
 /// Layers, applied with `|>`; their input is not listed.
 pub(crate) const LAYERS: &[Sig] = &[
@@ -442,6 +442,16 @@ pub(crate) const SYNTHETIC_KINDS: &[Sig] = &[
             p("noise", Num, N(0.0)),
             p("centers", Int, N(3.0)),
             p("std", Num, N(1.0)),
+        ],
+    },
+    Sig {
+        name: "uniform",
+        params: &[
+            req("kind", Word(SYNTHETIC)),
+            req("samples", Int),
+            p("noise", Num, N(0.0)),
+            req("features", Int),
+            req("classes", Int),
         ],
     },
 ];

@@ -248,6 +248,15 @@ fn synthetic(
     let (generator, info) = match kind.as_str() {
         "xor" => (Synthetic::Xor, (2, 2)),
         "moons" => (Synthetic::Moons, (2, 2)),
+        "uniform" => {
+            let features = ev.int(sink, &b, "features", 1, 1 << 20);
+            let classes = ev.int(sink, &b, "classes", 1, 1 << 16);
+            let (features, classes) = (features?, classes?);
+            (
+                Synthetic::Uniform { features, classes },
+                (features, classes),
+            )
+        }
         "spirals" => {
             let turns = ev.num(sink, &b, "turns")?;
             if turns <= 0.0 {
