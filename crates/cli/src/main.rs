@@ -1,10 +1,12 @@
-//! `knit`: check, format and explain `.net` programs.
+//! `knit`: check, format, explain, train, evaluate and predict with `.net` programs.
 //!
-//! Exit codes: 0 success, 1 the program has errors (or `fmt --check` would change it),
-//! 2 wrong usage (clap's own code).
+//! Exit codes: 0 success, 1 the program has errors (or `fmt --check` would change it), or a
+//! data, checkpoint or training error; 2 wrong usage (clap's own code).
 
 mod commands;
+mod plot;
 mod report;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +29,16 @@ enum Command {
     Fmt(commands::fmt::Args),
     /// Print the resolved program: imports inlined, constants replaced, every default written.
     Explain(commands::explain::Args),
+    /// Train the program's models: progress, a summary, checkpoints, a report, curves.
+    Train(commands::train::Args),
+    /// Validation and test metrics of a checkpoint.
+    Eval(commands::eval::Args),
+    /// Predicted classes and probabilities for the rows of a CSV file.
+    Predict(commands::predict::Args),
+    /// Compare the model's gradients with finite differences (f64) on real examples.
+    Gradcheck(commands::gradcheck::Args),
+    /// Training samples per second at the file's batch size (median of several epochs).
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +47,10 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Fmt(args) => commands::fmt::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Predict(args) => commands::predict::run(&args),
+        Command::Gradcheck(args) => commands::gradcheck::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -1,5 +1,11 @@
 //! One file per subcommand.
 
+pub mod bench;
 pub mod check;
+pub mod common;
+pub mod eval;
 pub mod explain;
 pub mod fmt;
+pub mod gradcheck;
+pub mod predict;
+pub mod train;

@@ -1,0 +1,200 @@
+//! What the running subcommands share: compiling a file (with `--seed` and `--set`
+//! overrides) into a plan, loading its data, reading checkpoints, printing errors.
+
+use crate::report;
+use knit_data::{Scaler, Splits};
+use knit_dsl::ast::{Item, TrainKind};
+use knit_dsl::source::FileId;
+use knit_train::{Checkpoint, Plan, TrainError};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code 2: wrong usage.
+pub fn usage_error(message: impl Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Exit code 1: a diagnostic, data or checkpoint error.
+pub fn failure(message: impl Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+/// Overrides of the program's text given on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--seed S`: replaces the program's seed (so initialization changes too).
+    pub seed: Option<u64>,
+    /// `--set key=value`: replaces the value of the top-level `let key`.
+    pub lets: Vec<String>,
+}
+
+/// Rewrites the program's text with the overrides applied, so that checking, initialization
+/// and the resolved program (`plan.program`) all see them.
+fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, ExitCode> {
+    if overrides.seed.is_none() && overrides.lets.is_empty() {
+        return Ok(text.to_string());
+    }
+    let (program, diags) = knit_dsl::parse(FileId(0), text);
+    if diags.has_errors() {
+        // Checking the original text reports the syntax errors.
+        return Ok(text.to_string());
+    }
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for set in &overrides.lets {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(usage_error(format!(
+                "--set {set:?}: expected key=value (a top-level `let` constant)"
+            )));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let found = program.items.iter().find_map(|item| match item {
+            Item::Let(l) if l.name.name == key => Some(l.value.span()),
+            _ => None,
+        });
+        match found {
+            Some(span) => edits.push((span.start, span.end, value.to_string())),
+            None => {
+                let names: Vec<&str> = program
+                    .items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Item::Let(l) => Some(l.name.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                return Err(usage_error(format!(
+                    "--set {key}: the program has no top-level `let {key}` (its constants: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
+        }
+    }
+    if let Some(seed) = overrides.seed {
+        let top = program.items.iter().find_map(|item| match item {
+            Item::Seed(s) => Some(s.value.span()),
+            _ => None,
+        });
+        let in_train = program.items.iter().find_map(|item| match item {
+            Item::Train(t) => t.settings.iter().find_map(|s| match &s.kind {
+                TrainKind::Seed(e) => Some(e.span()),
+                _ => None,
+            }),
+            _ => None,
+        });
+        match top.or(in_train) {
+            Some(span) => edits.push((span.start, span.end, seed.to_string())),
+            None => edits.push((0, 0, format!("seed {seed}\n"))),
+        }
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out = text.to_string();
+    for (start, end, value) in edits {
+        out.replace_range(start..end, &value);
+    }
+    Ok(out)
+}
+
+/// Reads and checks `file` with `overrides`; prints the diagnostics; returns the plan.
+pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => return Err(failure(format!("cannot read {}: {e}", file.display()))),
+    };
+    let text = apply_overrides(&text, overrides)?;
+    let outcome = knit_dsl::check_source(file, &text);
+    report::print(&outcome.loaded.sources, &outcome.checked.diagnostics);
+    if outcome.checked.diagnostics.has_errors() {
+        return Err(ExitCode::FAILURE);
+    }
+    match outcome.checked.plan {
+        Some(plan) => Ok(plan),
+        None => Err(failure(format!(
+            "{} has no `train` block: there is nothing to run",
+            file.display()
+        ))),
+    }
+}
+
+/// The folder that relative paths in `file` are resolved against.
+pub fn base_dir(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Loads the plan's data (knit-dsl already resolved its paths against the `.net` file's
+/// folder).
+pub fn load_data(plan: &Plan) -> Result<Splits, ExitCode> {
+    knit_data::load(&plan.data, Path::new("")).map_err(failure)
+}
+
+/// Reads a checkpoint, or fails naming the file.
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ExitCode> {
+    Checkpoint::read(path).map_err(failure)
+}
+
+/// A training error, printed for people.
+pub fn train_failure(e: &TrainError) -> ExitCode {
+    failure(e)
+}
+
+/// The name under which a scaler array is stored in a checkpoint (`_knit.scaler.*`).
+fn scaler_tensor_name(name: &str) -> String {
+    format!("_{name}")
+}
+
+/// Adds the fitted scaler to a checkpoint.
+pub fn store_scaler(ckpt: &mut Checkpoint, scaler: &Scaler) {
+    for (name, array) in scaler.to_named_arrays() {
+        ckpt.tensors.insert(scaler_tensor_name(&name), array);
+    }
+}
+
+/// The scaler stored in a checkpoint by [`store_scaler`].
+pub fn read_scaler(ckpt: &Checkpoint, path: &Path) -> Result<Scaler, ExitCode> {
+    let arrays: Vec<(String, ndarray::ArrayD<f32>)> = [
+        knit_data::KIND_NAME,
+        knit_data::SHIFT_NAME,
+        knit_data::SCALE_NAME,
+    ]
+    .iter()
+    .filter_map(|name| {
+        ckpt.tensors
+            .get(&scaler_tensor_name(name))
+            .map(|a| (name.to_string(), a.clone()))
+    })
+    .collect();
+    Scaler::from_named_arrays(&arrays).map_err(|e| {
+        failure(format!(
+            "checkpoint {}: no usable feature scaling ({e}); was it written by `knit train`?",
+            path.display()
+        ))
+    })
+}
+
+/// The procedures the trainer does not run yet: the program trains plainly, with a note.
+pub fn note_unsupported(plan: &Plan) {
+    let mut missing = Vec::new();
+    if plan.prune.is_some() {
+        missing.push("prune");
+    }
+    if plan.adversarial.is_some() {
+        missing.push("adversarial");
+    }
+    if plan.bagging.is_some() {
+        missing.push("bagging");
+    }
+    for what in missing {
+        eprintln!(
+            "note: the `{what}` procedure is not yet supported by the trainer; training the model plainly"
+        );
+    }
+}

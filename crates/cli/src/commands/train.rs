@@ -1,0 +1,323 @@
+//! `knit train FILE`: trains the program's models, with progress, a summary, checkpoints,
+//! a JSON report and learning curves.
+
+use super::common::{self, Overrides};
+use crate::{plot, summary};
+use indicatif::{ProgressBar, ProgressStyle};
+use knit_train::{EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Arguments of `knit train`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The `.net` file.
+    pub file: PathBuf,
+    /// Train this many epochs instead of the file's.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Use this seed instead of the file's (initialization, shuffling, splits and dropout).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads for matrix products.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Replace the value of a top-level `let` constant: `--set hidden=256` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Write checkpoints under this folder instead of the `.net` file's folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a JSON report of the run here.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Draw the loss and accuracy curves here (`.png` or `.svg`).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint (same program and seed).
+    #[arg(long, value_name = "CKPT")]
+    pub resume: Option<PathBuf>,
+    /// Print only the final summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Display {
+    /// A bar per epoch on stderr.
+    Bar,
+    /// One line per epoch on stdout.
+    Lines,
+    /// Nothing per epoch.
+    Quiet,
+}
+
+/// Follows training: progress and the last good checkpoint after each epoch.
+struct Progress {
+    display: Display,
+    epochs: usize,
+    bar: Option<ProgressBar>,
+    examples: usize,
+    loss_sum: f64,
+    started: Instant,
+    save: PathBuf,
+    scaler: knit_data::Scaler,
+}
+
+impl Observer for Progress {
+    fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        self.examples = 0;
+        self.loss_sum = 0.0;
+        self.started = Instant::now();
+        if self.display == Display::Bar {
+            let bar = ProgressBar::new(batches as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("epoch {epoch:>3}/{}", self.epochs));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn batch_finished(&mut self, _batch: usize, examples: usize, loss: f32) {
+        self.examples += examples;
+        self.loss_sum += f64::from(loss) * examples as f64;
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "loss {:.4}  {:.0} samples/s",
+                self.loss_sum / self.examples.max(1) as f64,
+                self.examples as f64 / seconds
+            ));
+        }
+    }
+
+    fn epoch_finished(&mut self, m: &EpochMetrics) {
+        let line = epoch_line(m, self.epochs);
+        match self.display {
+            Display::Bar => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!("{line}");
+            }
+            Display::Lines => println!("{line}"),
+            Display::Quiet => {}
+        }
+    }
+
+    fn stopped_early(&mut self, epoch: usize, best_epoch: usize) {
+        if self.display != Display::Quiet {
+            eprintln!("early stopping after epoch {epoch} (best epoch {best_epoch})");
+        }
+    }
+
+    fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+        save_checkpoint(trainer, &self.scaler, &self.save)
+    }
+}
+
+/// One epoch's line.
+fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
+    let mut line = format!("epoch {:>3}/{epochs}  loss {:.4}", m.epoch, m.train_loss);
+    if let Some(Some(acc)) = m.train_accuracy.first() {
+        line += &format!("  acc {:.2} %", acc * 100.0);
+    }
+    if let Some(v) = m.validation.first() {
+        line += &format!("  val loss {:.4}", v.loss);
+        if let Some(acc) = v.accuracy {
+            line += &format!("  val acc {:.2} %", acc * 100.0);
+        }
+    }
+    line += &format!(
+        "  lr {:.2e}  {:.0} samples/s  {:.2} s",
+        m.lr, m.samples_per_second, m.seconds
+    );
+    line
+}
+
+/// Writes the trainer's checkpoint with the fitted scaler, atomically.
+fn save_checkpoint(
+    trainer: &Trainer,
+    scaler: &knit_data::Scaler,
+    path: &Path,
+) -> Result<(), TrainError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("cannot create the folder {}: {e}", dir.display()),
+            })?;
+        }
+    }
+    let mut ckpt = trainer.checkpoint();
+    common::store_scaler(&mut ckpt, scaler);
+    ckpt.write(path)
+}
+
+/// Where the checkpoint goes: the plan's `save` path (knit-dsl resolved it against the
+/// `.net` file's folder), or `runs/STEM.safetensors` there; with `--out DIR`, the same
+/// relative path under DIR.
+fn save_path(plan_save: Option<&Path>, file: &Path, out: Option<&Path>) -> PathBuf {
+    let base = common::base_dir(file);
+    let resolved = match plan_save {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let stem = file
+                .file_stem()
+                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+            base.join("runs").join(format!("{stem}.safetensors"))
+        }
+    };
+    match out {
+        Some(dir) => dir.join(relative_to(&resolved, &base)),
+        None => resolved,
+    }
+}
+
+/// `path` relative to `base` when it lies under it, else its file name.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    match path.strip_prefix(base) {
+        Ok(rel) if base != Path::new(".") || !path.is_absolute() => rel.to_path_buf(),
+        _ => path
+            .file_name()
+            .map_or_else(|| path.to_path_buf(), PathBuf::from),
+    }
+}
+
+/// A transfer checkpoint's path: with `--out DIR`, the checkpoint an earlier run wrote under
+/// DIR is preferred; else the path in the program (resolved against the `.net` file's folder).
+fn transfer_path(from: &Path, file: &Path, out: Option<&Path>) -> PathBuf {
+    if let Some(dir) = out {
+        let candidate = dir.join(relative_to(from, &common::base_dir(file)));
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    from.to_path_buf()
+}
+
+/// Runs `knit train`.
+pub fn run(args: &Args) -> ExitCode {
+    let wall = Instant::now();
+    let overrides = Overrides {
+        seed: args.seed,
+        lets: args.set.clone(),
+    };
+    if let Some(plot) = &args.plot {
+        if plot::Format::of(plot).is_none() {
+            return common::usage_error(format!(
+                "--plot {}: expected a .png or .svg file name",
+                plot.display()
+            ));
+        }
+    }
+    let mut plan = match common::compile(&args.file, &overrides) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    if let Some(epochs) = args.epochs {
+        plan.epochs = epochs;
+    }
+    common::note_unsupported(&plan);
+    let splits = match common::load_data(&plan) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let save = save_path(plan.save.as_deref(), &args.file, args.out.as_deref());
+    let display = if args.quiet {
+        Display::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Display::Bar
+    } else {
+        Display::Lines
+    };
+    let threads = args.threads as usize;
+    let seed = plan.seed;
+    let epochs = plan.epochs;
+    let transfer = plan.transfer.as_ref().map(|t| {
+        (
+            transfer_path(&t.from, &args.file, args.out.as_deref()),
+            t.rename.clone(),
+        )
+    });
+    let scaler = splits.scaler.clone();
+    let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
+        let options = TrainOptions {
+            threads,
+            eval_batch: 512,
+        };
+        let mut trainer =
+            Trainer::new(plan, splits, options).map_err(|e| common::train_failure(&e))?;
+        if let Some(resume) = &args.resume {
+            let ckpt = common::read_checkpoint(resume)?;
+            trainer
+                .resume(&ckpt, resume)
+                .map_err(|e| common::train_failure(&e))?;
+        } else if let Some((from, rename)) = &transfer {
+            let ckpt = common::read_checkpoint(from)?;
+            trainer
+                .load_weights(&ckpt, from, rename)
+                .map_err(|e| common::train_failure(&e))?;
+        }
+        let mut progress = Progress {
+            display,
+            epochs,
+            bar: None,
+            examples: 0,
+            loss_sum: 0.0,
+            started: Instant::now(),
+            save: save.clone(),
+            scaler: scaler.clone(),
+        };
+        let report = trainer.fit(&mut progress);
+        if let Some(bar) = progress.bar.take() {
+            bar.abandon();
+        }
+        let report = report.map_err(|e| common::train_failure(&e))?;
+        save_checkpoint(&trainer, &scaler, &save).map_err(|e| common::train_failure(&e))?;
+        let names: Vec<String> = trainer
+            .plan()
+            .models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        Ok((report, names, trainer.plan().program.clone()))
+    });
+    let (report, names, program) = match outcome {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let total_seconds = wall.elapsed().as_secs_f64();
+    print!(
+        "{}",
+        summary::train_summary(&report, &names, epochs, &save, total_seconds)
+    );
+    if let Some(path) = &args.report {
+        let json = summary::report_json(&summary::ReportInput {
+            file: &args.file,
+            program: &program,
+            seed,
+            threads,
+            report: &report,
+            names: &names,
+            checkpoint: &save,
+            total_seconds,
+        });
+        if let Err(e) = std::fs::write(path, json + "\n") {
+            return common::failure(format!("cannot write the report {}: {e}", path.display()));
+        }
+    }
+    if let Some(path) = &args.plot {
+        if let Err(message) = plot::curves(&report, path) {
+            return common::failure(format!("cannot draw {}: {message}", path.display()));
+        }
+    }
+    ExitCode::SUCCESS
+}

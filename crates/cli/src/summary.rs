@@ -1,0 +1,220 @@
+//! The final summary table of `knit train`, metric tables, and the JSON report.
+
+use knit_train::{EpochMetrics, EvalMetrics, Report};
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::Path;
+
+/// A percentage, or `-` without one.
+fn percent(acc: Option<f64>) -> String {
+    acc.map_or_else(|| "-".to_string(), |a| format!("{:.2} %", a * 100.0))
+}
+
+/// The summary printed at the end of `knit train`.
+pub fn train_summary(
+    report: &Report,
+    names: &[String],
+    planned_epochs: usize,
+    checkpoint: &Path,
+    total_seconds: f64,
+) -> String {
+    let mut s = String::new();
+    let done = report.epochs.last().map_or(0, |e| e.epoch);
+    let _ = writeln!(s, "\nsummary");
+    let mut rows: Vec<(String, String)> = vec![(
+        "epochs".into(),
+        if report.stopped_early {
+            format!("{done} of {planned_epochs} (stopped early)")
+        } else {
+            format!("{done} of {planned_epochs}")
+        },
+    )];
+    if let Some(best) = report.best_epoch {
+        rows.push(("best epoch".into(), best.to_string()));
+    }
+    for (i, t) in report.test.iter().enumerate() {
+        let prefix = model_prefix(names, i);
+        rows.push((format!("{prefix}test loss"), format!("{:.4}", t.loss)));
+        rows.push((format!("{prefix}test accuracy"), percent(t.accuracy)));
+    }
+    if report.test.is_empty() {
+        if let Some(last) = report.epochs.last() {
+            for (i, v) in last.validation.iter().enumerate() {
+                let prefix = model_prefix(names, i);
+                rows.push((format!("{prefix}validation loss"), format!("{:.4}", v.loss)));
+                rows.push((format!("{prefix}validation accuracy"), percent(v.accuracy)));
+            }
+        }
+    }
+    rows.push((
+        "training time".into(),
+        format!("{:.2} s", report.train_seconds),
+    ));
+    rows.push(("total time".into(), format!("{total_seconds:.2} s")));
+    rows.push((
+        "samples/s".into(),
+        format!("{:.0}", report.samples_per_second),
+    ));
+    rows.push(("checkpoint".into(), checkpoint.display().to_string()));
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        let _ = writeln!(s, "  {k:<width$}  {v}");
+    }
+    s
+}
+
+fn model_prefix(names: &[String], i: usize) -> String {
+    if names.len() > 1 {
+        format!("{} ", names.get(i).map_or("?", String::as_str))
+    } else {
+        String::new()
+    }
+}
+
+/// A table of evaluation metrics per split and model (`knit eval`).
+pub fn eval_table(rows: &[(&str, &[EvalMetrics])], names: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<12} {:<12} {:>8} {:>10} {:>10}",
+        "split", "model", "examples", "loss", "accuracy"
+    );
+    for (split, metrics) in rows {
+        for (i, m) in metrics.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<12} {:>8} {:>10.4} {:>10}",
+                split,
+                names.get(i).map_or("?", String::as_str),
+                m.examples,
+                m.loss,
+                percent(m.accuracy)
+            );
+        }
+    }
+    s
+}
+
+/// One evaluation in the report.
+#[derive(Serialize)]
+pub struct EvalJson {
+    model: String,
+    examples: usize,
+    loss: f64,
+    accuracy: Option<f64>,
+    per_class_accuracy: Vec<f64>,
+    confusion: Vec<Vec<u64>>,
+}
+
+impl EvalJson {
+    fn new(m: &EvalMetrics, name: &str) -> Self {
+        EvalJson {
+            model: name.to_string(),
+            examples: m.examples,
+            loss: m.loss,
+            accuracy: m.accuracy,
+            per_class_accuracy: m.per_class_accuracy.clone(),
+            confusion: m.confusion.clone(),
+        }
+    }
+}
+
+/// One epoch in the report.
+#[derive(Serialize)]
+struct EpochJson {
+    epoch: usize,
+    lr: f64,
+    train_loss: f64,
+    train_data_loss: Vec<f64>,
+    train_accuracy: Vec<Option<f64>>,
+    penalties: Vec<(String, f64)>,
+    validation: Vec<EvalJson>,
+    seconds: f64,
+    samples_per_second: f64,
+}
+
+fn epoch_json(e: &EpochMetrics, names: &[String]) -> EpochJson {
+    EpochJson {
+        epoch: e.epoch,
+        lr: e.lr,
+        train_loss: e.train_loss,
+        train_data_loss: e.train_data_loss.clone(),
+        train_accuracy: e.train_accuracy.clone(),
+        penalties: e.penalties.clone(),
+        validation: e
+            .validation
+            .iter()
+            .enumerate()
+            .map(|(i, v)| EvalJson::new(v, names.get(i).map_or("?", String::as_str)))
+            .collect(),
+        seconds: e.seconds,
+        samples_per_second: e.samples_per_second,
+    }
+}
+
+/// The whole report.
+#[derive(Serialize)]
+struct ReportJson {
+    file: String,
+    command_line: Vec<String>,
+    seed: u64,
+    threads: usize,
+    models: Vec<String>,
+    epochs: Vec<EpochJson>,
+    test: Vec<EvalJson>,
+    best_epoch: Option<usize>,
+    stopped_early: bool,
+    train_seconds: f64,
+    total_seconds: f64,
+    samples_per_second: f64,
+    checkpoint: String,
+    program: String,
+}
+
+/// What the JSON report is made from.
+pub struct ReportInput<'a> {
+    /// The `.net` file.
+    pub file: &'a Path,
+    /// The resolved program.
+    pub program: &'a str,
+    /// The seed used.
+    pub seed: u64,
+    /// Threads used.
+    pub threads: usize,
+    /// The trainer's report.
+    pub report: &'a Report,
+    /// The model names.
+    pub names: &'a [String],
+    /// Where the checkpoint went.
+    pub checkpoint: &'a Path,
+    /// Wall-clock seconds of the whole command.
+    pub total_seconds: f64,
+}
+
+/// The JSON report of a run, pretty-printed.
+pub fn report_json(input: &ReportInput<'_>) -> String {
+    let r = input.report;
+    let names = input.names;
+    let value = ReportJson {
+        file: input.file.display().to_string(),
+        command_line: std::env::args().collect(),
+        seed: input.seed,
+        threads: input.threads,
+        models: names.to_vec(),
+        epochs: r.epochs.iter().map(|e| epoch_json(e, names)).collect(),
+        test: r
+            .test
+            .iter()
+            .enumerate()
+            .map(|(i, t)| EvalJson::new(t, names.get(i).map_or("?", String::as_str)))
+            .collect(),
+        best_epoch: r.best_epoch,
+        stopped_early: r.stopped_early,
+        train_seconds: r.train_seconds,
+        total_seconds: input.total_seconds,
+        samples_per_second: r.samples_per_second,
+        checkpoint: input.checkpoint.display().to_string(),
+        program: input.program.to_string(),
+    };
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
