@@ -218,3 +218,71 @@ pub fn report_json(input: &ReportInput<'_>) -> String {
     };
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
+
+/// The table of the pruning procedure: one row per sparsity tried.
+pub fn prune_table(report: &knit_train::PruneReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\npruning (accuracy floor {:.2} %)",
+        report.floor * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "  {:>8}  {:>9}  {:>9}  {:>10}  {:>12}  kept",
+        "sparsity", "val acc", "test acc", "non-zero", "FLOPs/ex"
+    );
+    let row = |s: &mut String, r: &knit_train::PruneRound, note: &str| {
+        let _ = writeln!(
+            s,
+            "  {:>7.1}%  {:>9}  {:>9}  {:>10}  {:>12}  {note}",
+            r.sparsity * 100.0,
+            percent(Some(r.validation_accuracy)),
+            percent(r.test_accuracy),
+            r.nonzero_parameters,
+            r.flops_per_example
+        );
+    };
+    row(&mut s, &report.dense, "dense");
+    for (i, r) in report.rounds.iter().enumerate() {
+        let note = if Some(i) == report.kept {
+            "<- kept"
+        } else if r.met_floor {
+            ""
+        } else {
+            "below the floor"
+        };
+        row(&mut s, r, note);
+    }
+    s
+}
+
+/// The table of a bagging run: every member and the ensemble.
+pub fn bagging_table(report: &knit_train::BaggingReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\nbagging ({} members)", report.member_accuracy.len());
+    let _ = writeln!(s, "  {:<10}  {:>9}  {:>9}", "model", "accuracy", "distinct");
+    for (i, (a, d)) in report
+        .member_accuracy
+        .iter()
+        .zip(&report.distinct_fraction)
+        .enumerate()
+    {
+        let _ = writeln!(
+            s,
+            "  {:<10}  {:>9}  {:>8.1}%",
+            format!("member {i}"),
+            percent(Some(*a)),
+            d * 100.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<10}  {:>9}  (members {:.2} ± {:.2} %)",
+        "ensemble",
+        percent(Some(report.ensemble_accuracy)),
+        report.member_mean * 100.0,
+        report.member_spread * 100.0
+    );
+    s
+}

@@ -314,8 +314,8 @@ fn bench_reports_samples_per_second() {
 }
 
 /// Every example with a `train` block trains one epoch. Skipped: fashion_mlp (needs a
-/// Debian package), npy (its arrays are not bundled), layers (no train block). The
-/// procedures the trainer lacks (prune, adversarial, bagging) train plainly with a note.
+/// Debian package), npy (its arrays are not bundled), layers (no train block). Pruning
+/// prints its table, adversarial training its robustness line, bagging its members.
 #[test]
 fn every_example_trains_one_epoch() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,6 +338,13 @@ fn every_example_trains_one_epoch() {
             &["train", &file, "--epochs", "1", "--quiet", "--out", "o"],
         );
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("epochs"), "{name}");
+        let stdout = text(&out.stdout);
+        let expected = match name.as_str() {
+            "bagging" => "ensemble",
+            "pruning" => "pruning (accuracy floor",
+            n if n.starts_with("adversarial") => "robustness on",
+            _ => "epochs",
+        };
+        assert!(stdout.contains(expected), "{name}: {stdout}");
     }
 }

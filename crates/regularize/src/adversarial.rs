@@ -38,6 +38,18 @@ impl Attack {
     }
 }
 
+impl std::fmt::Display for Attack {
+    /// As written in a `.net` file: `fgsm(eps: 0.1)`, `pgd(eps: 0.1, alpha: 0.02, steps: 10)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attack::Fgsm { eps } => write!(f, "fgsm(eps: {eps})"),
+            Attack::Pgd { eps, alpha, steps } => {
+                write!(f, "pgd(eps: {eps}, alpha: {alpha}, steps: {steps})")
+            }
+        }
+    }
+}
+
 /// One signed-gradient step: `x ← x + step·sign(g)`, then projected back into the ε-ball
 /// around `original` and into `range` (the valid input range, if any). `sign(0) = 0`.
 pub fn signed_step(

@@ -7,6 +7,7 @@ use std::path::Path;
 
 const OPTIMIZER: &str = "_knit.optimizer.";
 const BEST: &str = "_knit.best.";
+const MASK: &str = "_knit.mask.";
 
 impl Trainer {
     /// The current state as a checkpoint: parameters and buffers under their PyTorch names,
@@ -19,6 +20,12 @@ impl Trainer {
         }
         for (name, value) in self.optimizer.state() {
             ckpt.tensors.insert(format!("{OPTIMIZER}{name}"), value);
+        }
+        let names: Vec<String> = self.exec_param_names();
+        for (name, mask) in names.iter().zip(&self.masks) {
+            if let Some(mask) = mask {
+                ckpt.tensors.insert(format!("{MASK}{name}"), mask.clone());
+            }
         }
         let meta = &mut ckpt.metadata;
         meta.insert("knit.format".into(), "1".into());
@@ -75,6 +82,14 @@ impl Trainer {
         self.optimizer.load_state(&optimizer_state)?;
         let schedule: Vec<(String, f64)> = from_json(ckpt.meta("knit.lr_schedule", path)?, path)?;
         self.lr_schedule.load_state(&schedule)?;
+        let masks: Vec<(String, ndarray::ArrayD<f32>)> = ckpt
+            .tensors
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(MASK).map(|k| (k.to_string(), v.clone())))
+            .collect();
+        if !masks.is_empty() {
+            self.set_masks(&masks)?;
+        }
         self.epoch = parse(ckpt.meta("knit.epoch", path)?, "knit.epoch", path)?;
         self.step = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
         if let Some(stopper) = &mut self.stopper {
@@ -146,6 +161,26 @@ impl Trainer {
             }
         }
         Ok(wanted.len())
+    }
+}
+
+impl Trainer {
+    /// The trainable parameters' names, in the order of the optimizer's slots and masks.
+    fn exec_param_names(&self) -> Vec<String> {
+        self.exec
+            .graph()
+            .params()
+            .filter(|(_, n)| {
+                matches!(
+                    n.kind,
+                    knit_tensor::NodeKind::Param {
+                        trainable: true,
+                        ..
+                    }
+                )
+            })
+            .map(|(_, n)| n.name.clone())
+            .collect()
     }
 }
 

@@ -140,6 +140,11 @@ impl Trainer {
         &self.plan
     }
 
+    /// The data being trained on.
+    pub fn splits(&self) -> &Splits {
+        &self.data
+    }
+
     /// Epochs completed so far.
     pub fn epochs_done(&self) -> usize {
         self.epoch

@@ -179,22 +179,3 @@ pub fn read_scaler(ckpt: &Checkpoint, path: &Path) -> Result<Scaler, ExitCode> {
         ))
     })
 }
-
-/// The procedures the trainer does not run yet: the program trains plainly, with a note.
-pub fn note_unsupported(plan: &Plan) {
-    let mut missing = Vec::new();
-    if plan.prune.is_some() {
-        missing.push("prune");
-    }
-    if plan.adversarial.is_some() {
-        missing.push("adversarial");
-    }
-    if plan.bagging.is_some() {
-        missing.push("bagging");
-    }
-    for what in missing {
-        eprintln!(
-            "note: the `{what}` procedure is not yet supported by the trainer; training the model plainly"
-        );
-    }
-}

@@ -203,6 +203,47 @@ fn transfer_path(from: &Path, file: &Path, out: Option<&Path>) -> PathBuf {
     from.to_path_buf()
 }
 
+/// Trains a bagging ensemble: every member on its own bootstrap resample, in parallel; each
+/// member's checkpoint goes beside the plan's, as `STEM.member-K.safetensors`.
+fn train_bagged(
+    plan: &knit_train::Plan,
+    splits: &knit_data::Splits,
+    bagging: knit_train::BaggingSpec,
+    threads: usize,
+    save: &Path,
+    scaler: &knit_data::Scaler,
+) -> ExitCode {
+    let options = TrainOptions {
+        threads,
+        eval_batch: 512,
+    };
+    let trained = knit_train::train_bagging(
+        plan,
+        splits,
+        bagging.members,
+        bagging.fraction,
+        bagging.combine,
+        options,
+    );
+    let (ensemble, report) = match trained {
+        Ok(t) => t,
+        Err(e) => return common::train_failure(&e),
+    };
+    print!("{}", summary::bagging_table(&report));
+    let stem = save
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (k, member) in ensemble.members.iter().enumerate() {
+        let path = save.with_file_name(format!("{stem}.member-{k}.safetensors"));
+        if let Err(e) = save_checkpoint(member, scaler, &path) {
+            return common::train_failure(&e);
+        }
+        println!("  checkpoint {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
 /// Runs `knit train`.
 pub fn run(args: &Args) -> ExitCode {
     let wall = Instant::now();
@@ -225,7 +266,6 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(epochs) = args.epochs {
         plan.epochs = epochs;
     }
-    common::note_unsupported(&plan);
     let splits = match common::load_data(&plan) {
         Ok(s) => s,
         Err(code) => return code,
@@ -248,6 +288,9 @@ pub fn run(args: &Args) -> ExitCode {
         )
     });
     let scaler = splits.scaler.clone();
+    if let Some(bagging) = plan.bagging {
+        return train_bagged(&plan, &splits, bagging, threads, &save, &scaler);
+    }
     let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
         let options = TrainOptions {
             threads,
@@ -281,6 +324,34 @@ pub fn run(args: &Args) -> ExitCode {
             bar.abandon();
         }
         let report = report.map_err(|e| common::train_failure(&e))?;
+        if let Some(spec) = trainer.plan().prune.clone() {
+            let pruned = trainer
+                .prune(&spec, &mut progress)
+                .map_err(|e| common::train_failure(&e))?;
+            print!("{}", summary::prune_table(&pruned));
+        }
+        if let Some(adversarial) = trainer.plan().adversarial {
+            let held_out = trainer
+                .splits()
+                .test
+                .clone()
+                .or_else(|| trainer.splits().validation.clone());
+            if let Some(data) = held_out {
+                let clean = trainer
+                    .evaluate(&data)
+                    .map_err(|e| common::train_failure(&e))?;
+                let attacked = trainer
+                    .accuracy_under_attack(&data, adversarial.attack, adversarial.range)
+                    .map_err(|e| common::train_failure(&e))?;
+                println!(
+                    "\nrobustness on {} held-out examples: clean {:.2} %, under {} {:.2} %",
+                    data.len(),
+                    clean.first().and_then(|m| m.accuracy).unwrap_or(0.0) * 100.0,
+                    adversarial.attack,
+                    attacked * 100.0
+                );
+            }
+        }
         save_checkpoint(&trainer, &scaler, &save).map_err(|e| common::train_failure(&e))?;
         let names: Vec<String> = trainer
             .plan()
