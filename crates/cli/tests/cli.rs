@@ -1,7 +1,9 @@
 //! The `knit` binary: exit codes (0 success, 1 diagnostics, 2 usage) and outputs.
 
+mod common;
+
+use common::{knit, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl-examples")
@@ -9,19 +11,6 @@ fn examples() -> PathBuf {
 
 fn errors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../dsl/tests/errors")
-}
-
-fn knit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_knit"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A fresh temporary folder for one test.

@@ -1,28 +1,17 @@
 //! End-to-end runs of `knit train`, `eval`, `predict`, `gradcheck` and `bench` on the
 //! bundled examples, in temporary folders.
 
+mod common;
+
+use common::{knit, text};
 use knit_train::Checkpoint;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../dsl-examples")
         .canonicalize()
         .unwrap()
-}
-
-fn knit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_knit"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Replaces the values of the summary's timing and path lines.

@@ -1,8 +1,8 @@
 //! One method per built-in op on [`Graph`], so models read like the maths.
 
 use crate::ops::{
-    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, MatMul, Mse,
-    Pointwise, Reduce, ReduceKind, Reshape, Softmax,
+    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, Mse, Pointwise,
+    Reduce, ReduceKind, Reshape, Softmax, WeightLayout,
 };
 use crate::{Graph, NodeId, TensorError};
 use ndarray::{ArrayD, IxDyn};
@@ -24,19 +24,25 @@ impl Graph {
         if let Some(b) = bias {
             inputs.push(self.param(&format!("{name}.bias"), b)?);
         }
-        self.op(Some(name), Linear, &inputs)
+        self.op(Some(name), Linear::default(), &inputs)
     }
 
     /// `x · Wᵀ + b` with existing parameter nodes (a shared weight uses the same node twice).
     pub fn linear(&mut self, x: NodeId, weight: NodeId, bias: Option<NodeId>) -> Result<NodeId> {
         let mut inputs = vec![x, weight];
         inputs.extend(bias);
-        self.op(None, Linear, &inputs)
+        self.op(None, Linear::default(), &inputs)
     }
 
     /// The matrix product `a · b`.
     pub fn matmul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
-        self.op(None, MatMul, &[a, b])
+        self.op(
+            None,
+            Linear {
+                layout: WeightLayout::InOut,
+            },
+            &[a, b],
+        )
     }
 
     /// Broadcasting `a + b`.

@@ -481,23 +481,9 @@ impl<F: Float> Executor<F> {
     pub fn trainable_params(
         &mut self,
     ) -> impl Iterator<Item = (NodeId, &str, ArrayViewMutD<'_, F>, ArrayViewD<'_, F>)> {
-        let graph: &Graph = &self.graph;
-        let dims = &self.dims;
-        let grads = &self.grads;
-        let rg = &self.requires_grad;
-        graph
-            .nodes()
-            .iter()
-            .zip(self.values.iter_mut())
-            .enumerate()
-            .filter(move |(i, (n, _))| matches!(n.kind, NodeKind::Param { .. }) && rg[*i])
-            .map(move |(i, (n, v))| {
-                let shape = IxDyn(&dims[i]);
-                let len = element_count(&dims[i]);
-                let value = ArrayViewMutD::from_shape(shape.clone(), &mut v[..len]).expect("sized");
-                let grad = ArrayViewD::from_shape(shape, &grads[i][..len]).expect("sized");
-                (NodeId(i), n.name.as_str(), value, grad)
-            })
+        let (dims, grads) = (&self.dims, &self.grads);
+        trainable_views(&self.graph, dims, &self.requires_grad, &mut self.values)
+            .map(move |(id, name, value)| (id, name, value, view(&dims[id.0], &grads[id.0])))
     }
 
     /// The gradient of every trainable parameter, writable (for clipping and pruning masks),
@@ -505,21 +491,12 @@ impl<F: Float> Executor<F> {
     pub fn trainable_grads_mut(
         &mut self,
     ) -> impl Iterator<Item = (NodeId, &str, ArrayViewMutD<'_, F>)> {
-        let graph: &Graph = &self.graph;
-        let dims = &self.dims;
-        let rg = &self.requires_grad;
-        graph
-            .nodes()
-            .iter()
-            .zip(self.grads.iter_mut())
-            .enumerate()
-            .filter(move |(i, (n, _))| matches!(n.kind, NodeKind::Param { .. }) && rg[*i])
-            .map(move |(i, (n, g))| {
-                let len = element_count(&dims[i]);
-                let grad =
-                    ArrayViewMutD::from_shape(IxDyn(&dims[i]), &mut g[..len]).expect("sized");
-                (NodeId(i), n.name.as_str(), grad)
-            })
+        trainable_views(
+            &self.graph,
+            &self.dims,
+            &self.requires_grad,
+            &mut self.grads,
+        )
     }
 
     /// The first node computed by the last run whose value holds a NaN or an infinity, in
@@ -595,6 +572,26 @@ impl<F: Float> Executor<F> {
         let len = element_count(&self.dims[id.0]);
         &mut self.values[id.0][..len]
     }
+}
+
+/// Writable views of `buffers` (values or gradients) for every trainable parameter.
+fn trainable_views<'a, F: Float>(
+    graph: &'a Graph,
+    dims: &'a [Vec<usize>],
+    requires_grad: &'a [bool],
+    buffers: &'a mut [Vec<F>],
+) -> impl Iterator<Item = (NodeId, &'a str, ArrayViewMutD<'a, F>)> {
+    graph
+        .nodes()
+        .iter()
+        .zip(buffers.iter_mut())
+        .enumerate()
+        .filter(move |(i, (n, _))| matches!(n.kind, NodeKind::Param { .. }) && requires_grad[*i])
+        .map(move |(i, (n, b))| {
+            let len = element_count(&dims[i]);
+            let v = ArrayViewMutD::from_shape(IxDyn(&dims[i]), &mut b[..len]).expect("sized");
+            (NodeId(i), n.name.as_str(), v)
+        })
 }
 
 /// The first `dims`-many elements of `buf` as an array view.

@@ -377,7 +377,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
                 }
             }
         }
-        match self.graph.op(Some(&name), Linear, &inputs) {
+        match self.graph.op(Some(&name), Linear::default(), &inputs) {
             Ok(id) => {
                 let t = self.made(id, span, format!("dense `{name}`"));
                 self.row(

@@ -1,22 +1,51 @@
-//! Matrix products: `linear` (x·Wᵀ + b, PyTorch's layout) and plain `matmul`.
+//! Matrix products: `linear` (x·Wᵀ + b, PyTorch's layout) and plain `matmul` (a·B).
 
 use crate::linalg::matmul_into;
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
-use ndarray::{Axis, Ix2};
+use ndarray::{ArrayView2, Axis, Ix2};
 
-/// A fully connected layer: `y = x · Wᵀ + b`.
+/// How the second operand of a [`Linear`] op is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WeightLayout {
+    /// `[out, in]`, PyTorch's `Linear.weight`: `y = x · Wᵀ`.
+    #[default]
+    OutIn,
+    /// `[in, out]`, a plain matrix: `y = x · B` (the `matmul` op).
+    InOut,
+}
+
+/// A fully connected layer or a matrix product: `y = x · M + b`, where `M` is `Wᵀ` for a
+/// PyTorch-layout weight `W` `[out, in]` ([`WeightLayout::OutIn`], the op `linear`) or the
+/// matrix `B` `[in, out]` itself ([`WeightLayout::InOut`], the op `matmul`).
 ///
-/// Inputs: `x` of shape `[B, in]`, `W` of shape `[out, in]` (PyTorch's `Linear.weight`
-/// layout) and optionally `b` of shape `[out]`. Output `[B, out]`.
+/// Inputs: `x` `[B, in]` (or an unbatched `[m, in]`), the weight, and optionally a bias `b`
+/// `[out]`. Output `[B, out]`.
 ///
-/// Backward: `∂x += g · W`, `∂W += gᵀ · x`, `∂b += Σ_rows g`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Linear;
+/// Backward: `∂x += g · Mᵀ`, `∂M += xᵀ · g` (written into `W` through a transposed view for
+/// the PyTorch layout), `∂b += Σ_rows g`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Linear {
+    /// The weight's layout.
+    pub layout: WeightLayout,
+}
+
+impl Linear {
+    /// The `[in, out]` matrix `M` of the product, as a view of the weight.
+    fn matrix<'a, F>(&self, w: ArrayView2<'a, F>) -> ArrayView2<'a, F> {
+        match self.layout {
+            WeightLayout::OutIn => w.reversed_axes(),
+            WeightLayout::InOut => w,
+        }
+    }
+}
 
 impl Op for Linear {
     fn kind(&self) -> &'static str {
-        "linear"
+        match self.layout {
+            WeightLayout::OutIn => "linear",
+            WeightLayout::InOut => "matmul",
+        }
     }
 
     fn arity(&self) -> Arity {
@@ -32,16 +61,22 @@ impl Op for Linear {
             ));
         }
         if w.batched || w.dims.len() != 2 {
-            return Err(format!(
-                "the weight must be an unbatched [out, in] matrix, got {w}"
-            ));
+            return Err(format!("the weight must be an unbatched matrix, got {w}"));
         }
         let features = *x.dims.last().expect("rank 2");
-        let (out, fan_in) = (w.dims[0], w.dims[1]);
+        let (fan_in, out) = match self.layout {
+            WeightLayout::OutIn => (w.dims[1], w.dims[0]),
+            WeightLayout::InOut => (w.dims[0], w.dims[1]),
+        };
         if features != fan_in {
-            return Err(format!(
-                "the weight expects {fan_in} input features, but the input has {features}"
-            ));
+            return Err(match self.layout {
+                WeightLayout::OutIn => format!(
+                    "the weight expects {fan_in} input features, but the input has {features}"
+                ),
+                WeightLayout::InOut => format!(
+                    "inner dimensions differ: {x} has {features} columns but {w} has {fan_in} rows"
+                ),
+            });
         }
         if let Some(b) = inputs.get(2) {
             if b.batched || b.dims != [out] {
@@ -57,12 +92,12 @@ impl Op for Linear {
     }
 
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
-        2 * inputs[1].size() as u64
-            * if output.batched {
-                1
-            } else {
-                output.dims[0] as u64
-            }
+        let rows = if output.batched {
+            1
+        } else {
+            output.dims[0] as u64
+        };
+        2 * inputs[1].size() as u64 * rows
     }
 }
 
@@ -91,7 +126,7 @@ impl<F: Float> Kernel<F> for Linear {
         } else {
             false
         };
-        matmul_into(&mut y, &x, &w.t(), accumulate, ctx.threads);
+        matmul_into(&mut y, &x, &self.matrix(w), accumulate, ctx.threads);
         Ok(())
     }
 
@@ -105,18 +140,23 @@ impl<F: Float> Kernel<F> for Linear {
             .get(0)
             .into_dimensionality::<Ix2>()
             .expect("rank checked");
-        let w = ctx
-            .inputs
-            .get(1)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
+        let m = self.matrix(
+            ctx.inputs
+                .get(1)
+                .into_dimensionality::<Ix2>()
+                .expect("rank checked"),
+        );
         if let Some((dx, fresh)) = ctx.grad_inputs.get_or_fresh(0) {
             let mut dx = dx.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut dx, &g, &w, !fresh, ctx.threads);
+            matmul_into(&mut dx, &g, &m.t(), !fresh, ctx.threads);
         }
         if let Some((dw, fresh)) = ctx.grad_inputs.get_or_fresh(1) {
-            let mut dw = dw.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut dw, &g.t(), &x, !fresh, ctx.threads);
+            let dw = dw.into_dimensionality::<Ix2>().expect("rank checked");
+            let mut dm = match self.layout {
+                WeightLayout::OutIn => dw.reversed_axes(),
+                WeightLayout::InOut => dw,
+            };
+            matmul_into(&mut dm, &x.t(), &g, !fresh, ctx.threads);
         }
         if ctx.inputs.len() == 3 {
             if let Some(db) = ctx.grad_inputs.slice(2) {
@@ -125,107 +165,6 @@ impl<F: Float> Kernel<F> for Linear {
                     db.iter_mut().zip(row).for_each(|(d, &r)| *d += r);
                 }
             }
-        }
-        Ok(())
-    }
-}
-
-/// A matrix product `y = a · b` of a matrix `a` (`[B, k]` or `[m, k]`) and an unbatched
-/// matrix `b` (`[k, n]`).
-///
-/// Backward: `∂a += g · bᵀ`, `∂b += aᵀ · g`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MatMul;
-
-impl Op for MatMul {
-    fn kind(&self) -> &'static str {
-        "matmul"
-    }
-
-    fn arity(&self) -> Arity {
-        Arity::Exact(2)
-    }
-
-    fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
-        let (a, b) = (inputs[0], inputs[1]);
-        if a.rank() != 2 {
-            return Err(format!(
-                "the left operand must be a matrix, got rank {}",
-                a.rank()
-            ));
-        }
-        if b.batched || b.dims.len() != 2 {
-            return Err(format!(
-                "the right operand must be an unbatched matrix, got {b}"
-            ));
-        }
-        let k = *a.dims.last().expect("rank 2");
-        if k != b.dims[0] {
-            return Err(format!(
-                "inner dimensions differ: {a} has {k} columns but {b} has {} rows",
-                b.dims[0]
-            ));
-        }
-        let mut dims = a.dims.clone();
-        *dims.last_mut().expect("rank 2") = b.dims[1];
-        Ok(Shape {
-            batched: a.batched,
-            dims,
-        })
-    }
-
-    fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
-        2 * inputs[1].size() as u64
-            * if output.batched {
-                1
-            } else {
-                output.dims[0] as u64
-            }
-    }
-}
-
-impl<F: Float> Kernel<F> for MatMul {
-    fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let a = ctx
-            .inputs
-            .get(0)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        let b = ctx
-            .inputs
-            .get(1)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        let mut y = ctx
-            .output
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        matmul_into(&mut y, &a, &b, false, ctx.threads);
-        Ok(())
-    }
-
-    fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let g = ctx
-            .grad_output
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        let a = ctx
-            .inputs
-            .get(0)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        let b = ctx
-            .inputs
-            .get(1)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        if let Some((da, fresh)) = ctx.grad_inputs.get_or_fresh(0) {
-            let mut da = da.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut da, &g, &b.t(), !fresh, ctx.threads);
-        }
-        if let Some((db, fresh)) = ctx.grad_inputs.get_or_fresh(1) {
-            let mut db = db.into_dimensionality::<Ix2>().expect("rank checked");
-            matmul_into(&mut db, &a.t(), &g, !fresh, ctx.threads);
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ mod softmax;
 pub use batch_norm::BatchNorm;
 pub use concat::Concat;
 pub use elementwise::{Binary, BinaryKind};
-pub use linear::{Linear, MatMul};
+pub use linear::{Linear, WeightLayout};
 pub use loss::{BceWithLogits, CrossEntropy, Mse};
 pub use pointwise::Pointwise;
 pub use reduce::{Reduce, ReduceKind};
