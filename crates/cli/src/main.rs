@@ -41,7 +41,19 @@ enum Command {
     Bench(commands::bench::Args),
 }
 
+/// Lets a closed output pipe end the program quietly, as it does for other Unix tools
+/// (`knit check f.net | head`), instead of making `println!` panic.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting SIGPIPE to its default disposition at startup, before any thread
+    // exists, has no effect on memory; Rust's runtime merely set it to "ignore".
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
