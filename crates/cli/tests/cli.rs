@@ -209,7 +209,10 @@ fn arbitrary_bytes_never_crash_the_binary() {
 fn a_closed_output_pipe_does_not_make_knit_panic() {
     // `knit check f.net | head -1`: the reader goes away before knit has written everything.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_knit"))
-        .args(["check", &examples().join("digits.net").display().to_string()])
+        .args([
+            "check",
+            &examples().join("digits.net").display().to_string(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -217,5 +220,9 @@ fn a_closed_output_pipe_does_not_make_knit_panic() {
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
     assert_ne!(output.status.code(), Some(101), "{}", text(&output.stderr));
-    assert!(!text(&output.stderr).contains("panicked"), "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("panicked"),
+        "{}",
+        text(&output.stderr)
+    );
 }
