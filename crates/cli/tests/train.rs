@@ -149,50 +149,34 @@ fn params(path: &Path) -> Vec<(String, Vec<u32>)> {
         .collect()
 }
 
+/// Trains digits.net quietly for `epochs` into `out`, asserting success.
+fn train_digits(dir: &Path, epochs: &str, out: &str, extra: &[&str]) {
+    let digits = digits();
+    let mut args = vec![
+        "train",
+        digits.as_str(),
+        "--epochs",
+        epochs,
+        "--quiet",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    let run = knit(dir, &args);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+}
+
 #[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
-    let full = knit(
+    train_digits(dir.path(), "4", "full", &[]);
+    train_digits(dir.path(), "2", "half", &[]);
+    train_digits(
         dir.path(),
-        &[
-            "train",
-            &digits(),
-            "--epochs",
-            "4",
-            "--quiet",
-            "--out",
-            "full",
-        ],
+        "4",
+        "half",
+        &["--resume", "half/runs/digits.safetensors"],
     );
-    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stderr));
-    let half = knit(
-        dir.path(),
-        &[
-            "train",
-            &digits(),
-            "--epochs",
-            "2",
-            "--quiet",
-            "--out",
-            "half",
-        ],
-    );
-    assert_eq!(half.status.code(), Some(0), "{}", text(&half.stderr));
-    let resumed = knit(
-        dir.path(),
-        &[
-            "train",
-            &digits(),
-            "--epochs",
-            "4",
-            "--quiet",
-            "--out",
-            "half",
-            "--resume",
-            "half/runs/digits.safetensors",
-        ],
-    );
-    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
     let a = params(&dir.path().join("full/runs/digits.safetensors"));
     let b = params(&dir.path().join("half/runs/digits.safetensors"));
     assert!(!a.is_empty());
