@@ -324,6 +324,58 @@ pub enum DataError {
         available: Vec<String>,
     },
 
+    /// A split's index file is not a JSON object of lists of row indices.
+    #[error("{}: {message}", path.display())]
+    IndexFile {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong, naming the list and position.
+        message: String,
+    },
+
+    /// A split's index file has no list under the key the program names.
+    #[error("{}: there is no list \"{key}\"; the file has {}", path.display(), list(available))]
+    IndexKey {
+        /// The index file.
+        path: PathBuf,
+        /// The key asked for.
+        key: String,
+        /// The keys holding lists, sorted.
+        available: Vec<String>,
+    },
+
+    /// A split's index file names a row the main source does not have.
+    #[error(
+        "{}: \"{key}\"[{position}] is row {index}, but the main source has {examples} examples \
+         (rows 0 to {})",
+        path.display(),
+        examples.saturating_sub(1)
+    )]
+    IndexRange {
+        /// The index file.
+        path: PathBuf,
+        /// The list.
+        key: String,
+        /// The position in the list.
+        position: usize,
+        /// The row index found.
+        index: u64,
+        /// How many rows the main source has.
+        examples: usize,
+    },
+
+    /// A set comes both from a separate source and from the split's index file.
+    #[error(
+        "split: the {which} set comes from a separate source and from {rows} rows of the \
+         split's index file; expected one of them"
+    )]
+    IndexConflict {
+        /// "validation" or "test".
+        which: &'static str,
+        /// How many rows the index file gives it.
+        rows: usize,
+    },
+
     /// A split fraction is outside [0, 1].
     #[error("split: the {which} fraction is {value}; expected a number in [0, 1]")]
     SplitFraction {

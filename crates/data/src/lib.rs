@@ -8,8 +8,8 @@
 //!   the MNIST format ([`load_idx`], gzip or not), NPY ([`load_npy`]) and NPZ ([`load_npz`]),
 //!   and seeded synthetic sets ([`generate`]: XOR, two spirals, moons, Gaussian blobs);
 //! * [`load`]: a whole [`DataSpec`] into training, validation and test [`Dataset`]s
-//!   ([`Splits`]), split by fractions ([`partition`], stratified when asked) or from
-//!   separate sources, scaled by a [`Scaler`] fitted on the training set;
+//!   ([`Splits`]), split by fractions ([`partition`], stratified when asked), by lists of
+//!   row indices in a JSON file ([`partition_by_indices`]) or from separate sources, scaled by a [`Scaler`] fitted on the training set;
 //! * iteration: [`epoch_order`] (reshuffled each epoch from `(seed, epoch)`), [`Batches`],
 //!   [`gather`] (no allocation) and [`bootstrap`] resamples for bagging;
 //! * labels: [`classes_of`] tells class indices from regression targets, [`one_hot`].
@@ -41,6 +41,7 @@ mod dataset;
 mod decode;
 mod error;
 mod idx;
+mod index_split;
 mod input;
 mod labels;
 mod load;
@@ -58,11 +59,14 @@ pub use self::csv::{load_csv, load_features_csv};
 pub use self::dataset::Dataset;
 pub use self::error::DataError;
 pub use self::idx::{load_idx, read_idx};
+pub use self::index_split::partition_by_indices;
 pub use self::labels::{classes_of, one_hot, one_hot_into, MAX_CLASSES};
 pub use self::load::{load, load_source, Role, Splits};
 pub use self::npy::{load_npy, parse_npy, read_npy};
 pub use self::npz::{load_npz, Npz};
 pub use self::scale::{Scaler, KIND_NAME, SCALE_NAME, SHIFT_NAME};
-pub use self::spec::{DataSpec, Header, LabelColumn, Scaling, Source, Split, Synthetic};
+pub use self::spec::{
+    DataSpec, Header, IndexSplit, LabelColumn, Scaling, Source, Split, Synthetic,
+};
 pub use self::split::{check_fractions, partition, Partition};
 pub use self::synthetic::generate;

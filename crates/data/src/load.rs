@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::dataset::Dataset;
+use crate::index_split::partition_by_indices;
 use crate::scale::Scaler;
 use crate::split::{check_fractions, partition};
 use crate::synthetic::{generate, kind_name};
@@ -44,7 +45,8 @@ impl Role {
 }
 
 /// Loads every source of `spec` (paths relative to `base_dir`, the `.net` file's folder),
-/// splits the main source (seeded by `spec.seed`; stratified when asked), fits the scaling on
+/// splits the main source (by its index file, or by fractions seeded by `spec.seed`,
+/// stratified when asked), fits the scaling on
 /// the training split and applies it to all splits.
 ///
 /// Every set shares the main source's class count (the largest over all sources when they
@@ -73,7 +75,24 @@ pub fn load(spec: &DataSpec, base_dir: &Path) -> Result<Splits, DataError> {
     )?;
     let test_file = load_separate(test, Role::Test, &main, base_dir, seed, &mut classes)?;
 
-    let parts = partition(&main, &spec.split, spec.seed)?;
+    let parts = match &spec.indices {
+        Some(indices) => {
+            let parts = partition_by_indices(indices, base_dir, main.len())?;
+            for (which, separate, rows) in [
+                ("validation", &validation_file, &parts.validation),
+                ("test", &test_file, &parts.test),
+            ] {
+                if separate.is_some() && !rows.is_empty() {
+                    return Err(DataError::IndexConflict {
+                        which,
+                        rows: rows.len(),
+                    });
+                }
+            }
+            parts
+        }
+        None => partition(&main, &spec.split, spec.seed)?,
+    };
     let nonempty = |rows: &[usize]| (!rows.is_empty()).then(|| main.subset(rows));
     let mut train = main.subset(&parts.train);
     let mut validation = validation_file.or_else(|| nonempty(&parts.validation));

@@ -128,6 +128,21 @@ impl Default for Split {
     }
 }
 
+/// Which rows of the main source go to each set, listed in a JSON file (see
+/// [`partition_by_indices`](crate::partition_by_indices)); used instead of split fractions to
+/// reproduce a given split exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexSplit {
+    /// The JSON file, relative to the program's folder.
+    pub path: PathBuf,
+    /// The key of the training rows.
+    pub train: String,
+    /// The key of the validation rows; `None` takes `"validation"` if the file has it.
+    pub validation: Option<String>,
+    /// The key of the test rows; `None` takes `"test"` if the file has it.
+    pub test: Option<String>,
+}
+
 /// How features are scaled before training.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub enum Scaling {
@@ -155,6 +170,8 @@ pub struct DataSpec {
     pub test: Option<Source>,
     /// How the main source is divided.
     pub split: Split,
+    /// Rows listed in an index file, used instead of [`DataSpec::split`]'s fractions.
+    pub indices: Option<IndexSplit>,
     /// Feature scaling.
     pub scaling: Scaling,
     /// Seed of the split's shuffle (derived from the program's seed when not given).

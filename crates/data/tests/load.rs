@@ -33,6 +33,7 @@ fn spec(source: Source, split: Split, scaling: Scaling) -> DataSpec {
         validation: None,
         test: None,
         split,
+        indices: None,
         scaling,
         seed: 11,
     }

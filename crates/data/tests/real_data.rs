@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use knit_data::{load, load_csv, load_idx, DataSpec, Header, LabelColumn, Scaling, Source, Split};
+use knit_data::{
+    load, load_csv, load_idx, DataSpec, Header, IndexSplit, LabelColumn, Scaling, Source, Split,
+};
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -51,6 +53,7 @@ fn digits_csv() {
             test: 0.1,
             stratified: true,
         },
+        indices: None,
         scaling: Scaling::Standardize,
         seed: 0,
     };
@@ -99,4 +102,46 @@ fn mnist_10k_idx() {
     )
     .unwrap();
     assert_eq!(test.len(), 2000);
+}
+
+#[test]
+fn digits_with_the_reference_index_split() {
+    let Some(path) = find(&["dsl-examples/data/digits.csv.gz"]) else {
+        return;
+    };
+    let spec = |train: &str, validation: Option<&str>| DataSpec {
+        name: "digits".into(),
+        source: Source::Csv {
+            path: path.clone(),
+            label: LabelColumn::Last,
+            header: Header::Auto,
+        },
+        validation: None,
+        test: None,
+        split: Split::default(),
+        indices: Some(IndexSplit {
+            path: root().join("dsl-examples/data/digits_split.json"),
+            train: train.into(),
+            validation: validation.map(Into::into),
+            test: None,
+        }),
+        scaling: Scaling::Divide(16.0),
+        seed: 0,
+    };
+    let full = load(&spec("train", None), Path::new("/")).unwrap();
+    let test = full.test.unwrap();
+    assert_eq!((full.train.len(), test.len()), (1437, 360));
+    assert!(full.validation.is_none());
+    // The reference split is stratified: 35 to 37 test images of each digit.
+    let mut per_class = [0usize; 10];
+    test.labels.iter().for_each(|&y| per_class[y as usize] += 1);
+    assert!(
+        per_class.iter().all(|&c| (35..=37).contains(&c)),
+        "{per_class:?}"
+    );
+
+    let small = load(&spec("small300", Some("small_validation")), Path::new("/")).unwrap();
+    assert_eq!(small.train.len(), 300);
+    assert_eq!(small.validation.unwrap().len(), 300);
+    assert_eq!(small.test.unwrap(), test);
 }

@@ -148,6 +148,13 @@ pub enum DataSetting {
         /// The whole line.
         span: Span,
     },
+    /// `split indices("split.json", train: "small")`: rows listed in a file.
+    SplitIndices {
+        /// The `indices(...)` call.
+        call: Expr,
+        /// The whole line.
+        span: Span,
+    },
     /// `scale x / 16`, `scale standardize`.
     Scale {
         /// How.
@@ -165,6 +172,7 @@ impl DataSetting {
         match self {
             DataSetting::Source { span, .. }
             | DataSetting::Split { span, .. }
+            | DataSetting::SplitIndices { span, .. }
             | DataSetting::Scale { span, .. } => *span,
             DataSetting::Seed(s) => s.span,
         }

@@ -407,6 +407,17 @@ pub(crate) const SOURCES: &[Sig] = &[
     },
 ];
 
+/// `split indices(...)`: rows listed by key in a JSON file.
+pub(crate) const SPLITS: &[Sig] = &[Sig {
+    name: "indices",
+    params: &[
+        req("path", Str),
+        p("train", Str, S("train")),
+        p("validation", Str, Absent),
+        p("test", Str, Absent),
+    ],
+}];
+
 /// The synthetic generators, each with its own keys after the kind.
 pub(crate) const SYNTHETIC_KINDS: &[Sig] = &[
     Sig {

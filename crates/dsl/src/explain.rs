@@ -462,6 +462,10 @@ impl Explainer<'_> {
                 });
             }
         }
+        let indices = d.settings.iter().find_map(|s| match s {
+            DataSetting::SplitIndices { call, .. } => Some(call),
+            _ => None,
+        });
         let split = d.settings.iter().find_map(|s| match s {
             DataSetting::Split { parts, .. } => Some(parts.clone()),
             _ => None,
@@ -516,7 +520,13 @@ impl Explainer<'_> {
                 span,
             });
         }
-        settings.push(DataSetting::Split { parts, span });
+        match indices {
+            Some(call) => settings.push(DataSetting::SplitIndices {
+                call: self.call_in(builtins::SPLITS, call),
+                span,
+            }),
+            None => settings.push(DataSetting::Split { parts, span }),
+        }
         let scale = d.settings.iter().find_map(|s| match s {
             DataSetting::Scale {
                 scale: Scale::Divide(v),

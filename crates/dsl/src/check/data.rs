@@ -4,13 +4,13 @@ use super::bind::bind;
 use super::defs::TopScope;
 use super::values::Ev;
 use crate::ast::*;
-use crate::builtins::{self, SOURCES, SYNTHETIC_KINDS};
+use crate::builtins::{self, SOURCES, SPLITS, SYNTHETIC_KINDS};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics as Sink};
 use crate::seed::derive_seed;
 use crate::source::{FileId, SourceMap};
 use crate::span::Span;
 use crate::suggest::help_for;
-use knit_data::{DataSpec, Header, LabelColumn, Scaling, Source, Split, Synthetic};
+use knit_data::{DataSpec, Header, IndexSplit, LabelColumn, Scaling, Source, Split, Synthetic};
 use std::path::Path;
 
 /// A checked dataset.
@@ -42,6 +42,7 @@ pub(crate) fn check_data(
     let mut validation = None;
     let mut test = None;
     let mut split: Option<(Split, Span, bool, bool)> = None;
+    let mut indices: Option<(IndexSplit, Span)> = None;
     let mut scaling = None;
     let mut seed = None;
     let mut seen: Vec<(&str, Span)> = Vec::new();
@@ -49,7 +50,7 @@ pub(crate) fn check_data(
     for s in &d.settings {
         let key = match s {
             DataSetting::Source { role, .. } => role.keyword(),
-            DataSetting::Split { .. } => "split",
+            DataSetting::Split { .. } | DataSetting::SplitIndices { .. } => "split",
             DataSetting::Scale { .. } => "scale",
             DataSetting::Seed(_) => "seed",
         };
@@ -77,6 +78,10 @@ pub(crate) fn check_data(
                 split = split_spec(&ev, sink, parts, *span);
                 ok &= split.is_some();
             }
+            DataSetting::SplitIndices { call, span } => {
+                indices = index_split(&ev, sink, call, &dir).map(|i| (i, *span));
+                ok &= indices.is_some();
+            }
             DataSetting::Scale { scale, .. } => {
                 scaling = scale_spec(&ev, sink, scale);
                 ok &= scaling.is_some();
@@ -100,15 +105,22 @@ pub(crate) fn check_data(
         );
     }
     let (main, synthetic) = main?;
-    let (mut split_value, split_span, gave_validation, gave_test) =
-        split.unwrap_or((Split::default(), d.name.span, false, false));
+    let (mut split_value, split_span, gave_validation, gave_test) = match &indices {
+        Some((i, span)) => (
+            Split::default(),
+            *span,
+            i.validation.is_some(),
+            i.test.is_some(),
+        ),
+        None => split.unwrap_or((Split::default(), d.name.span, false, false)),
+    };
     for (given, separate, part) in [
         (gave_validation, &validation, "validation"),
         (gave_test, &test, "test"),
     ] {
         if let (true, Some((_, sspan))) = (given, separate) {
             sink.push(
-                Diagnostic::error(Code::Conflict, format!("the {part} examples come from a separate file, so `split` may not give a {part} fraction"))
+                Diagnostic::error(Code::Conflict, format!("the {part} examples come from a separate file, so `split` may not give {part} examples too"))
                     .label(file, split_span, format!("remove `{part}` here"))
                     .label(file, *sspan, format!("{part} examples from here")),
             );
@@ -121,7 +133,11 @@ pub(crate) fn check_data(
     if !ok {
         return None;
     }
-    let has_validation = split_value.validation > 0.0 || validation.is_some();
+    let has_validation = split_value.validation > 0.0
+        || validation.is_some()
+        || indices.as_ref().is_some_and(|(i, _)| {
+            i.validation.is_some() || index_file_has(&dir.join(&i.path), "validation")
+        });
     Some(DataInfo {
         spec: DataSpec {
             name: d.name.name.clone(),
@@ -129,6 +145,7 @@ pub(crate) fn check_data(
             validation: validation.map(|(v, _)| v.0),
             test: test.map(|(t, _)| t.0),
             split: split_value,
+            indices: indices.map(|(i, _)| i),
             scaling: scaling.unwrap_or_default(),
             seed: seed
                 .unwrap_or_else(|| derive_seed(program_seed, &format!("data.{}", d.name.name))),
@@ -321,6 +338,47 @@ fn label(ev: &Ev<'_>, sink: &mut Sink, e: Option<&Expr>) -> Option<LabelColumn> 
             None
         }
     }
+}
+
+/// `split indices("split.json", train: "small")`: the index file and the keys of its parts.
+fn index_split(ev: &Ev<'_>, sink: &mut Sink, call: &Expr, dir: &Path) -> Option<IndexSplit> {
+    let b = ev.call(sink, call, SPLITS, "split")?;
+    let path = ev.string(sink, &b, "path");
+    let train = ev.string(sink, &b, "train");
+    let mut key = |name: &str| match b.expr(name) {
+        Some(_) => ev.string(sink, &b, name).map(Some),
+        None => Some(None),
+    };
+    let (validation, test) = (key("validation"), key("test"));
+    let path = path?;
+    if !dir.join(&path).exists() {
+        sink.push(
+            Diagnostic::warning(
+                Code::MissingFile,
+                format!(
+                    "split index file {} does not exist (yet)",
+                    dir.join(&path).display()
+                ),
+            )
+            .label(ev.file, b.span("path"), "not found")
+            .help("paths are relative to the folder of the file that names them"),
+        );
+    }
+    Some(IndexSplit {
+        path: dir.join(path),
+        train: train?,
+        validation: validation?,
+        test: test?,
+    })
+}
+
+/// Whether the JSON index file at `path` has a list under `key` (false when it cannot be
+/// read; loading the data reports that).
+fn index_file_has(path: &Path, key: &str) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|json| json.get(key).is_some_and(|v| v.is_array()))
 }
 
 /// `split train 0.8, validation 0.1, test 0.1, stratified`: the split, and whether a

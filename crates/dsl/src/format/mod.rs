@@ -166,6 +166,7 @@ fn data(p: &mut Printer<'_>, d: &DataDecl) {
                     .collect();
                 (*span, "split", parts.join(", "))
             }
+            DataSetting::SplitIndices { call, span } => (*span, "split", e(call)),
             DataSetting::Scale { scale, span } => (
                 *span,
                 "scale",

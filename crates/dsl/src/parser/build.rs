@@ -284,6 +284,11 @@ impl Ctx {
             });
         }
         Ok(match rule {
+            Rule::split_s if inner.clone().nth(1).map(|p| p.as_rule()) == Some(Rule::call) => {
+                next(&mut inner, "keyword")?;
+                let call = self.primary(next(&mut inner, "indices")?)?;
+                DataSetting::SplitIndices { call, span }
+            }
             Rule::split_s => {
                 next(&mut inner, "keyword")?;
                 let parts = inner

@@ -25,6 +25,7 @@ pub fn blobs(samples: usize) -> DataSpec {
             test: 0.2,
             stratified: true,
         },
+        indices: None,
         scaling: Scaling::Standardize,
         seed: 5,
     }
