@@ -193,7 +193,7 @@ impl Explainer<'_> {
         }
     }
 
-    /// A constant expression: names replaced by values, arithmetic folded.
+    /// A constant expression: names replaced by values, arithmetic and string joins folded.
     fn expr(&self, e: &Expr) -> Expr {
         match e {
             Expr::Name(id) if !self.bound.contains(&id.name) => self
@@ -220,6 +220,9 @@ impl Explainer<'_> {
             },
             Expr::Binary { op, lhs, rhs, span } => {
                 let (l, r) = (self.expr(lhs), self.expr(rhs));
+                if let (BinOp::Add, Expr::Str(a), Expr::Str(b)) = (op, &l, &r) {
+                    return const_expr(&Const::Str(format!("{}{}", a.value, b.value)));
+                }
                 if let (Expr::Number { value: a, .. }, Expr::Number { value: b, .. }, false) =
                     (&l, &r, *op == BinOp::Pipe)
                 {

@@ -120,8 +120,14 @@ pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -
                 );
                 return None;
             }
-            let a = number(scope, sink, file, lhs);
-            let b = number(scope, sink, file, rhs);
+            let a = eval(scope, sink, file, lhs);
+            let b = eval(scope, sink, file, rhs);
+            let (a, b) = (a?, b?);
+            if let (BinOp::Add, Const::Str(a), Const::Str(b)) = (op, &a, &b) {
+                return Some(Const::Str(format!("{a}{b}")));
+            }
+            let a = as_number(scope, sink, file, lhs, a);
+            let b = as_number(scope, sink, file, rhs, b);
             let (a, b) = (a?, b?);
             let v = match op {
                 BinOp::Add => a + b,
@@ -166,7 +172,19 @@ pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -
 
 /// Evaluates a number.
 pub(crate) fn number(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -> Option<f64> {
-    match eval(scope, sink, file, e)? {
+    let value = eval(scope, sink, file, e)?;
+    as_number(scope, sink, file, e, value)
+}
+
+/// `value`, the value of `e`, as a number, or an error at `e` saying what it is instead.
+fn as_number(
+    scope: &dyn Scope,
+    sink: &mut Sink,
+    file: FileId,
+    e: &Expr,
+    value: Const,
+) -> Option<f64> {
+    match value {
         Const::Num(n) => Some(n),
         other => {
             let help = match &other {
