@@ -246,3 +246,30 @@ fn the_resolved_program_compiles_to_the_same_parameters() {
     assert_eq!(first.data, second.data);
     assert_eq!(first.optimizer, second.optimizer);
 }
+
+#[test]
+fn strings_join_with_plus_and_index_splits_reach_the_data_spec() {
+    let p = plan(
+        "let dir = \"folder\"\ndata d {\n  source csv(dir + \"/train.csv\")\n  split indices(dir + \"/split.json\", train: \"small\", test: \"held\")\n}\nmodel m(x: [2]) -> [3] {\n  out = x |> dense(3)\n}\ntrain m on d {\n  loss cross_entropy\n  optimizer sgd(lr: 0.1)\n  batch 8\n  epochs 1\n}\n",
+    );
+    let spec = &p.data;
+    match &spec.source {
+        knit_data::Source::Csv { path, .. } => assert!(path.ends_with("folder/train.csv")),
+        other => panic!("{other:?}"),
+    }
+    let indices = spec.indices.as_ref().expect("an index split");
+    assert!(indices.path.ends_with("folder/split.json"));
+    assert_eq!(
+        (
+            indices.train.as_str(),
+            indices.validation.as_deref(),
+            indices.test.as_deref()
+        ),
+        ("small", None, Some("held"))
+    );
+    // A string and a number do not add up.
+    let checked = check_text(Path::new("plan_test.net"), "let n = \"a\" + 1\n");
+    assert!(checked.diagnostics.has_errors());
+    assert!(format!("{:?}", checked.diagnostics)
+        .contains("expected a number, found the string \\\"a\\\""));
+}
