@@ -2,7 +2,7 @@
 //! or PGD, mixed into training batches or used to measure robustness.
 
 use crate::metrics::argmax;
-use crate::trainer::batch_dims;
+use crate::trainer::{batch_dims, label_batch};
 use crate::{Plan, TrainError, Trainer};
 use knit_data::Dataset;
 use knit_regularize::{signed_step, Attack};
@@ -35,7 +35,7 @@ pub(crate) fn perturb_in_place(
                 message: e.to_string(),
             })?;
         exec.set_input(model.input, view)?;
-        exec.set_input(plan.labels, y.into_dyn())?;
+        exec.set_input(plan.labels, label_batch(plan, y)?)?;
         exec.run(model.data_loss, Mode::Eval)?;
         exec.backward(model.data_loss)?;
         let grad = exec.grad(model.input)?;

@@ -1,7 +1,7 @@
 //! Evaluation: each model's loss and accuracy on a dataset, in evaluation mode.
 
 use crate::metrics::{argmax, Confusion, EvalMetrics};
-use crate::trainer::batch_dims;
+use crate::trainer::{batch_dims, label_batch};
 use crate::{Plan, Task, TrainError};
 use knit_data::Dataset;
 use knit_tensor::{Executor, Mode};
@@ -36,7 +36,7 @@ pub(crate) fn evaluate(
                 })?;
             let y = data.labels.slice(s![start..end]);
             exec.set_input(model.input, x)?;
-            exec.set_input(plan.labels, y.into_dyn())?;
+            exec.set_input(plan.labels, label_batch(plan, y)?)?;
             exec.run(model.data_loss, Mode::Eval)?;
             loss += f64::from(exec.scalar(model.data_loss)?) * (end - start) as f64;
             if let Some(confusion) = &mut confusion {

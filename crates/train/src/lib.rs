@@ -9,17 +9,20 @@ mod adversarial;
 mod bagging;
 mod checkpoint;
 mod early_stop;
+mod ensemble;
 mod error;
 mod evaluate;
 mod metrics;
 mod observer;
 mod plan;
+mod predict;
 mod prune;
 mod resume;
 mod trainer;
 
-pub use bagging::{train_bagging, BaggingReport, Ensemble};
+pub use bagging::{train_bagging, BaggingReport};
 pub use checkpoint::{write_atomically, Checkpoint, PRIVATE_PREFIX};
+pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};
@@ -28,5 +31,6 @@ pub use plan::{
     ModelNodes, OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task,
     Transfer,
 };
+pub use predict::{softmax_rows, Predictions};
 pub use prune::{PruneReport, PruneRound};
 pub use trainer::{Report, TrainOptions, Trainer};

@@ -61,15 +61,18 @@ impl Confusion {
     }
 }
 
-/// The index of the largest value (the first one on ties).
-pub(crate) fn argmax(row: impl Iterator<Item = f32>) -> usize {
-    let mut best = (0, f32::NEG_INFINITY);
+/// The index of the largest value (the first one on ties; NaN is never the largest; 0 when
+/// there is none).
+pub(crate) fn argmax<T: PartialOrd>(row: impl Iterator<Item = T>) -> usize {
+    let mut best: Option<(usize, T)> = None;
     for (i, v) in row.enumerate() {
-        if v > best.1 {
-            best = (i, v);
+        #[allow(clippy::eq_op)] // `v == v` is false only for NaN
+        let comparable = v == v;
+        if comparable && best.as_ref().is_none_or(|(_, b)| v > *b) {
+            best = Some((i, v));
         }
     }
-    best.0
+    best.map_or(0, |(i, _)| i)
 }
 
 /// What one epoch of training gave.

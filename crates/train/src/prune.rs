@@ -1,10 +1,15 @@
 //! Pruning during training: masks held at zero through retraining, and the iterative
 //! procedure of the course (prune, retrain, raise the sparsity while accuracy holds).
 
+use crate::checkpoint::Checkpoint;
 use crate::early_stop::{restore, snapshot};
 use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
+use knit_tensor::NodeKind;
 use ndarray::{ArrayD, IxDyn};
+
+/// The prefix of the masks' names in a checkpoint (`_knit.mask.h1.weight`).
+pub(crate) const MASK_PREFIX: &str = "_knit.mask.";
 
 /// Named arrays: parameters and buffers, or masks.
 type Named = Vec<(String, ArrayD<f32>)>;
@@ -18,9 +23,13 @@ pub struct PruneRound {
     pub validation_accuracy: f64,
     /// Test accuracy after retraining, when there is a test split.
     pub test_accuracy: Option<f64>,
-    /// Non-zero parameters of the whole model.
+    /// Parameters of the whole model that are not pruned (what a sparse file stores; a
+    /// weight that trained to exactly 0 without being pruned still counts).
     pub nonzero_parameters: usize,
-    /// Forward FLOPs per example counting only non-zero weights of the pruned parameters.
+    /// Bytes of the parameters and buffers in a sparse checkpoint, see
+    /// [`Trainer::sparse_bytes`].
+    pub checkpoint_bytes: u64,
+    /// Forward FLOPs per example of the linear layers, see [`Trainer::linear_flops`].
     pub flops_per_example: u64,
     /// Whether the round met the accuracy floor.
     pub met_floor: bool,
@@ -97,6 +106,97 @@ impl Trainer {
         }
     }
 
+    /// Holds at zero the masks stored in a checkpoint (entries `_knit.mask.<name>`, written
+    /// by [`Trainer::checkpoint`] after pruning), as [`Trainer::set_masks`] does; returns how
+    /// many there were (a checkpoint of a dense model has none).
+    pub fn load_masks(&mut self, ckpt: &Checkpoint) -> Result<usize, TrainError> {
+        let masks: Vec<(String, ArrayD<f32>)> = ckpt
+            .tensors
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(MASK_PREFIX)
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        if !masks.is_empty() {
+            self.set_masks(&masks)?;
+        }
+        Ok(masks.len())
+    }
+
+    /// Bytes of the parameters and buffers as a sparse checkpoint stores them: a pruned
+    /// parameter of n entries, k of them kept, as a bit mask and its kept values,
+    /// `⌈n/8⌉ + 4·k`; every other parameter and buffer densely, `4·n` (`f32`). File headers
+    /// and names are not counted.
+    pub fn sparse_bytes(&self) -> u64 {
+        let names = self.exec_param_names();
+        let mask_of = |name: &str| {
+            names
+                .iter()
+                .zip(&self.masks)
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, m)| m.as_ref())
+        };
+        let params: u64 = self
+            .exec
+            .graph()
+            .params()
+            .map(|(_, node)| {
+                let n = node.shape.size() as u64;
+                match mask_of(&node.name) {
+                    Some(mask) => {
+                        let kept = mask.iter().filter(|&&m| m != 0.0).count() as u64;
+                        n.div_ceil(8) + 4 * kept
+                    }
+                    None => 4 * n,
+                }
+            })
+            .sum();
+        let buffers: u64 = self
+            .exec
+            .buffers()
+            .iter()
+            .map(|(_, b)| 4 * b.len() as u64)
+            .sum();
+        params + buffers
+    }
+
+    /// Forward FLOPs per example of the linear layers at the current weights: a layer
+    /// `y = x·Wᵀ + b` costs `2·nnz(W) + len(b)` (a multiply and an add per non-zero weight,
+    /// an add per bias), per row for an unbatched input. Activations, normalization and the
+    /// loss are not counted; `knit check` reports the dense total of every op.
+    pub fn linear_flops(&self) -> u64 {
+        let graph = self.exec.graph();
+        let nodes = graph.nodes();
+        nodes
+            .iter()
+            .filter_map(|node| match &node.kind {
+                NodeKind::Op { op, inputs, .. }
+                    if matches!(op.kind(), "linear" | "matmul") && inputs.len() >= 2 =>
+                {
+                    let rows = if node.shape.batched {
+                        1
+                    } else {
+                        node.shape.dims.first().copied().unwrap_or(1) as u64
+                    };
+                    let weight = inputs[1];
+                    let nonzero = match &nodes[weight.index()].kind {
+                        NodeKind::Param { .. } => self
+                            .exec
+                            .value(weight)
+                            .map_or(0, |w| w.iter().filter(|&&v| v != 0.0).count()),
+                        _ => nodes[weight.index()].shape.size(),
+                    } as u64;
+                    let bias = inputs
+                        .get(2)
+                        .map_or(0, |b| nodes[b.index()].shape.size() as u64);
+                    Some(rows * (2 * nonzero + bias))
+                }
+                _ => None,
+            })
+            .sum()
+    }
+
     /// The iterative magnitude pruning of `spec`, after the model has been trained: prune
     /// the smallest `from` fraction of the selected weights, retrain `retrain_epochs` with
     /// them held at zero, measure; raise the fraction by `step` and repeat while the
@@ -108,6 +208,7 @@ impl Trainer {
         observer: &mut dyn Observer,
     ) -> Result<PruneReport, TrainError> {
         let dense = self.prune_round(0.0, &[])?;
+        let dense_weights = snapshot(&self.exec);
         let floor = match spec.floor {
             Floor::Absolute(a) => a,
             Floor::Drop(d) => dense.validation_accuracy - d,
@@ -139,6 +240,7 @@ impl Trainer {
             }
             None => {
                 self.masks.clear();
+                restore(&mut self.exec, &dense_weights)?;
             }
         }
         Ok(PruneReport {
@@ -211,11 +313,8 @@ impl Trainer {
             validation_accuracy: val.first().and_then(|m| m.accuracy).unwrap_or(0.0),
             test_accuracy: test,
             nonzero_parameters: total - pruned,
-            flops_per_example: self
-                .plan
-                .graph
-                .flops_per_example()
-                .saturating_sub(2 * pruned as u64),
+            checkpoint_bytes: self.sparse_bytes(),
+            flops_per_example: self.linear_flops(),
             met_floor: true,
         })
     }

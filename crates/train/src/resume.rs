@@ -2,12 +2,12 @@
 
 use crate::checkpoint::{Checkpoint, PRIVATE_PREFIX};
 use crate::early_stop::snapshot;
+use crate::prune::MASK_PREFIX;
 use crate::{TrainError, Trainer};
 use std::path::Path;
 
 const OPTIMIZER: &str = "_knit.optimizer.";
 const BEST: &str = "_knit.best.";
-const MASK: &str = "_knit.mask.";
 
 impl Trainer {
     /// The current state as a checkpoint: parameters and buffers under their PyTorch names,
@@ -24,7 +24,8 @@ impl Trainer {
         let names: Vec<String> = self.exec_param_names();
         for (name, mask) in names.iter().zip(&self.masks) {
             if let Some(mask) = mask {
-                ckpt.tensors.insert(format!("{MASK}{name}"), mask.clone());
+                ckpt.tensors
+                    .insert(format!("{MASK_PREFIX}{name}"), mask.clone());
             }
         }
         let meta = &mut ckpt.metadata;
@@ -82,14 +83,7 @@ impl Trainer {
         self.optimizer.load_state(&optimizer_state)?;
         let schedule: Vec<(String, f64)> = from_json(ckpt.meta("knit.lr_schedule", path)?, path)?;
         self.lr_schedule.load_state(&schedule)?;
-        let masks: Vec<(String, ndarray::ArrayD<f32>)> = ckpt
-            .tensors
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix(MASK).map(|k| (k.to_string(), v.clone())))
-            .collect();
-        if !masks.is_empty() {
-            self.set_masks(&masks)?;
-        }
+        self.load_masks(ckpt)?;
         self.epoch = parse(ckpt.meta("knit.epoch", path)?, "knit.epoch", path)?;
         self.step = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
         if let Some(stopper) = &mut self.stopper {
@@ -166,7 +160,7 @@ impl Trainer {
 
 impl Trainer {
     /// The trainable parameters' names, in the order of the optimizer's slots and masks.
-    fn exec_param_names(&self) -> Vec<String> {
+    pub(crate) fn exec_param_names(&self) -> Vec<String> {
         self.exec
             .graph()
             .params()

@@ -291,7 +291,8 @@ impl Trainer {
             })?;
             self.exec.set_input(model.input, x)?;
         }
-        self.exec.set_input(self.plan.labels, y.into_dyn())?;
+        self.exec
+            .set_input(self.plan.labels, label_batch(&self.plan, y)?)?;
         self.exec.run(self.plan.loss, Mode::Train)?;
         let loss = self.exec.scalar(self.plan.loss)?;
         if !loss.is_finite() {
@@ -498,6 +499,25 @@ pub(crate) fn batch_dims(k: usize, dims: &[usize]) -> IxDyn {
     full[0] = k;
     full[1..=dims.len()].copy_from_slice(dims);
     IxDyn(&full[..=dims.len()])
+}
+
+/// A batch of labels `y` (one per example) shaped as the plan's label input: `[k]` for class
+/// indices, `[k, 1]` for the one target per example of a regression model with outputs `[1]`.
+pub(crate) fn label_batch<'a>(
+    plan: &Plan,
+    y: ndarray::ArrayView1<'a, f32>,
+) -> Result<ndarray::ArrayViewD<'a, f32>, TrainError> {
+    let dims = &plan.graph.node(plan.labels)?.shape.dims;
+    y.into_shape_with_order(batch_dims(y.len(), dims))
+        .map_err(|_| TrainError::DataMismatch {
+            model: plan
+                .models
+                .first()
+                .map_or_else(String::new, |m| m.name.clone()),
+            message: format!(
+                "the data has one target per example, but the model's targets are {dims:?} per example"
+            ),
+        })
 }
 
 /// The optimizer's parameter list, checked against the executor's trainable parameters.

@@ -70,3 +70,36 @@ fn adversarial_training_is_more_robust_than_plain_training() {
     let b = robust.accuracy_under_attack(&test, attack, None).unwrap();
     assert!(b > a, "plain {a}, adversarially trained {b}");
 }
+
+#[test]
+fn pgd_stays_in_the_eps_ball_and_the_range_and_is_as_strong_as_fgsm() {
+    let mut t = trainer(common::plan(1));
+    t.fit(&mut Silent).unwrap();
+    let test = knit_data::load(&t.plan().data, Path::new("."))
+        .unwrap()
+        .test
+        .unwrap();
+    let (eps, range) = (0.5, (-1.5, 1.5));
+    let pgd = Attack::Pgd {
+        eps,
+        alpha: 2.5 * eps / 10.0,
+        steps: 10,
+    };
+    let adv = t
+        .perturb(test.features.view(), test.labels.view(), pgd, Some(range))
+        .unwrap();
+    for (a, x) in adv.iter().zip(test.features.iter()) {
+        assert!(f64::from((a - x).abs()) <= eps + 1e-6, "{a} vs {x}");
+        let (lo, hi) = (range.0 as f32, range.1 as f32);
+        assert!((lo..=hi).contains(a), "{a} outside the range");
+    }
+    let clean = t.evaluate(&test).unwrap()[0].accuracy.unwrap();
+    let fgsm = t
+        .accuracy_under_attack(&test, Attack::Fgsm { eps }, Some(range))
+        .unwrap();
+    let strong = t.accuracy_under_attack(&test, pgd, Some(range)).unwrap();
+    assert!(
+        strong <= fgsm + 0.02 && fgsm < clean,
+        "clean {clean}, fgsm {fgsm}, pgd {strong}"
+    );
+}

@@ -106,3 +106,83 @@ fn pruning_an_unknown_parameter_is_an_error() {
         "pruning: 'h9.weight' is not a trainable parameter"
     );
 }
+
+#[test]
+fn each_round_reports_sparse_bytes_and_linear_flops_by_their_formulas() {
+    let mut t = trainer(common::plan(1));
+    t.fit(&mut Silent).unwrap();
+    let spec = PruneSpec {
+        params: vec!["h1.weight".into(), "out.weight".into()],
+        scope: PruneScope::PerLayer,
+        from: 0.5,
+        to: 0.5,
+        step: 0.1,
+        retrain_epochs: 1,
+        floor: Floor::Absolute(0.0),
+    };
+    let report = t.prune(&spec, &mut Silent).unwrap();
+    // The 2-16-3 plan: h1.weight 32, h1.bias 16, bn1 weight and bias 16 + 16, out.weight 48;
+    // buffers: bn1 running mean and variance, 16 + 16.
+    let dense_values = 32 + 16 + 16 + 16 + 48 + 32;
+    assert_eq!(report.dense.checkpoint_bytes, 4 * dense_values);
+    assert_eq!(report.dense.nonzero_parameters, 128);
+    // Linear layers: 2·32 + 16 (h1), 2·48 (out, no bias).
+    assert_eq!(report.dense.flops_per_example, 2 * 32 + 16 + 2 * 48);
+    let round = &report.rounds[0];
+    assert_eq!(report.kept, Some(0));
+    // Half of each pruned weight: 16 of 32 and 24 of 48 kept.
+    assert_eq!(round.nonzero_parameters, 128 - 16 - 24);
+    let masked_bytes = (32 / 8 + 4 * 16) + (48 / 8 + 4 * 24);
+    assert_eq!(
+        round.checkpoint_bytes,
+        4 * (16 + 16 + 16 + 32) + masked_bytes
+    );
+    assert_eq!(round.flops_per_example, 2 * 16 + 16 + 2 * 24);
+    assert_eq!(t.sparse_bytes(), round.checkpoint_bytes);
+    assert_eq!(t.linear_flops(), round.flops_per_example);
+}
+
+#[test]
+fn masks_stored_in_a_checkpoint_are_applied_when_it_is_loaded() {
+    let mut t = trainer(common::plan(1));
+    t.fit(&mut Silent).unwrap();
+    let mask = ArrayD::from_shape_fn(IxDyn(&[3, 16]), |i| (i[1] % 2) as f32);
+    t.set_masks(&[("out.weight".to_string(), mask.clone())])
+        .unwrap();
+    let mut ckpt = t.checkpoint();
+    assert_eq!(ckpt.tensors["_knit.mask.out.weight"], mask);
+    // Weights that are not zero in the file are still held at zero by the stored mask.
+    ckpt.tensors
+        .insert("out.weight".into(), ArrayD::from_elem(IxDyn(&[3, 16]), 0.5));
+    let mut loaded = trainer(common::plan(1));
+    loaded
+        .load_weights(&ckpt, Path::new("p.safetensors"), &[])
+        .unwrap();
+    assert_eq!(loaded.load_masks(&ckpt).unwrap(), 1);
+    let w = loaded.executor().param("out.weight").unwrap();
+    assert_eq!(w.to_owned(), mask.mapv(|m| m * 0.5));
+    let mut none = trainer(common::plan(1));
+    let plain = none.checkpoint();
+    assert_eq!(none.load_masks(&plain).unwrap(), 0);
+}
+
+#[test]
+fn the_dense_model_is_kept_when_no_round_meets_the_floor() {
+    let mut t = trainer(common::plan(1));
+    t.fit(&mut Silent).unwrap();
+    let dense = t.executor().param("h1.weight").unwrap().to_owned();
+    let spec = PruneSpec {
+        params: vec!["h1.weight".into()],
+        scope: PruneScope::PerLayer,
+        from: 0.5,
+        to: 0.5,
+        step: 0.1,
+        retrain_epochs: 1,
+        floor: Floor::Absolute(1.1), // unreachable
+    };
+    let report = t.prune(&spec, &mut Silent).unwrap();
+    assert_eq!(report.kept, None);
+    assert!(!report.rounds[0].met_floor);
+    assert_eq!(t.executor().param("h1.weight").unwrap().to_owned(), dense);
+    assert!(!t.checkpoint().tensors.contains_key("_knit.mask.h1.weight"));
+}
