@@ -1,6 +1,7 @@
 //! End-to-end runs of `knit train`, `eval`, `predict`, `gradcheck` and `bench` on the
 //! bundled examples, in temporary folders.
 
+#[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
 use common::{knit, text};
@@ -273,6 +274,56 @@ fn seed_and_set_overrides_reach_the_program() {
 }
 
 #[test]
+fn set_replaces_or_adds_train_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = knit(
+        dir.path(),
+        &[
+            "train",
+            &digits(),
+            "--quiet",
+            "--set",
+            "epochs=2",
+            "--set",
+            "optimizer=sgd(lr: 0.05, momentum: 0.9)",
+            "--set",
+            "clip=value(0.5)",
+            "--set",
+            "batch=32",
+            "--out",
+            "o",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["epochs"].as_array().unwrap().len(), 2);
+    let program = report["program"].as_str().unwrap();
+    for line in [
+        "optimizer sgd(lr: 0.05, momentum: 0.9",
+        "clip      value(max: 0.5)",
+        // The value replaces the whole line: `shuffle` was not repeated.
+        "batch     32, shuffle: false",
+    ] {
+        assert!(program.contains(line), "{line:?} not in\n{program}");
+    }
+    // A key that is neither a constant nor a train setting names both lists.
+    let out = knit(dir.path(), &["train", &digits(), "--set", "nothing=3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "--set nothing: the program has no top-level `let nothing` (its constants: hidden) \
+             and `nothing` is not a train setting (those: loss, optimizer, schedule, batch, \
+             epochs, clip, prune, adversarial, bagging, start, save)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn gradcheck_passes_on_xor() {
     let out = knit(&examples(), &["gradcheck", "xor.net"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -286,21 +337,39 @@ fn bench_reports_samples_per_second() {
     assert!(text(&out.stdout).contains("samples/s"));
 }
 
-/// Every example with a `train` block trains one epoch. Skipped: fashion_mlp (needs a
-/// Debian package), npy (its arrays are not bundled), layers (no train block). Pruning
-/// prints its table, adversarial training its robustness line, bagging its members.
+/// The `.net` files under `dsl-examples/` (subfolders included), as paths relative to it
+/// without the extension, sorted.
+fn example_names() -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() && name != "data" {
+                walk(&path, &format!("{prefix}{name}/"), out);
+            } else if let Some(stem) = name.strip_suffix(".net") {
+                out.push(format!("{prefix}{stem}"));
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(&examples(), "", &mut names);
+    names.sort();
+    names
+}
+
+/// Every example with a `train` block trains one epoch, and its summary (timings redacted)
+/// matches its snapshot. Skipped: npy (its arrays are not bundled), layers (no train block),
+/// and the Fashion-MNIST examples when the Debian package is not installed. Pruning prints
+/// its table, adversarial training its robustness line, bagging its members.
 #[test]
 fn every_example_trains_one_epoch() {
     let dir = tempfile::tempdir().unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(examples())
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".net").map(str::to_string)
-        })
-        .filter(|n| !["fashion_mlp", "npy", "layers"].contains(&n.as_str()))
+    let fashion = Path::new("/usr/share/datasets/fashion-mnist").exists();
+    let mut names: Vec<String> = example_names()
+        .into_iter()
+        .filter(|n| !["npy", "layers"].contains(&n.as_str()))
+        .filter(|n| fashion || !n.contains("fashion"))
         .collect();
-    names.sort();
     // transfer.net starts from digits.net's checkpoint: train digits first.
     names.retain(|n| n != "digits");
     names.insert(0, "digits".into());
@@ -313,11 +382,78 @@ fn every_example_trains_one_epoch() {
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
         let stdout = text(&out.stdout);
         let expected = match name.as_str() {
-            "bagging" => "ensemble",
+            n if n.contains("bagging") => "ensemble",
             "pruning" => "pruning (accuracy floor",
             n if n.starts_with("adversarial") => "robustness on",
             _ => "epochs",
         };
         assert!(stdout.contains(expected), "{name}: {stdout}");
+        insta::assert_snapshot!(
+            format!("example_{}", name.replace('/', "__")),
+            redact(&stdout)
+        );
     }
+}
+
+/// A run killed with SIGKILL in the middle of training leaves its last checkpoint whole
+/// (checkpoints are written atomically); resuming from it ends with the same bits as a run
+/// that was never interrupted.
+#[cfg(unix)]
+#[test]
+fn a_killed_run_resumes_to_the_same_bits() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mnist = examples().join("mnist_mlp.net").display().to_string();
+    let args = |out: &'static str| {
+        vec![
+            "train".to_string(),
+            mnist.clone(),
+            "--epochs".into(),
+            "5".into(),
+            "--quiet".into(),
+            "--out".into(),
+            out.into(),
+        ]
+    };
+    let full = knit(
+        dir.path(),
+        &args("full").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stderr));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knit"))
+        .args(args("killed"))
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ckpt = dir.path().join("killed/runs/mnist_mlp.safetensors");
+    let epoch_of = |c: &Checkpoint| c.metadata["knit.epoch"].parse::<usize>().unwrap();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        if Checkpoint::read(&ckpt).is_ok_and(|c| epoch_of(&c) >= 2) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let saved = Checkpoint::read(&ckpt).expect("the last checkpoint survives the kill");
+    assert!((2..5).contains(&epoch_of(&saved)), "{}", epoch_of(&saved));
+
+    let mut resume = args("killed");
+    resume.extend(["--resume".into(), ckpt.display().to_string()]);
+    let resumed = knit(
+        dir.path(),
+        &resume.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    let a = params(&dir.path().join("full/runs/mnist_mlp.safetensors"));
+    let b = params(&ckpt);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
 }
