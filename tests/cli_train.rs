@@ -457,3 +457,34 @@ fn a_killed_run_resumes_to_the_same_bits() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+/// A run that diverges stops with exit 1, says where, and leaves the checkpoint an earlier
+/// run saved at the same path untouched.
+#[test]
+fn a_diverging_run_keeps_the_saved_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    train_digits(dir.path(), "2", "o", &[]);
+    let ckpt = dir.path().join("o/runs/digits.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let out = knit(
+        dir.path(),
+        &[
+            "train",
+            &digits(),
+            "--quiet",
+            "--out",
+            "o",
+            "--set",
+            "clip=value(1e30)",
+            "--set",
+            "optimizer=sgd(lr: 1e30)",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("training diverged at epoch 1, step "),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+}
