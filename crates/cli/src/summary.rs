@@ -219,7 +219,8 @@ pub fn report_json(input: &ReportInput<'_>) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
-/// The table of the pruning procedure: one row per sparsity tried.
+/// The table of the pruning procedure: one row per sparsity tried, with the parameters
+/// kept, the bytes of a sparse checkpoint and the linear layers' FLOPs per example.
 pub fn prune_table(report: &knit_train::PruneReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -229,17 +230,18 @@ pub fn prune_table(report: &knit_train::PruneReport) -> String {
     );
     let _ = writeln!(
         s,
-        "  {:>8}  {:>9}  {:>9}  {:>10}  {:>12}  kept",
-        "sparsity", "val acc", "test acc", "non-zero", "FLOPs/ex"
+        "  {:>8}  {:>9}  {:>9}  {:>10}  {:>10}  {:>12}  kept",
+        "sparsity", "val acc", "test acc", "non-zero", "bytes", "FLOPs/ex"
     );
     let row = |s: &mut String, r: &knit_train::PruneRound, note: &str| {
         let _ = writeln!(
             s,
-            "  {:>7.1}%  {:>9}  {:>9}  {:>10}  {:>12}  {note}",
+            "  {:>7.1}%  {:>9}  {:>9}  {:>10}  {:>10}  {:>12}  {note}",
             r.sparsity * 100.0,
             percent(Some(r.validation_accuracy)),
             percent(r.test_accuracy),
             r.nonzero_parameters,
+            r.checkpoint_bytes,
             r.flops_per_example
         );
     };
@@ -254,16 +256,37 @@ pub fn prune_table(report: &knit_train::PruneReport) -> String {
         };
         row(&mut s, r, note);
     }
+    let _ = writeln!(
+        s,
+        "  (bytes: a sparse checkpoint's parameters and buffers, a pruned parameter as a bit mask \
+         and its kept f32 values; FLOPs/ex: 2·non-zero weights + biases of the linear layers)"
+    );
     s
 }
 
-/// The table of a bagging run: every member and the ensemble.
-pub fn bagging_table(report: &knit_train::BaggingReport) -> String {
+/// The table of a bagging run: every member's and the ensemble's accuracy (or MSE, for
+/// regression) on the held-out split, and each member's share of distinct examples.
+pub fn bagging_table(report: &knit_train::BaggingReport, epochs: usize) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "\nbagging ({} members)", report.member_accuracy.len());
-    let _ = writeln!(s, "  {:<10}  {:>9}  {:>9}", "model", "accuracy", "distinct");
+    let members = report.members.len();
+    let _ = writeln!(
+        s,
+        "\nbagging ({members} members, {epochs} epochs each; {} on {} split)",
+        report.score, report.split
+    );
+    let cell = |v: f64| match report.score {
+        knit_train::Score::Accuracy => percent(Some(v)),
+        knit_train::Score::Mse => format!("{v:.4}"),
+    };
+    let _ = writeln!(
+        s,
+        "  {:<10}  {:>9}  {:>9}",
+        "model",
+        report.score.to_string(),
+        "distinct"
+    );
     for (i, (a, d)) in report
-        .member_accuracy
+        .members
         .iter()
         .zip(&report.distinct_fraction)
         .enumerate()
@@ -272,17 +295,25 @@ pub fn bagging_table(report: &knit_train::BaggingReport) -> String {
             s,
             "  {:<10}  {:>9}  {:>8.1}%",
             format!("member {i}"),
-            percent(Some(*a)),
+            cell(*a),
             d * 100.0
         );
     }
+    let spread = match report.score {
+        knit_train::Score::Accuracy => format!(
+            "{:.2} ± {:.2} %",
+            report.member_mean * 100.0,
+            report.member_spread * 100.0
+        ),
+        knit_train::Score::Mse => {
+            format!("{:.4} ± {:.4}", report.member_mean, report.member_spread)
+        }
+    };
     let _ = writeln!(
         s,
-        "  {:<10}  {:>9}  (members {:.2} ± {:.2} %)",
+        "  {:<10}  {:>9}  (members {spread})",
         "ensemble",
-        percent(Some(report.ensemble_accuracy)),
-        report.member_mean * 100.0,
-        report.member_spread * 100.0
+        cell(report.ensemble),
     );
     s
 }

@@ -2,10 +2,10 @@
 //! overrides) into a plan, loading its data, reading checkpoints, printing errors.
 
 use crate::report;
-use knit_data::{Scaler, Splits};
+use knit_data::{Dataset, Scaler, Splits};
 use knit_dsl::ast::{Item, TrainKind};
 use knit_dsl::source::FileId;
-use knit_train::{Checkpoint, Plan, TrainError};
+use knit_train::{Checkpoint, Ensemble, Plan, Task, TrainError, TrainOptions, Trainer};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -177,5 +177,78 @@ pub fn read_scaler(ckpt: &Checkpoint, path: &Path) -> Result<Scaler, ExitCode> {
             "checkpoint {}: no usable feature scaling ({e}); was it written by `knit train`?",
             path.display()
         ))
+    })
+}
+
+/// The weights of a checkpoint: one model, or an ensemble written by a bagging run.
+pub enum Trained {
+    /// One model, with the checkpoint's pruning masks (if any) held at zero.
+    Single(Box<Trainer>),
+    /// Every member of an ensemble checkpoint.
+    Ensemble(Ensemble),
+}
+
+/// What `knit eval`, `predict` and `attack` work on: a program's checkpoint loaded.
+pub struct Loaded {
+    /// The model or ensemble.
+    pub trained: Trained,
+    /// The checkpoint as read (its scaler, metadata).
+    pub ckpt: Checkpoint,
+    /// The program's validation split, if any.
+    pub validation: Option<Dataset>,
+    /// The program's test split, if any.
+    pub test: Option<Dataset>,
+    /// The names of the program's models.
+    pub names: Vec<String>,
+    /// Classification or regression.
+    pub task: Task,
+    /// Features per example the first model takes.
+    pub features: usize,
+    /// The program's plan (compiled with the `--seed` override).
+    pub plan: Plan,
+}
+
+/// Compiles `file` (with `seed` as `--seed`), loads its data and the checkpoint `weights`:
+/// an ensemble checkpoint (metadata `knit.ensemble.members`) into all its members, any
+/// other into one trainer, whose pruning masks are applied.
+pub fn load_trained(file: &Path, seed: Option<u64>, weights: &Path) -> Result<Loaded, ExitCode> {
+    let plan = compile(
+        file,
+        &Overrides {
+            seed,
+            lets: Vec::new(),
+        },
+    )?;
+    let ckpt = read_checkpoint(weights)?;
+    let splits = load_data(&plan)?;
+    let (validation, test) = (splits.validation.clone(), splits.test.clone());
+    let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
+    let (task, features) = (plan.task, splits.train.features.ncols());
+    let options = TrainOptions::default();
+    let members = Ensemble::members_in(&ckpt, weights).map_err(|e| train_failure(&e))?;
+    let trained = match members {
+        Some(_) => Trained::Ensemble(
+            Ensemble::from_checkpoint(&plan, &splits, options, &ckpt, weights)
+                .map_err(|e| train_failure(&e))?,
+        ),
+        None => {
+            let mut trainer =
+                Trainer::new(plan.clone(), splits, options).map_err(|e| train_failure(&e))?;
+            trainer
+                .load_weights(&ckpt, weights, &[])
+                .map_err(|e| train_failure(&e))?;
+            trainer.load_masks(&ckpt).map_err(|e| train_failure(&e))?;
+            Trained::Single(Box::new(trainer))
+        }
+    };
+    Ok(Loaded {
+        trained,
+        ckpt,
+        validation,
+        test,
+        names,
+        task,
+        features,
+        plan,
     })
 }

@@ -1,8 +1,11 @@
-//! `knit eval FILE --weights CKPT`: validation and test metrics of a checkpoint.
+//! `knit eval FILE --weights CKPT`: validation and test metrics of a checkpoint; for an
+//! ensemble checkpoint, the ensemble's score and each member's.
 
-use super::common::{self, Overrides};
+use super::common::{self, Trained};
 use crate::summary;
-use knit_train::{TrainOptions, Trainer};
+use knit_data::Dataset;
+use knit_train::{Ensemble, Score, TrainError};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,7 +14,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// The `.net` file the checkpoint was trained from.
     pub file: PathBuf,
-    /// The checkpoint (`.safetensors`).
+    /// The checkpoint (`.safetensors`): one model's, or an ensemble's from a bagging run.
     #[arg(long, value_name = "CKPT")]
     pub weights: PathBuf,
     /// The seed the run used, when it was overridden with `knit train --seed`.
@@ -21,50 +24,95 @@ pub struct Args {
 
 /// Runs `knit eval`.
 pub fn run(args: &Args) -> ExitCode {
-    let plan = match common::compile(
-        &args.file,
-        &Overrides {
-            seed: args.seed,
-            lets: Vec::new(),
-        },
-    ) {
-        Ok(plan) => plan,
+    let loaded = match common::load_trained(&args.file, args.seed, &args.weights) {
+        Ok(l) => l,
         Err(code) => return code,
     };
-    let ckpt = match common::read_checkpoint(&args.weights) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let splits = match common::load_data(&plan) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let (validation, test) = (splits.validation.clone(), splits.test.clone());
-    let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
-    let mut trainer = match Trainer::new(plan, splits, TrainOptions::default()) {
-        Ok(t) => t,
-        Err(e) => return common::train_failure(&e),
-    };
-    if let Err(e) = trainer.load_weights(&ckpt, &args.weights, &[]) {
-        return common::train_failure(&e);
-    }
-    let mut rows = Vec::new();
-    for (split, data) in [("validation", &validation), ("test", &test)] {
-        if let Some(data) = data {
-            match trainer.evaluate(data) {
-                Ok(m) => rows.push((split, m)),
-                Err(e) => return common::train_failure(&e),
-            }
-        }
-    }
-    if rows.is_empty() {
+    let splits: Vec<(&str, &Dataset)> =
+        [("validation", &loaded.validation), ("test", &loaded.test)]
+            .into_iter()
+            .filter_map(|(name, data)| data.as_ref().map(|d| (name, d)))
+            .collect();
+    if splits.is_empty() {
         return common::failure(format!(
             "{} has no validation or test split to evaluate on",
             args.file.display()
         ));
     }
-    let borrowed: Vec<(&str, &[knit_train::EvalMetrics])> =
-        rows.iter().map(|(s, m)| (*s, m.as_slice())).collect();
-    print!("{}", summary::eval_table(&borrowed, &names));
+    let table = match loaded.trained {
+        Trained::Single(mut trainer) => {
+            let mut rows = Vec::new();
+            for (split, data) in &splits {
+                match trainer.evaluate(data) {
+                    Ok(m) => rows.push((*split, m)),
+                    Err(e) => return common::train_failure(&e),
+                }
+            }
+            let borrowed: Vec<(&str, &[knit_train::EvalMetrics])> =
+                rows.iter().map(|(s, m)| (*s, m.as_slice())).collect();
+            summary::eval_table(&borrowed, &loaded.names)
+        }
+        Trained::Ensemble(mut ensemble) => match ensemble_table(&mut ensemble, &splits) {
+            Ok(t) => t,
+            Err(e) => return common::train_failure(&e),
+        },
+    };
+    print!("{table}");
     ExitCode::SUCCESS
+}
+
+/// The ensemble's score and each member's on every split, a row each.
+fn ensemble_table(
+    ensemble: &mut Ensemble,
+    splits: &[(&str, &Dataset)],
+) -> Result<String, TrainError> {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "ensemble of {} members, combined by {}",
+        ensemble.members.len(),
+        match (ensemble.combine, ensemble.members[0].plan().task) {
+            (_, knit_train::Task::Regression) => "the mean",
+            (knit_train::Combine::Vote, _) => "majority vote",
+            (knit_train::Combine::Average, _) => "averaged probabilities",
+        }
+    );
+    let mut header_done = false;
+    for (split, data) in splits {
+        let scores = ensemble.scores(data)?;
+        if !header_done {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<12} {:>8} {:>10}",
+                "split",
+                "model",
+                "examples",
+                scores.score.to_string()
+            );
+            header_done = true;
+        }
+        let cell = |v: f64| match scores.score {
+            Score::Accuracy => format!("{:.2} %", v * 100.0),
+            Score::Mse => format!("{v:.4}"),
+        };
+        let _ = writeln!(
+            s,
+            "{:<12} {:<12} {:>8} {:>10}",
+            split,
+            "ensemble",
+            data.len(),
+            cell(scores.ensemble)
+        );
+        for (k, v) in scores.members.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<12} {:>8} {:>10}",
+                split,
+                format!("member {k}"),
+                data.len(),
+                cell(*v)
+            );
+        }
+    }
+    Ok(s)
 }

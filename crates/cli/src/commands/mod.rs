@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod attack;
 pub mod bench;
 pub mod check;
 pub mod common;

@@ -1,11 +1,11 @@
 //! `knit predict FILE --weights CKPT --input data.csv`: the predicted class and the class
-//! probabilities (softmax of the output) of every row, as CSV.
+//! probabilities (softmax of the output) of every row, as CSV; an ensemble checkpoint gives
+//! the ensemble's combined class and probabilities (the mean, for regression).
 
-use super::common::{self, Overrides};
+use super::common::{self, Trained};
 use knit_data::Header;
-use knit_tensor::{Executor, Mode};
-use knit_train::{Task, TrainOptions, Trainer};
-use ndarray::{s, Array2, Axis};
+use knit_train::Predictions;
+use ndarray::Axis;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +15,8 @@ use std::process::ExitCode;
 pub struct Args {
     /// The `.net` file the checkpoint was trained from.
     pub file: PathBuf,
-    /// The checkpoint (`.safetensors`) written by `knit train`.
+    /// The checkpoint (`.safetensors`) written by `knit train`: one model's, or an
+    /// ensemble's (then the combined predictions are printed).
     #[arg(long, value_name = "CKPT")]
     pub weights: PathBuf,
     /// A CSV file of raw (unscaled) features, one example per row, with or without a header.
@@ -28,15 +29,11 @@ pub struct Args {
 
 /// Runs `knit predict`.
 pub fn run(args: &Args) -> ExitCode {
-    let plan = match common::compile(&args.file, &Overrides::default()) {
-        Ok(plan) => plan,
+    let loaded = match common::load_trained(&args.file, None, &args.weights) {
+        Ok(l) => l,
         Err(code) => return code,
     };
-    let ckpt = match common::read_checkpoint(&args.weights) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let scaler = match common::read_scaler(&ckpt, &args.weights) {
+    let scaler = match common::read_scaler(&loaded.ckpt, &args.weights) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -47,38 +44,27 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(e) = scaler.try_apply(&mut features) {
         return common::failure(format!("{}: {e}", args.input.display()));
     }
-    let splits = match common::load_data(&plan) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let model = plan.models[0].clone();
-    let task = plan.task;
-    let expected = splits.train.features.ncols();
-    if features.ncols() != expected {
+    if features.ncols() != loaded.features {
         return common::failure(format!(
-            "{}: rows have {} columns; model '{}' expects {expected} features",
+            "{}: rows have {} columns; model '{}' expects {} features",
             args.input.display(),
             features.ncols(),
-            model.name
+            loaded.names[0],
+            loaded.features
         ));
     }
-    let mut trainer = match Trainer::new(plan, splits, TrainOptions::default()) {
-        Ok(t) => t,
+    let predictions = match loaded.trained {
+        Trained::Single(mut trainer) => trainer.predictions(features.view()),
+        Trained::Ensemble(mut ensemble) => ensemble.predictions(features.view()),
+    };
+    let predictions = match predictions {
+        Ok(p) => p,
         Err(e) => return common::train_failure(&e),
     };
-    if let Err(e) = trainer.load_weights(&ckpt, &args.weights, &[]) {
-        return common::train_failure(&e);
-    }
-    let mut exec = Executor::<f32>::new(&trainer.plan().graph);
-    exec.copy_state_from(trainer.executor());
-    let outputs = match forward(&mut exec, model.input, model.output, &features) {
-        Ok(o) => o,
-        Err(e) => return common::failure(e),
-    };
-    let text = to_csv(&outputs, task);
+    let text = to_csv(&predictions);
     match &args.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
+            if let Err(e) = knit_train::write_atomically(path, text.as_bytes()) {
                 return common::failure(format!("cannot write {}: {e}", path.display()));
             }
         }
@@ -87,65 +73,37 @@ pub fn run(args: &Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The model's outputs for every row, in evaluation mode, 512 rows at a time.
-fn forward(
-    exec: &mut Executor<f32>,
-    input: knit_tensor::NodeId,
-    output: knit_tensor::NodeId,
-    features: &Array2<f32>,
-) -> Result<Array2<f32>, knit_tensor::TensorError> {
-    let mut rows: Vec<f32> = Vec::new();
-    let mut width = 0;
-    let n = features.nrows();
-    let mut start = 0;
-    while start < n {
-        let end = (start + 512).min(n);
-        exec.set_input(input, features.slice(s![start..end, ..]).into_dyn())?;
-        exec.run(output, Mode::Eval)?;
-        let value = exec.value(output)?;
-        width = value.len() / (end - start);
-        rows.extend(value.iter().copied());
-        start = end;
-    }
-    Ok(Array2::from_shape_vec((n, width), rows).unwrap_or_else(|_| Array2::zeros((0, 0))))
-}
-
-/// The CSV: `row,class,p0,p1,...` for classification, `row,y0,...` for regression.
-fn to_csv(outputs: &Array2<f32>, task: Task) -> String {
+/// The CSV: `row,class,p0,p1,...` for classification (probabilities to 6 decimals),
+/// `row,y0,...` for regression (values as `f32`, the model's type).
+fn to_csv(predictions: &Predictions) -> String {
     let mut out = String::new();
-    let width = outputs.ncols();
-    match task {
-        Task::Classification { .. } => {
+    let values = &predictions.values;
+    let width = values.ncols();
+    match &predictions.classes {
+        Some(classes) => {
             out.push_str("row,class");
             for c in 0..width {
                 let _ = write!(out, ",p{c}");
             }
             out.push('\n');
-            for (i, row) in outputs.axis_iter(Axis(0)).enumerate() {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let exps: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-                let total: f64 = exps.iter().sum();
-                let class = exps
-                    .iter()
-                    .enumerate()
-                    .fold(0, |best, (j, &v)| if v > exps[best] { j } else { best });
+            for (i, (row, class)) in values.axis_iter(Axis(0)).zip(classes).enumerate() {
                 let _ = write!(out, "{i},{class}");
-                for p in &exps {
-                    let _ = write!(out, ",{:.6}", p / total);
+                for p in row {
+                    let _ = write!(out, ",{p:.6}");
                 }
                 out.push('\n');
             }
         }
-        Task::Regression => {
+        None => {
             out.push_str("row");
             for c in 0..width {
                 let _ = write!(out, ",y{c}");
             }
             out.push('\n');
-            for (i, row) in outputs.axis_iter(Axis(0)).enumerate() {
+            for (i, row) in values.axis_iter(Axis(0)).enumerate() {
                 let _ = write!(out, "{i}");
-                for v in row {
-                    let _ = write!(out, ",{v}");
+                for &v in row {
+                    let _ = write!(out, ",{}", v as f32);
                 }
                 out.push('\n');
             }

@@ -203,8 +203,9 @@ fn transfer_path(from: &Path, file: &Path, out: Option<&Path>) -> PathBuf {
     from.to_path_buf()
 }
 
-/// Trains a bagging ensemble: every member on its own bootstrap resample, in parallel; each
-/// member's checkpoint goes beside the plan's, as `STEM.member-K.safetensors`.
+/// Trains a bagging ensemble: every member on its own bootstrap resample, in parallel; all
+/// members go into one checkpoint at the plan's path (`members.K.<name>`, see
+/// `knit_train::Ensemble::checkpoint`), with the fitted scaler.
 fn train_bagged(
     plan: &knit_train::Plan,
     splits: &knit_data::Splits,
@@ -229,18 +230,13 @@ fn train_bagged(
         Ok(t) => t,
         Err(e) => return common::train_failure(&e),
     };
-    print!("{}", summary::bagging_table(&report));
-    let stem = save
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for (k, member) in ensemble.members.iter().enumerate() {
-        let path = save.with_file_name(format!("{stem}.member-{k}.safetensors"));
-        if let Err(e) = save_checkpoint(member, scaler, &path) {
-            return common::train_failure(&e);
-        }
-        println!("  checkpoint {}", path.display());
+    print!("{}", summary::bagging_table(&report, plan.epochs));
+    let mut ckpt = ensemble.checkpoint();
+    common::store_scaler(&mut ckpt, scaler);
+    if let Err(e) = ckpt.write(save) {
+        return common::train_failure(&e);
     }
+    println!("  checkpoint {}", save.display());
     ExitCode::SUCCESS
 }
 
