@@ -134,7 +134,7 @@ pub fn robustness_finding(
                 over(plain, &|r| r.attacked[k]),
             );
             format!(
-                "under `{attack}` {:.2} % vs {:.2} % ({})",
+                "under `{attack}` {:.2} % vs {:.2} %, {}",
                 t.mean,
                 p.mean,
                 compare(&t, &p, "better", "worse")
@@ -147,7 +147,7 @@ pub fn robustness_finding(
     };
     format!(
         "Against the plain model, the adversarially trained one scores {}. On clean examples it \
-         scores {:.2} % vs {:.2} % ({}), and its training took {:.1} s instead of {:.1} s.",
+         scores {:.2} % vs {:.2} %, {}, and its training took {:.1} s instead of {:.1} s.",
         margins.join("; "),
         t.mean,
         p.mean,

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 /// The workspace root, where the default paths are resolved.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// Arguments of `knit-study`.
