@@ -26,6 +26,7 @@ pub mod diagnostic;
 mod explain;
 pub mod format;
 mod loader;
+mod overrides;
 mod parser;
 pub mod render;
 mod seed;
@@ -36,6 +37,7 @@ pub mod suggest;
 pub use check::{Checked, LayerRow, ModelSummary, Summary, TrainSummary};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
 pub use loader::{load_file, load_text, Loaded, Module};
+pub use overrides::{apply_overrides, OverrideError, Overrides, SETTABLE};
 pub use parser::parse;
 pub use seed::derive_seed;
 

@@ -3,9 +3,7 @@
 
 use crate::StudyError;
 use knit_data::Splits;
-use knit_dsl::ast::{Item, TrainKind};
 use knit_dsl::render::{render, Style};
-use knit_dsl::source::FileId;
 use knit_train::Plan;
 use std::path::{Path, PathBuf};
 
@@ -18,34 +16,6 @@ pub struct Experiment {
     pub plan: Plan,
     /// Its training, validation and test sets.
     pub splits: Splits,
-}
-
-/// `text` with its program seed replaced by `seed`: the top-level `seed N`, else the train
-/// block's `seed N`, else a `seed` line added at the top. The seed drives initialization,
-/// so it must be set in the text, before compiling (as `knit train --seed` does). Text that
-/// does not parse is returned unchanged, so that checking it reports the syntax errors.
-pub fn with_seed(text: &str, seed: u64) -> String {
-    let (program, diags) = knit_dsl::parse(FileId(0), text);
-    if diags.has_errors() {
-        return text.to_string();
-    }
-    let top = program.items.iter().find_map(|item| match item {
-        Item::Seed(s) => Some(s.value.span()),
-        _ => None,
-    });
-    let in_train = program.items.iter().find_map(|item| match item {
-        Item::Train(t) => t.settings.iter().find_map(|s| match &s.kind {
-            TrainKind::Seed(e) => Some(e.span()),
-            _ => None,
-        }),
-        _ => None,
-    });
-    let mut out = text.to_string();
-    match top.or(in_train) {
-        Some(span) => out.replace_range(span.start..span.end, &seed.to_string()),
-        None => out.insert_str(0, &format!("seed {seed}\n")),
-    }
-    out
 }
 
 /// Reads `path`.
@@ -64,7 +34,13 @@ pub fn compile(path: &Path, seed: u64) -> Result<Plan, StudyError> {
 /// Checks and compiles `text` as if read from `path` (imports and data paths are resolved
 /// against its folder) with the program seed `seed`.
 pub fn compile_text(path: &Path, text: &str, seed: u64) -> Result<Plan, StudyError> {
-    let outcome = knit_dsl::check_source(path, &with_seed(text, seed));
+    // The seed drives initialization, so it is set in the text, as `knit train --seed` does.
+    let overrides = knit_dsl::Overrides {
+        seed: Some(seed),
+        set: Vec::new(),
+    };
+    let text = knit_dsl::apply_overrides(text, &overrides).expect("a seed alone always applies");
+    let outcome = knit_dsl::check_source(path, &text);
     let diagnostics = &outcome.checked.diagnostics;
     if diagnostics.has_errors() {
         let rendered = diagnostics
@@ -101,20 +77,4 @@ pub fn load_text(path: &Path, text: &str, seed: u64) -> Result<Experiment, Study
         plan,
         splits,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_top_level_seed_is_replaced() {
-        let text = "seed 7\nlet k = 1\n";
-        assert_eq!(with_seed(text, 12), "seed 12\nlet k = 1\n");
-    }
-
-    #[test]
-    fn a_seed_is_added_when_the_program_has_none() {
-        assert_eq!(with_seed("let k = 1\n", 3), "seed 3\nlet k = 1\n");
-    }
 }

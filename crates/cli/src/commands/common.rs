@@ -3,8 +3,7 @@
 
 use crate::report;
 use knit_data::{Dataset, Scaler, Splits};
-use knit_dsl::ast::{Item, TrainKind};
-use knit_dsl::source::FileId;
+pub use knit_dsl::Overrides;
 use knit_train::{Checkpoint, Ensemble, Plan, Task, TrainError, TrainOptions, Trainer};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -22,92 +21,13 @@ pub fn failure(message: impl Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Overrides of the program's text given on the command line.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    /// `--seed S`: replaces the program's seed (so initialization changes too).
-    pub seed: Option<u64>,
-    /// `--set key=value`: replaces the value of the top-level `let key`.
-    pub lets: Vec<String>,
-}
-
-/// Rewrites the program's text with the overrides applied, so that checking, initialization
-/// and the resolved program (`plan.program`) all see them.
-fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, ExitCode> {
-    if overrides.seed.is_none() && overrides.lets.is_empty() {
-        return Ok(text.to_string());
-    }
-    let (program, diags) = knit_dsl::parse(FileId(0), text);
-    if diags.has_errors() {
-        // Checking the original text reports the syntax errors.
-        return Ok(text.to_string());
-    }
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
-    for set in &overrides.lets {
-        let Some((key, value)) = set.split_once('=') else {
-            return Err(usage_error(format!(
-                "--set {set:?}: expected key=value (a top-level `let` constant)"
-            )));
-        };
-        let (key, value) = (key.trim(), value.trim());
-        let found = program.items.iter().find_map(|item| match item {
-            Item::Let(l) if l.name.name == key => Some(l.value.span()),
-            _ => None,
-        });
-        match found {
-            Some(span) => edits.push((span.start, span.end, value.to_string())),
-            None => {
-                let names: Vec<&str> = program
-                    .items
-                    .iter()
-                    .filter_map(|item| match item {
-                        Item::Let(l) => Some(l.name.name.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                return Err(usage_error(format!(
-                    "--set {key}: the program has no top-level `let {key}` (its constants: {})",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                )));
-            }
-        }
-    }
-    if let Some(seed) = overrides.seed {
-        let top = program.items.iter().find_map(|item| match item {
-            Item::Seed(s) => Some(s.value.span()),
-            _ => None,
-        });
-        let in_train = program.items.iter().find_map(|item| match item {
-            Item::Train(t) => t.settings.iter().find_map(|s| match &s.kind {
-                TrainKind::Seed(e) => Some(e.span()),
-                _ => None,
-            }),
-            _ => None,
-        });
-        match top.or(in_train) {
-            Some(span) => edits.push((span.start, span.end, seed.to_string())),
-            None => edits.push((0, 0, format!("seed {seed}\n"))),
-        }
-    }
-    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
-    let mut out = text.to_string();
-    for (start, end, value) in edits {
-        out.replace_range(start..end, &value);
-    }
-    Ok(out)
-}
-
 /// Reads and checks `file` with `overrides`; prints the diagnostics; returns the plan.
 pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => return Err(failure(format!("cannot read {}: {e}", file.display()))),
     };
-    let text = apply_overrides(&text, overrides)?;
+    let text = knit_dsl::apply_overrides(&text, overrides).map_err(usage_error)?;
     let outcome = knit_dsl::check_source(file, &text);
     report::print(&outcome.loaded.sources, &outcome.checked.diagnostics);
     if outcome.checked.diagnostics.has_errors() {
@@ -216,7 +136,7 @@ pub fn load_trained(file: &Path, seed: Option<u64>, weights: &Path) -> Result<Lo
         file,
         &Overrides {
             seed,
-            lets: Vec::new(),
+            set: Vec::new(),
         },
     )?;
     let ckpt = read_checkpoint(weights)?;

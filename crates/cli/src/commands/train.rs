@@ -24,7 +24,9 @@ pub struct Args {
     /// Threads for matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
-    /// Replace the value of a top-level `let` constant: `--set hidden=256` (repeatable).
+    /// Replace the value of a top-level `let` constant (`--set hidden=256`), or else a whole
+    /// line of the train block (`--set epochs=5`, `--set "batch=128, shuffle"`,
+    /// `--set "optimizer=sgd(lr: 0.1)"`); repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Write checkpoints under this folder instead of the `.net` file's folder.
@@ -245,7 +247,7 @@ pub fn run(args: &Args) -> ExitCode {
     let wall = Instant::now();
     let overrides = Overrides {
         seed: args.seed,
-        lets: args.set.clone(),
+        set: args.set.clone(),
     };
     if let Some(plot) = &args.plot {
         if plot::Format::of(plot).is_none() {
