@@ -76,6 +76,7 @@ impl UpdateRule for AdagradConfig {
         self.initial_accumulator_value
     }
 
+    #[inline(always)]
     fn update<F: Real>(
         &self,
         hyper: &Hyper,

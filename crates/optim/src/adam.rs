@@ -22,7 +22,9 @@ pub type Adam<F> = Engine<F, AdamConfig>;
 /// ```
 ///
 /// `eps` is added outside the square root and after bias correction, and the update is
-/// evaluated in PyTorch's order: `p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)`.
+/// evaluated in PyTorch's order, `p − (lr / (1 − β₁ᵗ)) · m / (√v · (1 / √(1 − β₂ᵗ)) + eps)`,
+/// except that √v is multiplied by the reciprocal of √(1 − β₂ᵗ) rather than divided by it
+/// (within an ulp; one division per element instead of two, which is what the loop waits on).
 ///
 /// State: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +73,7 @@ impl UpdateRule for AdamConfig {
         core_buffers(self.amsgrad)
     }
 
+    #[inline(always)]
     fn update<F: Real>(
         &self,
         hyper: &Hyper,
@@ -118,6 +121,7 @@ pub(crate) struct Core {
 impl Core {
     /// One update: `p ← p·(1 − lr·decoupled)` first, then Adam with `g ← g + l2·p`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(crate) fn update<F: Real>(
         &self,
         lr: f64,
@@ -142,7 +146,7 @@ impl Core {
             beta2: cast(beta2),
             one_minus_beta2: cast(1.0 - beta2),
             step_size: cast(lr / bias_correction1),
-            bias_correction2_sqrt: cast(bias_correction2.sqrt()),
+            inv_bias_correction2_sqrt: cast(1.0 / bias_correction2.sqrt()),
             eps: cast(self.eps),
         };
         let n = param.len();
@@ -167,11 +171,12 @@ struct Consts<F> {
     beta2: F,
     one_minus_beta2: F,
     step_size: F,
-    bias_correction2_sqrt: F,
+    inv_bias_correction2_sqrt: F,
     eps: F,
 }
 
 /// The element loop, specialized on AMSGrad so that it vectorizes (`vmax` is empty without).
+#[inline(always)]
 fn kernel<F: Real, const AMSGRAD: bool>(
     k: &Consts<F>,
     p: &mut [F],
@@ -194,7 +199,9 @@ fn kernel<F: Real, const AMSGRAD: bool>(
         } else {
             v[i]
         };
-        let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
+        // PyTorch divides by √(1 − β₂ᵗ); multiplying by its reciprocal (within an ulp of
+        // that) leaves one division per element, the loop's bottleneck.
+        let denom = second.sqrt() * k.inv_bias_correction2_sqrt + k.eps;
         p[i] = pi - k.step_size * (m[i] / denom);
     }
 }

@@ -66,6 +66,7 @@ impl UpdateRule for AdamWConfig {
         core_buffers(self.amsgrad)
     }
 
+    #[inline(always)]
     fn update<F: Real>(
         &self,
         hyper: &Hyper,

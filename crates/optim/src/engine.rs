@@ -5,6 +5,7 @@
 use crate::real::{cast, widen};
 use crate::state::match_entries;
 use crate::validate::non_negative;
+use crate::vectorize::vectorized;
 use crate::{OptimError, Optimizer, ParamGroup, ParamSpec, Real, Slot};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashSet;
@@ -262,7 +263,10 @@ impl<F: Real, R: UpdateRule> Optimizer<F> for Engine<F, R> {
             state.step += 1;
             let step = state.step;
             with_contiguous(slot, scratch, |param, grad| {
-                rule.update(&hyper, step, &mut state.data, param, grad)
+                vectorized(
+                    #[inline(always)]
+                    || rule.update(&hyper, step, &mut state.data, param, grad),
+                )
             });
         }
         Ok(())

@@ -81,6 +81,7 @@ impl UpdateRule for RmspropConfig {
         names
     }
 
+    #[inline(always)]
     fn update<F: Real>(
         &self,
         hyper: &Hyper,
@@ -125,6 +126,7 @@ struct Consts<F> {
 
 /// The element loop, specialized on the configuration so that it vectorizes; `b` (momentum
 /// buffer) and `m` (gradient average) are empty when `MOMENTUM` / `CENTERED` is off.
+#[inline(always)]
 fn kernel<F: Real, const MOMENTUM: bool, const CENTERED: bool>(
     k: &Consts<F>,
     p: &mut [F],

@@ -80,6 +80,7 @@ impl UpdateRule for SgdConfig {
         }
     }
 
+    #[inline(always)]
     fn update<F: Real>(
         &self,
         hyper: &Hyper,
