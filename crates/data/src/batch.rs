@@ -39,18 +39,12 @@ pub fn gather(data: &Dataset, indices: &[usize], x: &mut Array2<f32>, y: &mut Ar
         x.shape(),
         y.len()
     );
-    let copied = match (data.features.as_slice(), x.as_slice_mut()) {
-        (Some(source), Some(target)) => {
-            for (row, &i) in target.chunks_exact_mut(width.max(1)).zip(indices) {
-                row.copy_from_slice(&source[i * width..(i + 1) * width]);
+    match x.as_slice_mut() {
+        Some(target) => gather_rows(data, indices, target),
+        None => {
+            for (k, &i) in indices.iter().enumerate() {
+                x.row_mut(k).assign(&data.features.row(i));
             }
-            true
-        }
-        _ => false,
-    };
-    if !copied {
-        for (k, &i) in indices.iter().enumerate() {
-            x.row_mut(k).assign(&data.features.row(i));
         }
     }
     for (target, &i) in y.iter_mut().zip(indices) {
@@ -112,6 +106,36 @@ impl<'a> Iterator for Batches<'a> {
 
 impl ExactSizeIterator for Batches<'_> {}
 
+/// Copies the feature rows `indices` of `data` one after another into the front of `out`
+/// (row-major), without allocating: the copy-free way to fill an executor's input buffer
+/// (knit-tensor's `Executor::input_buffer`).
+///
+/// # Panics
+/// If an index is out of range or `out` holds fewer than `indices.len()` rows.
+pub fn gather_rows(data: &Dataset, indices: &[usize], out: &mut [f32]) {
+    let width = data.features.ncols();
+    assert!(
+        out.len() >= indices.len() * width,
+        "gather_rows: {} rows of width {width} do not fit {} values",
+        indices.len(),
+        out.len()
+    );
+    match data.features.as_slice() {
+        Some(source) => {
+            for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
+                row.copy_from_slice(&source[i * width..(i + 1) * width]);
+            }
+        }
+        None => {
+            for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
+                row.iter_mut()
+                    .zip(data.features.row(i))
+                    .for_each(|(o, &v)| *o = v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +189,18 @@ mod tests {
         assert_eq!(x, array![[2.0, 3.0], [4.0, 5.0]]);
         assert_eq!(x.slice(s![.., 0]), array![2.0, 4.0]);
         assert_eq!(y, array![1.0, 2.0]);
+    }
+
+    #[test]
+    fn gather_rows_fills_a_flat_buffer_from_either_layout() {
+        let rows = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let c = Array2::from_shape_vec((3, 2), rows).unwrap();
+        let f = Array2::from_shape_vec((3, 2).f(), vec![0.0, 2.0, 4.0, 1.0, 3.0, 5.0]).unwrap();
+        for features in [c, f] {
+            let data = Dataset::new(features, vec![2], array![0.0, 1.0, 2.0]).unwrap();
+            let mut out = [-1.0f32; 7];
+            gather_rows(&data, &[2, 0, 1], &mut out);
+            assert_eq!(out, [4.0, 5.0, 0.0, 1.0, 2.0, 3.0, -1.0]);
+        }
     }
 }

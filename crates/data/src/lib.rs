@@ -53,7 +53,7 @@ mod spec;
 mod split;
 mod synthetic;
 
-pub use self::batch::{batch_count, epoch_order, gather, Batches};
+pub use self::batch::{batch_count, epoch_order, gather, gather_rows, Batches};
 pub use self::bootstrap::bootstrap;
 pub use self::csv::{load_csv, load_features_csv};
 pub use self::dataset::Dataset;

@@ -2,6 +2,7 @@
 
 use crate::real::cast;
 use crate::validate::{non_negative, unit_half_open};
+use crate::vectorize::vectorized;
 use crate::{Engine, Hyper, OptimError, Real, UpdateRule};
 
 /// Adam as PyTorch's `torch.optim.Adam`: an [`Engine`] driving [`AdamConfig`].
@@ -22,9 +23,7 @@ pub type Adam<F> = Engine<F, AdamConfig>;
 /// ```
 ///
 /// `eps` is added outside the square root and after bias correction, and the update is
-/// evaluated in PyTorch's order, `p − (lr / (1 − β₁ᵗ)) · m / (√v · (1 / √(1 − β₂ᵗ)) + eps)`,
-/// except that √v is multiplied by the reciprocal of √(1 − β₂ᵗ) rather than divided by it
-/// (within an ulp; one division per element instead of two, which is what the loop waits on).
+/// evaluated in PyTorch's order: `p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)`.
 ///
 /// State: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,19 +145,61 @@ impl Core {
             beta2: cast(beta2),
             one_minus_beta2: cast(1.0 - beta2),
             step_size: cast(lr / bias_correction1),
-            inv_bias_correction2_sqrt: cast(1.0 / bias_correction2.sqrt()),
+            bias_correction2_sqrt: cast(bias_correction2.sqrt()),
             eps: cast(self.eps),
         };
         let n = param.len();
         let (exp_avg, rest) = state.split_at_mut(n);
         let (exp_avg_sq, max_exp_avg_sq) = rest.split_at_mut(n);
         if self.amsgrad {
-            kernel::<F, true>(&k, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+            split::<F, true>(&k, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
         } else {
-            kernel::<F, false>(&k, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
+            split::<F, false>(&k, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
         }
     }
 }
+
+/// Runs [`kernel`] on halves of the parameter on two rayon workers, recursively, while the
+/// halves have at least [`PARALLEL_MIN_ELEMENTS`] elements and the caller is a worker of a
+/// pool with more than one thread (where `join` costs a few µs; from outside a pool it costs
+/// tens). Elementwise, so the result does not depend on the split.
+fn split<F: Real, const AMSGRAD: bool>(
+    k: &Consts<F>,
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    vmax: &mut [F],
+) {
+    let n = p.len();
+    let parallel = n >= 2 * PARALLEL_MIN_ELEMENTS
+        && rayon::current_thread_index().is_some()
+        && rayon::current_num_threads() > 1;
+    if !parallel {
+        return vectorized(
+            #[inline(always)]
+            || kernel::<F, AMSGRAD>(k, p, g, m, v, vmax),
+        );
+    }
+    let mid = n / 2;
+    let (p0, p1) = p.split_at_mut(mid);
+    let (g0, g1) = g.split_at(mid);
+    let (m0, m1) = m.split_at_mut(mid);
+    let (v0, v1) = v.split_at_mut(mid);
+    let (x0, x1) = if AMSGRAD {
+        vmax.split_at_mut(mid)
+    } else {
+        vmax.split_at_mut(0)
+    };
+    rayon::join(
+        || split::<F, AMSGRAD>(k, p0, g0, m0, v0, x0),
+        || split::<F, AMSGRAD>(k, p1, g1, m1, v1, x1),
+    );
+}
+
+/// The smallest half [`split`] hands to another thread: below it the update takes less than
+/// the hand-over (32k elements take about 15 µs).
+const PARALLEL_MIN_ELEMENTS: usize = 32_768;
 
 /// The per-step constants of the update, already in `F`.
 struct Consts<F> {
@@ -171,7 +212,7 @@ struct Consts<F> {
     beta2: F,
     one_minus_beta2: F,
     step_size: F,
-    inv_bias_correction2_sqrt: F,
+    bias_correction2_sqrt: F,
     eps: F,
 }
 
@@ -199,9 +240,7 @@ fn kernel<F: Real, const AMSGRAD: bool>(
         } else {
             v[i]
         };
-        // PyTorch divides by √(1 − β₂ᵗ); multiplying by its reciprocal (within an ulp of
-        // that) leaves one division per element, the loop's bottleneck.
-        let denom = second.sqrt() * k.inv_bias_correction2_sqrt + k.eps;
+        let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
         p[i] = pi - k.step_size * (m[i] / denom);
     }
 }

@@ -1,7 +1,8 @@
 //! Element loops compiled for the widest vector instructions the CPU has.
 //!
 //! The crate is built for the baseline x86-64 (SSE2, 4 floats a vector). The optimizer
-//! updates are plain element loops, and their square roots and divisions are what costs:
+//! updates are plain element loops; when a model's parameters fit in the caches, their square
+//! roots and divisions are what costs (larger ones wait on memory whatever the width):
 //! [`vectorized`] runs a loop inside a function compiled for AVX-512 or AVX2 when the CPU has
 //! them (checked once, at run time), so the compiler emits 16- or 8-wide instructions. Every
 //! operation stays a separately rounded IEEE operation (Rust never contracts `a * b + c` into

@@ -186,6 +186,25 @@ impl<F: Float> Executor<F> {
         Ok(())
     }
 
+    /// The buffer of `input` sized for `batch` examples (row-major, `batch · ∏dims` values),
+    /// for the caller to fill in place: what [`Executor::set_input`] does without the copy
+    /// from another array. The input counts as fed.
+    pub fn input_buffer(&mut self, input: NodeId, batch: usize) -> Result<&mut [F], TensorError> {
+        let node = self.graph.node(input)?;
+        if !matches!(node.kind, NodeKind::Input) {
+            return Err(TensorError::UnknownName {
+                kind: "input",
+                name: node.name.clone(),
+                did_you_mean: None,
+            });
+        }
+        if batch != self.batch {
+            self.resize(batch);
+        }
+        self.fed[input.0] = Some(batch);
+        Ok(&mut self.values[input.0][..element_count(&self.dims[input.0])])
+    }
+
     /// Sets every batched node's dimensions for `batch` examples, growing buffers if needed.
     ///
     /// Buffers only grow, so returning to a batch size seen before allocates nothing; scratch

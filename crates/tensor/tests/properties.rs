@@ -188,3 +188,30 @@ fn f32_and_f64_executors_agree_on_one_graph() {
     e64.run(s, Mode::Eval).unwrap();
     assert!((f64::from(e32.scalar(s).unwrap()) - e64.scalar(s).unwrap()).abs() < 1e-6);
 }
+
+#[test]
+fn an_input_buffer_filled_in_place_equals_set_input() {
+    let mut g = Graph::new();
+    let xi = g.input("x", &[3]).unwrap();
+    let h = g
+        .dense(
+            "h",
+            xi,
+            array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn(),
+            None,
+        )
+        .unwrap();
+    let s = g.sum(h, None).unwrap();
+    let x = array![[1.0f32, 2.0, 3.0], [-1.0, 0.5, 0.0]].into_dyn();
+    let mut copied = Executor::<f32>::new(&g);
+    copied.set_input(xi, x.view()).unwrap();
+    copied.run(s, Mode::Eval).unwrap();
+    let mut filled = Executor::<f32>::new(&g);
+    let buffer = filled.input_buffer(xi, 2).unwrap();
+    assert_eq!(buffer.len(), 6);
+    buffer.copy_from_slice(x.as_slice().unwrap());
+    filled.run(s, Mode::Eval).unwrap();
+    assert_eq!(filled.scalar(s).unwrap(), copied.scalar(s).unwrap());
+    // Only inputs have one.
+    assert!(filled.input_buffer(h, 2).is_err());
+}

@@ -5,7 +5,7 @@ use crate::early_stop::EarlyStopper;
 use crate::evaluate::evaluate;
 use crate::metrics::{argmax, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
-use knit_data::{epoch_order, gather, Dataset, Splits};
+use knit_data::{epoch_order, gather, gather_rows, Dataset, Splits};
 use knit_optim::schedule::Schedule;
 use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
 use knit_tensor::{Executor, Mode};
@@ -271,26 +271,14 @@ impl Trainer {
         sums: &mut EpochSums,
     ) -> Result<f32, TrainError> {
         let k = range.len();
-        gather(
-            &self.data.train,
-            &self.order[range],
-            &mut self.x_batch,
-            &mut self.y_batch,
-        );
-        self.mix_adversarial(k)?;
-        let x = self.x_batch.slice(s![..k, ..]);
-        let y = self.y_batch.slice(s![..k]);
         self.exec.set_step(self.step);
-        for model in &self.plan.models {
-            let dims = &self.plan.graph.node(model.input)?.shape.dims;
-            let x = x.into_shape_with_order(batch_dims(k, dims)).map_err(|e| {
-                TrainError::DataMismatch {
-                    model: model.name.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-            self.exec.set_input(model.input, x)?;
+        if self.plan.models.len() == 1 && self.plan.adversarial.is_none() {
+            // The common case: the rows go straight into the executor's input buffer.
+            self.feed_direct(range)?;
+        } else {
+            self.feed_copied(range)?;
         }
+        let y = self.y_batch.slice(s![..k]);
         self.exec
             .set_input(self.plan.labels, label_batch(&self.plan, y)?)?;
         self.exec.run(self.plan.loss, Mode::Train)?;
@@ -327,6 +315,55 @@ impl Trainer {
                 .set_lr(self.lr_schedule.value(self.step as usize));
         }
         Ok(loss)
+    }
+
+    /// Feeds the batch at positions `range` of this epoch's order to the one model: the
+    /// feature rows are gathered straight into its input buffer, the labels into `y_batch`.
+    fn feed_direct(&mut self, range: std::ops::Range<usize>) -> Result<(), TrainError> {
+        let model = &self.plan.models[0];
+        let indices = &self.order[range];
+        let data = &self.data.train;
+        let buffer = self.exec.input_buffer(model.input, indices.len())?;
+        if buffer.len() != indices.len() * data.features.ncols() {
+            let per_example = buffer.len() / indices.len().max(1);
+            return Err(TrainError::DataMismatch {
+                model: model.name.clone(),
+                message: format!(
+                    "the model's input takes {per_example} values per example, the data has {}",
+                    data.features.ncols()
+                ),
+            });
+        }
+        gather_rows(data, indices, buffer);
+        for (target, &i) in self.y_batch.iter_mut().zip(indices) {
+            *target = data.labels[i];
+        }
+        Ok(())
+    }
+
+    /// Feeds the batch at positions `range` through `x_batch`: gathered there, partly
+    /// replaced by adversarial examples if the plan asks, then copied to every model's input.
+    fn feed_copied(&mut self, range: std::ops::Range<usize>) -> Result<(), TrainError> {
+        let k = range.len();
+        gather(
+            &self.data.train,
+            &self.order[range],
+            &mut self.x_batch,
+            &mut self.y_batch,
+        );
+        self.mix_adversarial(k)?;
+        let x = self.x_batch.slice(s![..k, ..]);
+        for model in &self.plan.models {
+            let dims = &self.plan.graph.node(model.input)?.shape.dims;
+            let x = x.into_shape_with_order(batch_dims(k, dims)).map_err(|e| {
+                TrainError::DataMismatch {
+                    model: model.name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            self.exec.set_input(model.input, x)?;
+        }
+        Ok(())
     }
 
     /// ‖a − b‖² of every tied pair, named `a ~ b`.

@@ -1,7 +1,7 @@
 //! `knit attack FILE --weights CKPT`: a trained classifier's accuracy on clean examples and
 //! under FGSM and PGD attacks at several ε, on the test (or validation) split.
 
-use super::common::{self, Trained};
+use super::common::{self, OverrideArgs, Trained};
 use knit_train::{Attack, Task};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -67,9 +67,9 @@ pub struct Args {
     /// Clip perturbed inputs to [LO, HI] (scaled units), e.g. `--range 0,1`.
     #[arg(long, value_name = "LO,HI")]
     pub range: Option<String>,
-    /// The seed the run used, when it was overridden with `knit train --seed`.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The `--seed` and `--set` the run was trained with, if any.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -129,7 +129,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(r) => r,
         Err(message) => return common::usage_error(message),
     };
-    let loaded = match common::load_trained(&args.file, args.seed, &args.weights) {
+    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
         Ok(l) => l,
         Err(code) => return code,
     };

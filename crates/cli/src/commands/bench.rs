@@ -1,7 +1,7 @@
 //! `knit bench FILE`: training samples per second (batching, forward, backward, optimizer
 //! step) at the file's batch size, the median of several epochs.
 
-use super::common::{self, Overrides};
+use super::common::{self, OverrideArgs};
 use knit_train::{Silent, TrainOptions, Trainer};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// The `.net` file.
     pub file: PathBuf,
+    /// `--seed` and `--set` (e.g. `--set "batch=256"`).
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// How many timed epochs (after one warm-up epoch).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub runs: u64,
@@ -21,7 +24,7 @@ pub struct Args {
 
 /// Runs `knit bench`.
 pub fn run(args: &Args) -> ExitCode {
-    let mut plan = match common::compile(&args.file, &Overrides::default()) {
+    let mut plan = match common::compile(&args.file, &args.overrides.overrides()) {
         Ok(plan) => plan,
         Err(code) => return code,
     };

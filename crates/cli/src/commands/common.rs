@@ -4,6 +4,30 @@
 use crate::report;
 use knit_data::{Dataset, Scaler, Splits};
 pub use knit_dsl::Overrides;
+
+/// `--seed` and `--set`: every command that compiles a program takes them, so that a run
+/// trained with overrides can be evaluated, attacked or benchmarked with the same ones.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OverrideArgs {
+    /// Use this seed instead of the file's (initialization, shuffling, splits and dropout).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace the value of a top-level `let` constant (`--set hidden=256`), or else a whole
+    /// line of the train block (`--set epochs=5`, `--set "batch=128, shuffle"`,
+    /// `--set "optimizer=sgd(lr: 0.1)"`); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl OverrideArgs {
+    /// The overrides to apply to the program's text.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            seed: self.seed,
+            set: self.set.clone(),
+        }
+    }
+}
 use knit_train::{Checkpoint, Ensemble, Plan, Task, TrainError, TrainOptions, Trainer};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -124,21 +148,19 @@ pub struct Loaded {
     pub task: Task,
     /// Features per example the first model takes.
     pub features: usize,
-    /// The program's plan (compiled with the `--seed` override).
+    /// The program's plan (compiled with the `--seed` and `--set` overrides).
     pub plan: Plan,
 }
 
-/// Compiles `file` (with `seed` as `--seed`), loads its data and the checkpoint `weights`:
+/// Compiles `file` with `overrides`, loads its data and the checkpoint `weights`:
 /// an ensemble checkpoint (metadata `knit.ensemble.members`) into all its members, any
 /// other into one trainer, whose pruning masks are applied.
-pub fn load_trained(file: &Path, seed: Option<u64>, weights: &Path) -> Result<Loaded, ExitCode> {
-    let plan = compile(
-        file,
-        &Overrides {
-            seed,
-            set: Vec::new(),
-        },
-    )?;
+pub fn load_trained(
+    file: &Path,
+    overrides: &OverrideArgs,
+    weights: &Path,
+) -> Result<Loaded, ExitCode> {
+    let plan = compile(file, &overrides.overrides())?;
     let ckpt = read_checkpoint(weights)?;
     let splits = load_data(&plan)?;
     let (validation, test) = (splits.validation.clone(), splits.test.clone());

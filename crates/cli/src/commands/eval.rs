@@ -1,7 +1,7 @@
 //! `knit eval FILE --weights CKPT`: validation and test metrics of a checkpoint; for an
 //! ensemble checkpoint, the ensemble's score and each member's.
 
-use super::common::{self, Trained};
+use super::common::{self, OverrideArgs, Trained};
 use crate::summary;
 use knit_data::Dataset;
 use knit_train::{Ensemble, Score, TrainError};
@@ -17,14 +17,14 @@ pub struct Args {
     /// The checkpoint (`.safetensors`): one model's, or an ensemble's from a bagging run.
     #[arg(long, value_name = "CKPT")]
     pub weights: PathBuf,
-    /// The seed the run used, when it was overridden with `knit train --seed`.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The `--seed` and `--set` the run was trained with, if any.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 }
 
 /// Runs `knit eval`.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match common::load_trained(&args.file, args.seed, &args.weights) {
+    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
         Ok(l) => l,
         Err(code) => return code,
     };

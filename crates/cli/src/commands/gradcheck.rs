@@ -1,7 +1,7 @@
 //! `knit gradcheck FILE`: the model's own gradients, on a few real training examples,
 //! against central finite differences in f64; a table per parameter.
 
-use super::common::{self, Overrides};
+use super::common::{self, OverrideArgs};
 use knit_tensor::{gradcheck, Executor, GradCheckConfig, Mode};
 use knit_train::{TrainOptions, Trainer};
 use ndarray::s;
@@ -13,6 +13,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// The `.net` file.
     pub file: PathBuf,
+    /// `--seed` and `--set` (e.g. `--set "batch=256"`).
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// How many training examples to check on.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub examples: u64,
@@ -20,7 +23,7 @@ pub struct Args {
 
 /// Runs `knit gradcheck`.
 pub fn run(args: &Args) -> ExitCode {
-    let plan = match common::compile(&args.file, &Overrides::default()) {
+    let plan = match common::compile(&args.file, &args.overrides.overrides()) {
         Ok(plan) => plan,
         Err(code) => return code,
     };

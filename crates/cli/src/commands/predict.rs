@@ -2,7 +2,7 @@
 //! probabilities (softmax of the output) of every row, as CSV; an ensemble checkpoint gives
 //! the ensemble's combined class and probabilities (the mean, for regression).
 
-use super::common::{self, Trained};
+use super::common::{self, OverrideArgs, Trained};
 use knit_data::Header;
 use knit_train::Predictions;
 use ndarray::Axis;
@@ -15,6 +15,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// The `.net` file the checkpoint was trained from.
     pub file: PathBuf,
+    /// The `--seed` and `--set` the run was trained with, if any.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// The checkpoint (`.safetensors`) written by `knit train`: one model's, or an
     /// ensemble's (then the combined predictions are printed).
     #[arg(long, value_name = "CKPT")]
@@ -29,7 +32,7 @@ pub struct Args {
 
 /// Runs `knit predict`.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match common::load_trained(&args.file, None, &args.weights) {
+    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -1,7 +1,7 @@
 //! `knit train FILE`: trains the program's models, with progress, a summary, checkpoints,
 //! a JSON report and learning curves.
 
-use super::common::{self, Overrides};
+use super::common::{self, OverrideArgs};
 use crate::{plot, summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use knit_train::{EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
@@ -18,17 +18,12 @@ pub struct Args {
     /// Train this many epochs instead of the file's.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Use this seed instead of the file's (initialization, shuffling, splits and dropout).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Threads for matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
-    /// Replace the value of a top-level `let` constant (`--set hidden=256`), or else a whole
-    /// line of the train block (`--set epochs=5`, `--set "batch=128, shuffle"`,
-    /// `--set "optimizer=sgd(lr: 0.1)"`); repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    /// `--seed` and `--set`.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Write checkpoints under this folder instead of the `.net` file's folder.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -245,10 +240,7 @@ fn train_bagged(
 /// Runs `knit train`.
 pub fn run(args: &Args) -> ExitCode {
     let wall = Instant::now();
-    let overrides = Overrides {
-        seed: args.seed,
-        set: args.set.clone(),
-    };
+    let overrides = args.overrides.overrides();
     if let Some(plot) = &args.plot {
         if plot::Format::of(plot).is_none() {
             return common::usage_error(format!(

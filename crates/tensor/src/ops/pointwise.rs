@@ -193,10 +193,28 @@ impl<F: Float> Kernel<F> for Pointwise {
         let x = ctx.inputs.slice(0);
         let y = ctx.output.as_slice().expect("contiguous");
         let g = ctx.grad_output.as_slice().expect("contiguous");
-        if let Some(dx) = ctx.grad_inputs.slice(0) {
-            for (((d, &xi), &yi), &gi) in dx.iter_mut().zip(x).zip(y).zip(g) {
-                *d += gi * self.derivative(xi, yi);
-            }
+        let Some((dx, fresh)) = ctx.grad_inputs.slice_or_fresh(0) else {
+            return Ok(());
+        };
+        // As in `forward`: one loop per variant (and per write mode), so that relu's, the
+        // common case, is a branch-free select the compiler vectorizes.
+        macro_rules! chain {
+            ($variant:expr) => {{
+                let terms = dx.iter_mut().zip(x).zip(y).zip(g);
+                if fresh {
+                    for (((d, &xi), &yi), &gi) in terms {
+                        *d = gi * $variant.derivative(xi, yi);
+                    }
+                } else {
+                    for (((d, &xi), &yi), &gi) in terms {
+                        *d += gi * $variant.derivative(xi, yi);
+                    }
+                }
+            }};
+        }
+        match *self {
+            Pointwise::Relu => chain!(Pointwise::Relu),
+            other => chain!(other),
         }
         Ok(())
     }
