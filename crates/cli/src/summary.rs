@@ -271,8 +271,10 @@ pub fn bagging_table(report: &knit_train::BaggingReport, epochs: usize) -> Strin
     let members = report.members.len();
     let _ = writeln!(
         s,
-        "\nbagging ({members} members, {epochs} epochs each; {} on {} split)",
-        report.score, report.split
+        "\nbagging ({members} members, {epochs} epoch{} each; {} on {} split)",
+        if epochs == 1 { "" } else { "s" },
+        report.score,
+        report.split
     );
     let cell = |v: f64| match report.score {
         knit_train::Score::Accuracy => percent(Some(v)),
