@@ -273,3 +273,48 @@ fn strings_join_with_plus_and_index_splits_reach_the_data_spec() {
     assert!(format!("{:?}", checked.diagnostics)
         .contains("expected a number, found the string \\\"a\\\""));
 }
+
+#[test]
+fn a_plan_reinitializes_from_another_seed_and_back() {
+    let text = format!(
+        "seed 7\n{DATA}param shared: [4, 4] = orthogonal\nmodel m(x: [2]) -> [3] {{\n  h1 = x |> dense(4, init: he_normal) |> batchnorm |> relu\n  h2 = h1 |> dense(weight: shared) |> relu\n  out = h2 |> dense(3, bias: zeros)\n}}\ntrain m on d {{\n  loss cross_entropy\n  optimizer adam(lr: 1e-3)\n  batch 8\n  epochs 1\n}}\n"
+    );
+    let original = plan(&text);
+    let names: Vec<&str> = original.inits.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "h1.weight",
+            "h1.bias",
+            "shared",
+            "h2.bias",
+            "out.weight",
+            "out.bias"
+        ]
+    );
+    let mut other = original.clone();
+    other.reinitialize(8).unwrap();
+    assert_eq!(other.seed, 8);
+    assert_eq!(other.graph.param_count(), original.graph.param_count());
+    // Drawn afresh: every parameter (batch norm's constant ones included) is what a program
+    // seeded 8 starts from.
+    let seeded_8 = plan(&text.replacen("seed 7", "seed 8", 1));
+    for (_, node) in original.graph.params() {
+        assert_eq!(
+            param(&other, &node.name).0,
+            param(&seeded_8, &node.name).0,
+            "{}",
+            node.name
+        );
+    }
+    assert_ne!(
+        param(&other, "h1.weight").0,
+        param(&original, "h1.weight").0
+    );
+    assert_eq!(param(&other, "out.bias").0, param(&original, "out.bias").0);
+    // And back.
+    other.reinitialize(7).unwrap();
+    for name in names {
+        assert_eq!(param(&other, name).0, param(&original, name).0, "{name}");
+    }
+}

@@ -181,6 +181,33 @@ impl Graph {
         }
     }
 
+    /// Replaces the initial value of parameter `id` (re-initialization with another seed);
+    /// the new value must have the parameter's shape.
+    pub fn set_param_init(&mut self, id: NodeId, value: ArrayD<f32>) -> Result<(), TensorError> {
+        let len = self.nodes.len();
+        let node = self
+            .nodes
+            .get_mut(id.0)
+            .ok_or(TensorError::UnknownNode { id: id.0, len })?;
+        match &mut node.kind {
+            NodeKind::Param { init, .. } if init.shape() == value.shape() => {
+                *init = value;
+                Ok(())
+            }
+            NodeKind::Param { init, .. } => Err(TensorError::Shape {
+                op: "set_param_init".into(),
+                node: node.name.clone(),
+                inputs: vec![Shape::fixed(init.shape()), Shape::fixed(value.shape())],
+                reason: "the new value must have the parameter's shape".into(),
+            }),
+            _ => Err(TensorError::UnknownName {
+                kind: "parameter",
+                name: node.name.clone(),
+                did_you_mean: None,
+            }),
+        }
+    }
+
     /// Adds a batched data input whose examples have shape `dims` (`[784]` for flat images).
     pub fn input(&mut self, name: &str, dims: &[usize]) -> Result<NodeId, TensorError> {
         self.push(name.to_string(), NodeKind::Input, Shape::batched(dims))

@@ -25,13 +25,22 @@ pub struct BaggingReport {
     pub distinct_fraction: Vec<f64>,
 }
 
+/// The seed of member `k` of an ensemble trained from a plan seeded `seed`: the plan's seed
+/// plus `k + 1`.
+pub fn member_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add(1 + k as u64)
+}
+
 /// Trains `members` copies of the plan, each on its own bootstrap resample of the training
 /// split (`fraction · n` examples drawn with replacement from a stream keyed by the plan's
 /// seed and the member's index) and with its own shuffling seed, on parallel threads; then
 /// measures each member and the ensemble ([`Ensemble::scores`]).
 ///
-/// Members start from the plan's initial weights; their diversity comes from the resamples
-/// and the batch orders.
+/// Each member is the plan re-initialized ([`Plan::reinitialize`]) with its own seed,
+/// [`member_seed`]: its own initial weights (for the parameters the plan knows how to
+/// initialize; a hand-built plan without [`Plan::inits`] shares its weights), batch order and
+/// dropout masks. Diversity then comes from the initialization, as in ensembles of networks
+/// trained by hand, as well as from the resamples.
 pub fn train_bagging(
     plan: &Plan,
     data: &Splits,
@@ -62,7 +71,7 @@ pub fn train_bagging(
                     distinct.sort_unstable();
                     distinct.dedup();
                     let mut member_plan = plan.clone();
-                    member_plan.seed = plan.seed.wrapping_add(1 + k as u64);
+                    member_plan.reinitialize(member_seed(plan.seed, k))?;
                     let splits = Splits {
                         train: data.train.subset(&rows),
                         validation: data.validation.clone(),

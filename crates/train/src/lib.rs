@@ -20,7 +20,7 @@ mod prune;
 mod resume;
 mod trainer;
 
-pub use bagging::{train_bagging, BaggingReport};
+pub use bagging::{member_seed, train_bagging, BaggingReport};
 pub use checkpoint::{write_atomically, Checkpoint, PRIVATE_PREFIX};
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
@@ -28,8 +28,8 @@ pub use metrics::{EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};
 pub use plan::{
     AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric,
-    ModelNodes, OptimizerSpec, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit, Task,
-    Transfer,
+    ModelNodes, OptimizerSpec, ParamInit, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit,
+    Task, Transfer,
 };
 pub use predict::{softmax_rows, Predictions};
 pub use prune::{PruneReport, PruneRound};

@@ -3,7 +3,9 @@
 //! A `.net` file compiles into a `Plan` (crate `knit-dsl`), but nothing here knows about
 //! text: a Rust program can build a `Plan` by hand and give it to the trainer.
 
+use crate::TrainError;
 use knit_data::DataSpec;
+use knit_init::{initialize, initialize_with_fans, Fans, Initializer};
 use knit_optim::schedule::{
     Constant, CosineAnnealing, CosineWarmRestarts, Exponential, Inv, InverseTime, LinearWarmup,
     MultiStep, PlateauConfig, Polynomial, ReduceOnPlateau, Schedule, StepDecay, WarmupMode,
@@ -14,6 +16,7 @@ use knit_optim::{
 };
 use knit_tensor::{Graph, NodeId};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A complete training run.
 #[derive(Clone, Debug)]
@@ -76,6 +79,24 @@ pub struct Plan {
     pub adversarial: Option<AdversarialSpec>,
     /// Bagging: an ensemble of members trained on bootstrap resamples.
     pub bagging: Option<BaggingSpec>,
+    /// How the parameters were initialized, so that [`Plan::reinitialize`] can draw new
+    /// initial values from another seed (bagging members start from their own). Empty for
+    /// a plan built by hand unless filled in; then the graph's values are all there is.
+    pub inits: Vec<ParamInit>,
+}
+
+/// How one parameter is initialized: the initializer, the shape and the fans it is drawn with.
+#[derive(Clone, Debug)]
+pub struct ParamInit {
+    /// The parameter's name in the graph.
+    pub name: String,
+    /// The initializer.
+    pub init: Arc<dyn Initializer>,
+    /// The parameter's shape.
+    pub dims: Vec<usize>,
+    /// The fans the initializer scales with, when they are not the shape's own (a bias uses
+    /// its weight's, as PyTorch does).
+    pub fans: Option<Fans>,
 }
 
 impl Plan {
@@ -134,7 +155,28 @@ impl Plan {
             prune: None,
             adversarial: None,
             bagging: None,
+            inits: Vec::new(),
         }
+    }
+
+    /// Draws every parameter listed in [`Plan::inits`] afresh from `seed` (the stream of a
+    /// parameter depends only on the seed and its name, as at compile time) and makes `seed`
+    /// the plan's seed. Parameters not listed keep their values.
+    pub fn reinitialize(&mut self, seed: u64) -> Result<(), TrainError> {
+        for p in &self.inits {
+            let value = match p.fans {
+                Some(fans) => initialize_with_fans(&*p.init, &p.dims, fans, seed, &p.name),
+                None => initialize(&*p.init, &p.dims, seed, &p.name),
+            }
+            .map_err(|e| TrainError::Procedure {
+                procedure: "reinitialize",
+                message: format!("'{}': {e}", p.name),
+            })?;
+            let id = self.graph.id(&p.name)?;
+            self.graph.set_param_init(id, value)?;
+        }
+        self.seed = seed;
+        Ok(())
     }
 }
 

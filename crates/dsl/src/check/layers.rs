@@ -324,6 +324,12 @@ impl<'d, 'a> Lowering<'d, 'a> {
                 let wname = format!("{name}.weight");
                 let value =
                     self.initialize(&*init, &[units, fan_in], &wname, file, b.span("init"))?;
+                self.built.inits.push(knit_train::ParamInit {
+                    name: wname.clone(),
+                    init: init.into(),
+                    dims: vec![units, fan_in],
+                    fans: None,
+                });
                 created += units * fan_in;
                 self.built.dense_weights.push(wname.clone());
                 match self.graph.param(&wname, value) {
@@ -371,6 +377,12 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     }
                 };
                 created += units;
+                self.built.inits.push(knit_train::ParamInit {
+                    name: bname.clone(),
+                    init: bi.into(),
+                    dims: vec![units],
+                    fans: Some(fans),
+                });
                 match self.graph.param(&bname, value) {
                     Ok(id) => inputs.push(id),
                     Err(e) => return self.tensor_error(e, &format!("dense `{name}`"), span, &[&x]),

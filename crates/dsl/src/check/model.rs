@@ -81,6 +81,8 @@ pub(crate) struct Built {
     pub value_schedules: Vec<(String, ScheduleSpec)>,
     /// Weights of dense layers (the default of `prune`).
     pub dense_weights: Vec<String>,
+    /// How each parameter was initialized (for re-initialization with another seed).
+    pub inits: Vec<knit_train::ParamInit>,
 }
 
 /// A scope of names: a model body or a block instance.
@@ -588,6 +590,12 @@ impl<'d, 'a> Lowering<'d, 'a> {
         let init = initializer(&ev, &mut self.sink, &decl.init);
         let (dims, init) = (dims?, init?);
         let value = self.initialize(&*init, &dims, &full, file, decl.span)?;
+        self.built.inits.push(knit_train::ParamInit {
+            name: full.clone(),
+            init: init.into(),
+            dims,
+            fans: None,
+        });
         let node = match self.graph.param(&full, value) {
             Ok(n) => n,
             Err(e) => {

@@ -146,6 +146,7 @@ pub(crate) fn check_train<'a>(
     let Built {
         value_schedules,
         dense_weights,
+        inits,
         ..
     } = std::mem::take(&mut lowering.built);
     let mut graph = std::mem::take(&mut lowering.graph);
@@ -361,6 +362,7 @@ pub(crate) fn check_train<'a>(
         prune: procedures.prune,
         adversarial: procedures.adversarial,
         bagging: procedures.bagging,
+        inits,
     };
     Some((plan, summary))
 }
