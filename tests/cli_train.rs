@@ -492,3 +492,38 @@ fn a_diverging_run_keeps_the_saved_checkpoint() {
     );
     assert_eq!(std::fs::read(&ckpt).unwrap(), before);
 }
+
+/// Tying two models: every epoch's line and report entry give the tied pairs' distance.
+#[test]
+fn tying_reports_the_distance_of_the_tied_pairs_each_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = examples().join("tying.net").display().to_string();
+    let out = knit(
+        dir.path(),
+        &[
+            "train", &file, "--epochs", "2", "--out", "o", "--report", "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let epochs = report["epochs"].as_array().unwrap();
+    let distances: Vec<f64> = epochs
+        .iter()
+        .map(|e| {
+            let pairs = e["tie_distances"].as_array().unwrap();
+            assert_eq!(pairs.len(), 1, "{pairs:?}");
+            assert_eq!(pairs[0][0], "a.h1.weight ~ b.h1.weight");
+            pairs[0][1].as_f64().unwrap()
+        })
+        .collect();
+    assert!(
+        distances.iter().all(|d| d.is_finite() && *d > 0.0),
+        "{distances:?}"
+    );
+    let lines = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        lines.contains(&format!("‖a.h1.weight ~ b.h1.weight‖² {:.4}", distances[1])),
+        "{lines}"
+    );
+}

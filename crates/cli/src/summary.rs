@@ -128,6 +128,8 @@ struct EpochJson {
     train_data_loss: Vec<f64>,
     train_accuracy: Vec<Option<f64>>,
     penalties: Vec<(String, f64)>,
+    /// ‖a − b‖² of each tied pair at the end of the epoch, named `a ~ b`.
+    tie_distances: Vec<(String, f64)>,
     validation: Vec<EvalJson>,
     seconds: f64,
     samples_per_second: f64,
@@ -141,6 +143,7 @@ fn epoch_json(e: &EpochMetrics, names: &[String]) -> EpochJson {
         train_data_loss: e.train_data_loss.clone(),
         train_accuracy: e.train_accuracy.clone(),
         penalties: e.penalties.clone(),
+        tie_distances: e.tie_distances.clone(),
         validation: e
             .validation
             .iter()

@@ -132,6 +132,9 @@ fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
             line += &format!("  val acc {:.2} %", acc * 100.0);
         }
     }
+    for (pair, distance) in &m.tie_distances {
+        line += &format!("  ‖{pair}‖² {distance:.4}");
+    }
     line += &format!(
         "  lr {:.2e}  {:.0} samples/s  {:.2} s",
         m.lr, m.samples_per_second, m.seconds
