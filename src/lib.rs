@@ -17,3 +17,8 @@ pub use knit_optim as optim;
 pub use knit_regularize as regularize;
 pub use knit_tensor as tensor;
 pub use knit_train as train;
+
+/// The README's Rust code, compiled and run as doc tests so that it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
