@@ -4,7 +4,7 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
-use common::{knit, text};
+use common::{assert_failure, knit, text};
 use knit_train::Checkpoint;
 use std::path::{Path, PathBuf};
 
@@ -192,12 +192,7 @@ fn a_missing_data_file_is_exit_1_naming_it() {
         .replace("data/digits.csv.gz", "data/nothing.csv");
     std::fs::write(dir.path().join("m.net"), program).unwrap();
     let out = knit(dir.path(), &["train", "m.net", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("nothing.csv"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_failure(&out, 1, "nothing.csv");
 }
 
 #[test]
@@ -217,12 +212,7 @@ fn a_corrupt_checkpoint_is_exit_1_naming_it() {
         vec!["eval", &digits(), "--weights", "bad.safetensors"],
     ] {
         let out = knit(dir.path(), &args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            text(&out.stderr).contains("bad.safetensors"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_failure(&out, 1, "bad.safetensors");
     }
 }
 

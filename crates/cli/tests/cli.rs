@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{knit, text};
+use common::{assert_failure, knit, text};
 use std::path::{Path, PathBuf};
 
 fn examples() -> PathBuf {
@@ -88,12 +88,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn a_missing_file_is_a_diagnostic() {
     let out = knit(&examples(), &["check", "nope.net"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("cannot read nope.net"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_failure(&out, 1, "cannot read nope.net");
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub mod source;
 pub mod span;
 pub mod suggest;
 
-pub use check::{Checked, LayerRow, ModelSummary, Summary, TrainSummary};
+pub use check::{thousands, Checked, LayerRow, ModelSummary, Summary, TrainSummary};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
 pub use loader::{load_file, load_text, Loaded, Module};
 pub use overrides::{apply_overrides, OverrideError, Overrides, SETTABLE};

@@ -48,17 +48,9 @@ fn percent_spread(fractions: &[f64]) -> String {
     Spread::of(&fractions.iter().map(|f| f * 100.0).collect::<Vec<_>>()).show(2)
 }
 
-/// An integer with thousands separators: 12,345.
+/// An integer with thousands separators, as `knit check` prints counts: 12,345.
 pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    knit_dsl::thousands(n as u64)
 }
 
 /// A link to an experiment file from `docs/`.

@@ -1,6 +1,6 @@
 //! The executor: buffers allocated once per batch size, forward and backward passes.
 
-use crate::graph::{NodeId, NodeKind};
+use crate::graph::{Node, NodeId, NodeKind};
 use crate::op::{element_count, BackwardCtx, ForwardCtx, GradInputs, Inputs, Mode};
 use crate::{Float, Graph, TensorError};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
@@ -157,14 +157,7 @@ impl<F: Float> Executor<F> {
 
     /// Feeds a batch to an input; the first dimension is the batch.
     pub fn set_input(&mut self, input: NodeId, data: ArrayViewD<'_, F>) -> Result<(), TensorError> {
-        let node = self.graph.node(input)?;
-        if !matches!(node.kind, NodeKind::Input) {
-            return Err(TensorError::UnknownName {
-                kind: "input",
-                name: node.name.clone(),
-                did_you_mean: None,
-            });
-        }
+        let node = input_node(&self.graph, input)?;
         let shape = data.shape();
         if shape.is_empty() || shape[1..] != node.shape.dims[..] {
             return Err(TensorError::InputShape {
@@ -173,16 +166,11 @@ impl<F: Float> Executor<F> {
                 got: shape.to_vec(),
             });
         }
-        let batch = shape[0];
-        if batch != self.batch {
-            self.resize(batch);
-        }
-        let buf = &mut self.values[input.0][..element_count(&self.dims[input.0])];
+        let buf = self.input_buffer(input, shape[0])?;
         match data.as_slice() {
             Some(src) => buf.copy_from_slice(src),
             None => buf.iter_mut().zip(data.iter()).for_each(|(d, &s)| *d = s),
         }
-        self.fed[input.0] = Some(batch);
         Ok(())
     }
 
@@ -190,14 +178,7 @@ impl<F: Float> Executor<F> {
     /// for the caller to fill in place: what [`Executor::set_input`] does without the copy
     /// from another array. The input counts as fed.
     pub fn input_buffer(&mut self, input: NodeId, batch: usize) -> Result<&mut [F], TensorError> {
-        let node = self.graph.node(input)?;
-        if !matches!(node.kind, NodeKind::Input) {
-            return Err(TensorError::UnknownName {
-                kind: "input",
-                name: node.name.clone(),
-                did_you_mean: None,
-            });
-        }
+        input_node(&self.graph, input)?;
         if batch != self.batch {
             self.resize(batch);
         }
@@ -639,5 +620,18 @@ fn mark_ancestors(graph: &Graph, target: NodeId, mask: &mut [bool]) {
                 mask[j.0] = true;
             }
         }
+    }
+}
+
+/// The node `input` of `graph`, which must be a data input.
+fn input_node(graph: &Graph, input: NodeId) -> Result<&Node, TensorError> {
+    let node = graph.node(input)?;
+    match node.kind {
+        NodeKind::Input => Ok(node),
+        _ => Err(TensorError::UnknownName {
+            kind: "input",
+            name: node.name.clone(),
+            did_you_mean: None,
+        }),
     }
 }

@@ -163,43 +163,39 @@ impl Graph {
     /// Marks a parameter as trainable or frozen. A frozen parameter gets no gradient and is
     /// skipped by optimizers, so it stays bit-identical through training.
     pub fn set_trainable(&mut self, id: NodeId, trainable: bool) -> Result<(), TensorError> {
-        let len = self.nodes.len();
-        let node = self
-            .nodes
-            .get_mut(id.0)
-            .ok_or(TensorError::UnknownNode { id: id.0, len })?;
-        match &mut node.kind {
-            NodeKind::Param { trainable: t, .. } => {
-                *t = trainable;
-                Ok(())
-            }
-            _ => Err(TensorError::UnknownName {
-                kind: "parameter",
-                name: node.name.clone(),
-                did_you_mean: None,
-            }),
-        }
+        *self.param_mut(id)?.2 = trainable;
+        Ok(())
     }
 
     /// Replaces the initial value of parameter `id` (re-initialization with another seed);
     /// the new value must have the parameter's shape.
     pub fn set_param_init(&mut self, id: NodeId, value: ArrayD<f32>) -> Result<(), TensorError> {
+        let (name, init, _) = self.param_mut(id)?;
+        if init.shape() != value.shape() {
+            return Err(TensorError::Shape {
+                op: "set_param_init".into(),
+                node: name.to_string(),
+                inputs: vec![Shape::fixed(init.shape()), Shape::fixed(value.shape())],
+                reason: "the new value must have the parameter's shape".into(),
+            });
+        }
+        *init = value;
+        Ok(())
+    }
+
+    /// Parameter `id`'s name, initial value and trainable flag, or an error if `id` is not a
+    /// parameter.
+    fn param_mut(
+        &mut self,
+        id: NodeId,
+    ) -> Result<(&str, &mut ArrayD<f32>, &mut bool), TensorError> {
         let len = self.nodes.len();
         let node = self
             .nodes
             .get_mut(id.0)
             .ok_or(TensorError::UnknownNode { id: id.0, len })?;
         match &mut node.kind {
-            NodeKind::Param { init, .. } if init.shape() == value.shape() => {
-                *init = value;
-                Ok(())
-            }
-            NodeKind::Param { init, .. } => Err(TensorError::Shape {
-                op: "set_param_init".into(),
-                node: node.name.clone(),
-                inputs: vec![Shape::fixed(init.shape()), Shape::fixed(value.shape())],
-                reason: "the new value must have the parameter's shape".into(),
-            }),
+            NodeKind::Param { init, trainable } => Ok((&node.name, init, trainable)),
             _ => Err(TensorError::UnknownName {
                 kind: "parameter",
                 name: node.name.clone(),

@@ -165,18 +165,17 @@ fn a_label_outside_the_classes_is_an_error() {
     );
 }
 
+/// An input of 3 features and a dense layer of 2 units without bias: (input, layer).
+fn input_and_dense(g: &mut Graph) -> (knit_tensor::NodeId, knit_tensor::NodeId) {
+    let xi = g.input("x", &[3]).unwrap();
+    let w = array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn();
+    (xi, g.dense("h", xi, w, None).unwrap())
+}
+
 #[test]
 fn f32_and_f64_executors_agree_on_one_graph() {
     let mut g = Graph::new();
-    let xi = g.input("x", &[3]).unwrap();
-    let h = g
-        .dense(
-            "h",
-            xi,
-            array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn(),
-            None,
-        )
-        .unwrap();
+    let (xi, h) = input_and_dense(&mut g);
     let h = g.tanh(h).unwrap();
     let s = g.sum(h, None).unwrap();
     let x = array![[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]].into_dyn();
@@ -192,15 +191,7 @@ fn f32_and_f64_executors_agree_on_one_graph() {
 #[test]
 fn an_input_buffer_filled_in_place_equals_set_input() {
     let mut g = Graph::new();
-    let xi = g.input("x", &[3]).unwrap();
-    let h = g
-        .dense(
-            "h",
-            xi,
-            array![[0.1f32, -0.2, 0.3], [0.4, 0.5, -0.6]].into_dyn(),
-            None,
-        )
-        .unwrap();
+    let (xi, h) = input_and_dense(&mut g);
     let s = g.sum(h, None).unwrap();
     let x = array![[1.0f32, 2.0, 3.0], [-1.0, 0.5, 0.0]].into_dyn();
     let mut copied = Executor::<f32>::new(&g);

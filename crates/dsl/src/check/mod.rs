@@ -15,7 +15,7 @@ mod train;
 mod values;
 
 pub use model::LayerRow;
-pub use summary::{ModelSummary, Summary};
+pub use summary::{thousands, ModelSummary, Summary};
 pub use train::TrainSummary;
 
 use crate::ast::TrainKind;

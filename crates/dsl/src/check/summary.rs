@@ -31,8 +31,8 @@ pub struct Summary {
     pub train: Option<TrainSummary>,
 }
 
-/// `1234567` as `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
+/// `1234567` as `1,234,567`: how knit prints counts of parameters and FLOPs.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
