@@ -37,7 +37,7 @@ pub mod suggest;
 pub use check::{thousands, Checked, LayerRow, ModelSummary, Summary, TrainSummary};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
 pub use loader::{load_file, load_text, Loaded, Module};
-pub use overrides::{apply_overrides, OverrideError, Overrides, SETTABLE};
+pub use overrides::{apply_overrides, settable, OverrideError, Overrides};
 pub use parser::parse;
 pub use seed::derive_seed;
 

@@ -5,23 +5,27 @@
 //! any other.
 
 use crate::ast::{Item, Program, TrainKind};
+use crate::parser::TRAIN_SETTINGS;
 use crate::source::FileId;
 
-/// The `train` block settings [`Overrides::set`] can replace (or add): those a block gives
-/// at most once.
-pub const SETTABLE: &[&str] = &[
-    "loss",
-    "optimizer",
-    "schedule",
-    "batch",
-    "epochs",
-    "clip",
-    "prune",
-    "adversarial",
-    "bagging",
-    "start",
-    "save",
+/// The `train` block settings a block may give several times (or, for `seed`, that
+/// [`Overrides::seed`] sets): [`Overrides::set`] cannot replace them.
+const NOT_SETTABLE: [&str; 6] = [
+    "penalty",
+    "lr_mult",
+    "weight_decay",
+    "freeze",
+    "tie",
+    "seed",
 ];
+
+/// The `train` block settings [`Overrides::set`] can replace (or add), in the reference's
+/// order: those a block gives at most once.
+pub fn settable() -> impl Iterator<Item = &'static str> {
+    TRAIN_SETTINGS
+        .into_iter()
+        .filter(|s| !NOT_SETTABLE.contains(s))
+}
 
 /// Overrides of a program's text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,7 +48,7 @@ pub enum OverrideError {
         "--set {key}: the program has no top-level `let {key}` (its constants: {}) and `{key}` \
          is not a train setting (those: {})",
         if constants.is_empty() { "none".to_string() } else { constants.join(", ") },
-        SETTABLE.join(", ")
+        settable().collect::<Vec<_>>().join(", ")
     )]
     UnknownKey {
         /// The key given.
@@ -76,7 +80,7 @@ pub fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, Over
         });
         if let Some(span) = constant {
             edits.push((span.start, span.end, value.to_string()));
-        } else if SETTABLE.contains(&key) {
+        } else if settable().any(|s| s == key) {
             edits.extend(train_setting_edits(&program, key, value));
         } else {
             return Err(OverrideError::UnknownKey {

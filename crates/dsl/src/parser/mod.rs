@@ -5,6 +5,8 @@ mod build;
 mod limits;
 mod syntax_error;
 
+pub(crate) use syntax_error::TRAIN_SETTINGS;
+
 use crate::ast::Program;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::FileId;
