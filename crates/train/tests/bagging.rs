@@ -7,9 +7,23 @@ use knit_data::{bootstrap, Header, LabelColumn, Source};
 use knit_init::{initialize, HeNormal, Zeros};
 use knit_tensor::Graph;
 use knit_train::{
-    train_bagging, Checkpoint, Combine, Ensemble, ModelNodes, Plan, Score, Task, TrainOptions,
+    train_bagging, BaggingReport, Checkpoint, Combine, Ensemble, ModelNodes, Plan, Score, Task,
+    TrainOptions,
 };
 use std::path::Path;
+
+/// Three members on full-size resamples, combined by averaging.
+fn three_averaged(plan: &Plan, data: &knit_data::Splits) -> (Ensemble, BaggingReport) {
+    train_bagging(
+        plan,
+        data,
+        3,
+        1.0,
+        Combine::Average,
+        TrainOptions::default(),
+    )
+    .unwrap()
+}
 
 #[test]
 fn the_ensemble_is_at_least_as_good_as_its_average_member() {
@@ -72,15 +86,7 @@ fn an_ensemble_checkpoint_holds_every_member_and_predicts_identically() {
     let mut plan = common::plan(4);
     plan.epochs = 2;
     let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
-    let (mut ensemble, report) = train_bagging(
-        &plan,
-        &data,
-        3,
-        1.0,
-        Combine::Average,
-        TrainOptions::default(),
-    )
-    .unwrap();
+    let (mut ensemble, report) = three_averaged(&plan, &data);
     let path = std::env::temp_dir().join(format!(
         "knit-ensemble-test-{}.safetensors",
         std::process::id()
@@ -188,15 +194,7 @@ fn regression_plan() -> Plan {
 fn a_regression_ensemble_predicts_the_mean_and_reports_mse() {
     let plan = regression_plan();
     let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
-    let (mut ensemble, report) = train_bagging(
-        &plan,
-        &data,
-        3,
-        1.0,
-        Combine::Average,
-        TrainOptions::default(),
-    )
-    .unwrap();
+    let (mut ensemble, report) = three_averaged(&plan, &data);
     assert_eq!((report.score, report.split), (Score::Mse, "test"));
     let test = data.test.as_ref().unwrap();
     // Each member's MSE is its mse loss on the test split.
