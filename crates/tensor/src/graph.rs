@@ -140,6 +140,20 @@ impl Graph {
             .map(|(i, n)| (NodeId(i), n))
     }
 
+    /// The trainable parameters (frozen ones left out), in graph order: the order of an
+    /// optimizer's slots.
+    pub fn trainable_params(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.params().filter(|(_, n)| {
+            matches!(
+                n.kind,
+                NodeKind::Param {
+                    trainable: true,
+                    ..
+                }
+            )
+        })
+    }
+
     /// Total number of parameter elements (trainable or not).
     pub fn param_count(&self) -> usize {
         self.params().map(|(_, n)| n.shape.size()).sum()

@@ -113,16 +113,7 @@ impl Plan {
         task: Task,
     ) -> Self {
         let param_groups = graph
-            .params()
-            .filter(|(_, n)| {
-                matches!(
-                    n.kind,
-                    knit_tensor::NodeKind::Param {
-                        trainable: true,
-                        ..
-                    }
-                )
-            })
+            .trainable_params()
             .map(|(_, n)| (n.name.clone(), 0))
             .collect();
         let optimizer = OptimizerSpec::Adam(AdamConfig::default());

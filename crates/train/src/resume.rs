@@ -163,16 +163,7 @@ impl Trainer {
     pub(crate) fn exec_param_names(&self) -> Vec<String> {
         self.exec
             .graph()
-            .params()
-            .filter(|(_, n)| {
-                matches!(
-                    n.kind,
-                    knit_tensor::NodeKind::Param {
-                        trainable: true,
-                        ..
-                    }
-                )
-            })
+            .trainable_params()
             .map(|(_, n)| n.name.clone())
             .collect()
     }

@@ -277,19 +277,7 @@ pub(crate) fn check_train<'a>(
         }
     }
     let graph = cx.graph;
-    let trainable: usize = graph
-        .params()
-        .filter(|(_, n)| {
-            matches!(
-                n.kind,
-                knit_tensor::NodeKind::Param {
-                    trainable: true,
-                    ..
-                }
-            )
-        })
-        .map(|(_, n)| n.shape.size())
-        .sum();
+    let trainable: usize = graph.trainable_params().map(|(_, n)| n.shape.size()).sum();
     let mut lines = vec![
         format!("loss {}", loss.0),
         optimizer_line(&optimizer, &lr_schedule),

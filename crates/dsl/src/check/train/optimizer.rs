@@ -153,16 +153,7 @@ impl Cx<'_, '_> {
         }
         let specs: Vec<ParamSpec> = self
             .graph
-            .params()
-            .filter(|(_, n)| {
-                matches!(
-                    n.kind,
-                    knit_tensor::NodeKind::Param {
-                        trainable: true,
-                        ..
-                    }
-                )
-            })
+            .trainable_params()
             .map(|(_, n)| ParamSpec::new(n.name.clone(), &n.shape.dims))
             .collect();
         let default_groups = vec![ParamGroup::default()];
