@@ -104,22 +104,28 @@ macro_rules! transposing_pack {
                     while p0 < depth {
                         let steps = G.min(depth - p0);
                         let load_mask = full(steps);
+                        // Constant trip counts with per-row masks (an empty mask touches
+                        // no memory) keep the G vectors in registers: a loop bounded by
+                        // `valid` or `steps` made the compiler spill them to the stack.
                         let mut r: [$vec; G] = [$zero(); G];
-                        for (i, ri) in r.iter_mut().enumerate().take(valid) {
-                            // SAFETY: row i0 + g·G + i < len and steps p0..p0+steps < depth
-                            // are inside `src`, contiguous (cs == 1); masked lanes are not
-                            // read.
-                            *ri = unsafe {
-                                $mask_loadu($zero(), load_mask, src.at(i0 + g * G + i, p0))
-                            };
+                        for (i, ri) in r.iter_mut().enumerate() {
+                            let mask = if i < valid { load_mask } else { 0 };
+                            let row = src
+                                .ptr
+                                .wrapping_offset((i0 + g * G + i) as isize * src.rs + p0 as isize);
+                            // SAFETY: for i < valid, row i0 + g·G + i < len and steps
+                            // p0..p0+steps < depth are inside `src`, contiguous (cs == 1);
+                            // masked lanes (all of them past `valid`) are not read.
+                            *ri = unsafe { $mask_loadu($zero(), mask, row) };
                         }
                         $transpose(&mut r);
-                        for (j, rj) in r.iter().enumerate().take(steps) {
-                            // SAFETY: step p0 + j < depth of the panel, lanes g·G.. up to
-                            // the panel width W (masked), so inside the destination.
-                            unsafe {
-                                $mask_storeu(panel_dst.add((p0 + j) * W + g * G), store_mask, *rj)
-                            };
+                        for (j, rj) in r.iter().enumerate() {
+                            let mask = if j < steps { store_mask } else { 0 };
+                            let at = panel_dst.wrapping_add((p0 + j) * W + g * G);
+                            // SAFETY: for j < steps, step p0 + j < depth of the panel, lanes
+                            // g·G.. up to the panel width W (masked), so inside the
+                            // destination; an empty mask writes nothing.
+                            unsafe { $mask_storeu(at, mask, *rj) };
                         }
                         p0 += G;
                     }
