@@ -47,8 +47,9 @@ fn a_fresh_trainer_loaded_from_a_checkpoint_predicts_the_same_bits() {
     let loaded = fresh
         .load_weights(&Checkpoint::read(&file).unwrap(), &file, &[])
         .unwrap();
-    // 3 dense layers (weight, bias) + batch norm (weight, bias, running mean and variance).
-    assert_eq!(loaded, 10);
+    // 3 dense layers (weight, bias) + batch norm (weight, bias, running mean and variance,
+    // batch counter).
+    assert_eq!(loaded, 11);
 
     let expected = trained.outputs(test.features.view()).unwrap();
     let got = fresh.outputs(test.features.view()).unwrap();

@@ -86,6 +86,10 @@ fn batch_norm_running_statistics_follow_pytorch() {
         .collect();
     assert_eq!(buffers[0].0, "bn.running_mean");
     assert_eq!(buffers[1].0, "bn.running_var");
+    // PyTorch's num_batches_tracked: one per training forward pass, a scalar.
+    assert_eq!(buffers[2].0, "bn.num_batches_tracked");
+    assert_eq!(buffers[2].1.shape(), &[] as &[usize]);
+    assert_eq!(buffers[2].1.sum(), 1.0);
     let mean = x.mean_axis(Axis(0)).unwrap();
     let unbiased = x.var_axis(Axis(0), 1.0);
     for j in 0..2 {
@@ -109,6 +113,11 @@ fn batch_norm_running_statistics_follow_pytorch() {
         .collect();
     assert_eq!(after[0], buffers[0].1);
     assert_eq!(after[1], buffers[1].1);
+    assert_eq!(after[2], buffers[2].1, "evaluation does not count batches");
+
+    exec.set_input(xi, x.view().into_dyn()).unwrap();
+    exec.run(y, Mode::Train).unwrap();
+    assert_eq!(exec.buffers()[2].1.sum(), 2.0);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Checkpoints: named `f32` tensors and string metadata in a safetensors file.
 //!
-//! Parameters and buffers keep PyTorch's names and layouts (`h1.weight` `[out, in]`,
-//! `bn1.running_mean`), so `torch.nn.Module.load_state_dict` accepts them once the
+//! Parameters and buffers keep PyTorch's names, layouts and types (`h1.weight` `[out, in]`,
+//! `bn1.running_mean`, `bn1.num_batches_tracked` as `i64`), so `torch.nn.Module.load_state_dict` accepts them once the
 //! resume-only entries, whose names start with `_knit.`, are filtered out:
 //!
 //! ```python
@@ -24,6 +24,10 @@ use std::path::{Path, PathBuf};
 /// The prefix of entries that only knit reads (optimizer state, best weights).
 pub const PRIVATE_PREFIX: &str = "_knit.";
 
+/// The name ending of batch norm's batch counters, stored as `i64` as PyTorch keeps them
+/// (every other tensor is `f32`).
+pub const COUNTER_SUFFIX: &str = ".num_batches_tracked";
+
 /// The contents of a checkpoint file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Checkpoint {
@@ -40,21 +44,23 @@ impl Checkpoint {
             path: path.to_path_buf(),
             message,
         };
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
+        let bytes: Vec<(String, Dtype, Vec<u8>, Vec<usize>)> = self
             .tensors
             .iter()
             .map(|(name, a)| {
-                (
-                    name.clone(),
-                    a.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                    a.shape().to_vec(),
-                )
+                let (dtype, data) = if name.ends_with(COUNTER_SUFFIX) {
+                    let counts = a.iter().flat_map(|&v| (v as i64).to_le_bytes());
+                    (Dtype::I64, counts.collect())
+                } else {
+                    (Dtype::F32, a.iter().flat_map(|v| v.to_le_bytes()).collect())
+                };
+                (name.clone(), dtype, data, a.shape().to_vec())
             })
             .collect();
         let views = bytes
             .iter()
-            .map(|(name, data, shape)| {
-                TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.clone(), v))
+            .map(|(name, dtype, data, shape)| {
+                TensorView::new(*dtype, shape.clone(), data).map(|v| (name.clone(), v))
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| error(e.to_string()))?;
@@ -64,7 +70,7 @@ impl Checkpoint {
         write_atomically(path, &encoded).map_err(|e| error(e.to_string()))
     }
 
-    /// Reads a checkpoint, accepting `f32` and `f64` tensors (converted to `f32`).
+    /// Reads a checkpoint, accepting `f32`, `f64` and `i64` tensors (converted to `f32`).
     pub fn read(path: &Path) -> Result<Self, TrainError> {
         let error = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
@@ -88,9 +94,14 @@ impl Checkpoint {
                     .chunks_exact(8)
                     .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
                     .collect(),
+                Dtype::I64 => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                    .collect(),
                 other => {
                     return Err(error(format!(
-                        "tensor '{name}' has type {other:?}; knit reads F32 and F64"
+                        "tensor '{name}' has type {other:?}; knit reads F32, F64 and I64"
                     )))
                 }
             };

@@ -21,7 +21,7 @@ mod resume;
 mod trainer;
 
 pub use bagging::{member_seed, train_bagging, BaggingReport};
-pub use checkpoint::{write_atomically, Checkpoint, PRIVATE_PREFIX};
+pub use checkpoint::{write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};

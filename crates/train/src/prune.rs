@@ -1,7 +1,7 @@
 //! Pruning during training: masks held at zero through retraining, and the iterative
 //! procedure of the course (prune, retrain, raise the sparsity while accuracy holds).
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, COUNTER_SUFFIX};
 use crate::early_stop::{restore, snapshot};
 use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
@@ -126,8 +126,8 @@ impl Trainer {
 
     /// Bytes of the parameters and buffers as a sparse checkpoint stores them: a pruned
     /// parameter of n entries, k of them kept, as a bit mask and its kept values,
-    /// `⌈n/8⌉ + 4·k`; every other parameter and buffer densely, `4·n` (`f32`). File headers
-    /// and names are not counted.
+    /// `⌈n/8⌉ + 4·k`; every other parameter and buffer densely, `4·n` (`f32`), except batch
+    /// norm's counters, 8 bytes (`i64`). File headers and names are not counted.
     pub fn sparse_bytes(&self) -> u64 {
         let names = self.exec_param_names();
         let mask_of = |name: &str| {
@@ -156,7 +156,10 @@ impl Trainer {
             .exec
             .buffers()
             .iter()
-            .map(|(_, b)| 4 * b.len() as u64)
+            .map(|(name, b)| {
+                let width = if name.ends_with(COUNTER_SUFFIX) { 8 } else { 4 };
+                width * b.len() as u64
+            })
             .sum();
         params + buffers
     }

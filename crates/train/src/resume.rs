@@ -1,6 +1,6 @@
 //! Saving a run's state, resuming it bit for bit, and starting from trained weights.
 
-use crate::checkpoint::{Checkpoint, PRIVATE_PREFIX};
+use crate::checkpoint::{Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
 use crate::early_stop::snapshot;
 use crate::prune::MASK_PREFIX;
 use crate::{TrainError, Trainer};
@@ -106,7 +106,8 @@ impl Trainer {
     /// Loads trained parameters and buffers (transfer learning): every parameter and buffer
     /// of this run is looked up in the checkpoint, after applying `rename` (checkpoint name
     /// `old` is read as `new`), and must have the same shape. Returns how many were loaded;
-    /// a missing one is an error naming it, with the closest name in the file.
+    /// a missing one is an error naming it, with the closest name in the file, except batch
+    /// norm's `num_batches_tracked`, which older files lack and which then keeps its value.
     pub fn load_weights(
         &mut self,
         ckpt: &Checkpoint,
@@ -134,8 +135,14 @@ impl Trainer {
             .map(String::as_str)
             .filter(|k| !k.starts_with(PRIVATE_PREFIX))
             .collect();
+        let mut loaded = 0;
         for (name, is_param) in &wanted {
             let source = renamed(name);
+            if name.ends_with(COUNTER_SUFFIX) && !ckpt.tensors.contains_key(&source) {
+                // As PyTorch's batch norm does for older files: a missing counter is not an
+                // error, the count starts where it is.
+                continue;
+            }
             let value = ckpt
                 .tensors
                 .get(&source)
@@ -153,8 +160,9 @@ impl Trainer {
             } else {
                 self.exec.set_buffer(name, value.view())?;
             }
+            loaded += 1;
         }
-        Ok(wanted.len())
+        Ok(loaded)
     }
 }
 

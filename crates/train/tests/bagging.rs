@@ -103,6 +103,7 @@ fn an_ensemble_checkpoint_holds_every_member_and_predicts_identically() {
         names,
         [
             "members.1.bn1.bias",
+            "members.1.bn1.num_batches_tracked",
             "members.1.bn1.running_mean",
             "members.1.bn1.running_var",
             "members.1.bn1.weight",

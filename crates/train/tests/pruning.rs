@@ -122,9 +122,9 @@ fn each_round_reports_sparse_bytes_and_linear_flops_by_their_formulas() {
     };
     let report = t.prune(&spec, &mut Silent).unwrap();
     // The 2-16-3 plan: h1.weight 32, h1.bias 16, bn1 weight and bias 16 + 16, out.weight 48;
-    // buffers: bn1 running mean and variance, 16 + 16.
+    // buffers: bn1 running mean and variance, 16 + 16, and its i64 batch counter.
     let dense_values = 32 + 16 + 16 + 16 + 48 + 32;
-    assert_eq!(report.dense.checkpoint_bytes, 4 * dense_values);
+    assert_eq!(report.dense.checkpoint_bytes, 4 * dense_values + 8);
     assert_eq!(report.dense.nonzero_parameters, 128);
     // Linear layers: 2·32 + 16 (h1), 2·48 (out, no bias).
     assert_eq!(report.dense.flops_per_example, 2 * 32 + 16 + 2 * 48);
@@ -135,7 +135,7 @@ fn each_round_reports_sparse_bytes_and_linear_flops_by_their_formulas() {
     let masked_bytes = (32 / 8 + 4 * 16) + (48 / 8 + 4 * 24);
     assert_eq!(
         round.checkpoint_bytes,
-        4 * (16 + 16 + 16 + 32) + masked_bytes
+        4 * (16 + 16 + 16 + 32) + 8 + masked_bytes
     );
     assert_eq!(round.flops_per_example, 2 * 16 + 16 + 2 * 24);
     assert_eq!(t.sparse_bytes(), round.checkpoint_bytes);

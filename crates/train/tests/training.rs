@@ -173,9 +173,42 @@ fn transfer_loads_weights_by_name_and_reports_missing_ones() {
     base.save(&path).unwrap();
     let ckpt = Checkpoint::read(&path).unwrap();
 
+    // Batch norm's counter is PyTorch's: an i64 scalar, one per training batch.
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let counter = file.tensor("bn1.num_batches_tracked").unwrap();
+    assert_eq!(counter.dtype(), safetensors::Dtype::I64);
+    assert_eq!(counter.shape(), &[] as &[usize]);
+    let batches = base.plan().epochs * base.splits().train.len().div_ceil(32);
+    assert_eq!(
+        i64::from_le_bytes(counter.data().try_into().unwrap()),
+        batches as i64
+    );
+    assert_eq!(
+        file.tensor("h1.weight").unwrap().dtype(),
+        safetensors::Dtype::F32
+    );
+
     let mut fresh = trainer(common::plan(9));
-    assert_eq!(fresh.load_weights(&ckpt, &path, &[]).unwrap(), 7);
+    assert_eq!(fresh.load_weights(&ckpt, &path, &[]).unwrap(), 8);
     assert_eq!(params(&fresh), params(&base));
+    let counter_of = |t: &Trainer| {
+        let buffers = t.executor().buffers();
+        let (_, counter) = buffers
+            .iter()
+            .find(|(name, _)| name == "bn1.num_batches_tracked")
+            .unwrap();
+        counter.sum()
+    };
+    assert_eq!(counter_of(&fresh), batches as f32);
+
+    // A file without the counter (older knit, or PyTorch before 0.4.1) still loads.
+    let mut older = ckpt.clone();
+    older.tensors.remove("bn1.num_batches_tracked");
+    let mut fresh = trainer(common::plan(9));
+    assert_eq!(fresh.load_weights(&older, &path, &[]).unwrap(), 7);
+    assert_eq!(params(&fresh), params(&base));
+    assert_eq!(counter_of(&fresh), 0.0);
 
     let mut broken = ckpt.clone();
     broken.tensors.remove("h1.weight");

@@ -6,7 +6,9 @@ use crate::{Float, Shape, TensorError};
 /// Batch normalization of `[B, C]` activations (PyTorch's `BatchNorm1d`).
 ///
 /// Inputs: `x` `[B, C]`, `weight` γ `[C]`, `bias` β `[C]`. State: `running_mean` (starts at
-/// 0) and `running_var` (starts at 1).
+/// 0), `running_var` (starts at 1) and `num_batches_tracked` (a scalar counting the training
+/// forward passes, as in PyTorch, so that a checkpoint holds every entry of a
+/// `BatchNorm1d`'s `state_dict`; it is exact up to 2²⁴ batches in `f32`).
 ///
 /// Training: `μ = mean_b x`, `σ² = mean_b (x − μ)²` (biased), `x̂ = (x − μ)/√(σ² + ε)`,
 /// `y = γ·x̂ + β`; then `running_mean ← (1 − m)·running_mean + m·μ` and
@@ -91,6 +93,11 @@ impl Op for BatchNorm {
                 dims: vec![c],
                 fill: 1.0,
             },
+            StateSpec {
+                name: "num_batches_tracked",
+                dims: vec![],
+                fill: 0.0,
+            },
         ]
     }
 
@@ -133,9 +140,12 @@ impl<F: Float> Kernel<F> for BatchNorm {
                 let momentum = F::lit(self.momentum);
                 let keep = F::one() - momentum;
                 let unbias = n / (n - F::one());
-                let (running_mean, running_var) = ctx.state.split_at_mut(1);
-                let rm = running_mean[0].as_slice_mut().expect("contiguous");
-                let rv = running_var[0].as_slice_mut().expect("contiguous");
+                let [running_mean, running_var, tracked] = ctx.state else {
+                    unreachable!("batch norm declares three state buffers")
+                };
+                tracked.iter_mut().for_each(|t| *t += F::one());
+                let rm = running_mean.as_slice_mut().expect("contiguous");
+                let rv = running_var.as_slice_mut().expect("contiguous");
                 for j in 0..c {
                     let var = invstd[j] / n;
                     rm[j] = keep * rm[j] + momentum * mean[j];
