@@ -2,8 +2,11 @@
 //! combined by majority vote or averaged probabilities (the mean, for regression).
 
 use crate::ensemble::{Ensemble, Score};
-use crate::{Combine, Plan, Silent, Task, TrainError, TrainOptions, Trainer};
+use crate::{Combine, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer};
 use knit_data::{bootstrap, Splits};
+use knit_tensor::with_thread_pool;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// What bagging measured on the test split (or the validation split if there is no test):
 /// accuracy for classification, mean squared error for regression.
@@ -23,6 +26,52 @@ pub struct BaggingReport {
     pub member_spread: f64,
     /// Share of distinct training examples in each member's resample.
     pub distinct_fraction: Vec<f64>,
+    /// Each member's training report (every epoch's metrics, test metrics, timings).
+    pub reports: Vec<Report>,
+}
+
+/// One trained member and what its training gave.
+struct Member {
+    trainer: Trainer,
+    report: Report,
+    distinct_fraction: f64,
+}
+
+/// Runs `train(k, options)` for every member `k` in `0..members` within the thread budget
+/// `options.threads`: `min(threads, members)` members at a time, each on
+/// `threads / concurrent` threads (at least one), taking the next member as one finishes.
+/// Results come back in member order; a member's result does not depend on which worker ran
+/// it or when.
+fn in_parallel<T: Send>(
+    members: usize,
+    options: TrainOptions,
+    train: impl Fn(usize, TrainOptions) -> T + Sync,
+) -> Vec<T> {
+    let concurrent = options.threads.clamp(1, members.max(1));
+    let member_options = TrainOptions {
+        threads: (options.threads / concurrent).max(1),
+        ..options
+    };
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<T>>> = (0..members).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrent {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = slots.get(k) else { break };
+                let result = train(k, member_options);
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .expect("every member was trained")
+        })
+        .collect()
 }
 
 /// The seed of member `k` of an ensemble trained from a plan seeded `seed`: the plan's seed
@@ -33,8 +82,12 @@ pub fn member_seed(seed: u64, k: usize) -> u64 {
 
 /// Trains `members` copies of the plan, each on its own bootstrap resample of the training
 /// split (`fraction · n` examples drawn with replacement from a stream keyed by the plan's
-/// seed and the member's index) and with its own shuffling seed, on parallel threads; then
-/// measures each member and the ensemble ([`Ensemble::scores`]).
+/// seed and the member's index) and with its own shuffling seed; then measures each member
+/// and the ensemble ([`Ensemble::scores`]).
+///
+/// Members train in parallel within `options.threads`: with 4 threads and 5 members, four
+/// at a time on one thread each; with 1 thread, one after another. Each runs with
+/// denormals flushed to zero, as a single run does.
 ///
 /// Each member is the plan re-initialized ([`Plan::reinitialize`]) with its own seed,
 /// [`member_seed`]: its own initial weights (for the parameters the plan knows how to
@@ -62,39 +115,35 @@ pub fn train_bagging(
         });
     }
     let n = data.train.len();
-    let results: Vec<Result<(Trainer, f64), TrainError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..members)
-            .map(|k| {
-                scope.spawn(move || {
-                    let rows = bootstrap(n, fraction, plan.seed, k as u64);
-                    let mut distinct = rows.clone();
-                    distinct.sort_unstable();
-                    distinct.dedup();
-                    let mut member_plan = plan.clone();
-                    member_plan.reinitialize(member_seed(plan.seed, k))?;
-                    let splits = Splits {
-                        train: data.train.subset(&rows),
-                        validation: data.validation.clone(),
-                        test: data.test.clone(),
-                        scaler: data.scaler.clone(),
-                    };
-                    let mut trainer = Trainer::new(member_plan, splits, options)?;
-                    trainer.fit(&mut Silent)?;
-                    Ok((trainer, distinct.len() as f64 / n.max(1) as f64))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a member's thread panicked"))
-            .collect()
-    });
+    let train_member = |k: usize, options: TrainOptions| -> Result<Member, TrainError> {
+        let rows = bootstrap(n, fraction, plan.seed, k as u64);
+        let mut distinct = rows.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut member_plan = plan.clone();
+        member_plan.reinitialize(member_seed(plan.seed, k))?;
+        let splits = Splits {
+            train: data.train.subset(&rows),
+            validation: data.validation.clone(),
+            test: data.test.clone(),
+            scaler: data.scaler.clone(),
+        };
+        let mut trainer = Trainer::new(member_plan, splits, options)?;
+        let report = with_thread_pool(options.threads, || trainer.fit(&mut Silent))?;
+        Ok(Member {
+            trainer,
+            report,
+            distinct_fraction: distinct.len() as f64 / n.max(1) as f64,
+        })
+    };
     let mut trainers = Vec::with_capacity(members);
+    let mut reports = Vec::with_capacity(members);
     let mut distinct_fraction = Vec::with_capacity(members);
-    for r in results {
-        let (t, d) = r?;
-        trainers.push(t);
-        distinct_fraction.push(d);
+    for member in in_parallel(members, options, train_member) {
+        let member = member?;
+        trainers.push(member.trainer);
+        reports.push(member.report);
+        distinct_fraction.push(member.distinct_fraction);
     }
     let (split, held_out) = match (&data.test, &data.validation) {
         (Some(test), _) => ("test", test),
@@ -129,6 +178,34 @@ pub fn train_bagging(
             member_mean: mean,
             member_spread: spread,
             distinct_fraction,
+            reports,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_run_at_most_threads_at_a_time_and_return_in_order() {
+        for (threads, members, concurrent, each) in [(1, 4, 1, 1), (2, 5, 2, 1), (4, 2, 2, 2)] {
+            let running = AtomicUsize::new(0);
+            let peak = AtomicUsize::new(0);
+            let options = TrainOptions {
+                threads,
+                ..TrainOptions::default()
+            };
+            let out = in_parallel(members, options, |k, o| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                running.fetch_sub(1, Ordering::SeqCst);
+                (k, o.threads)
+            });
+            let expected: Vec<(usize, usize)> = (0..members).map(|k| (k, each)).collect();
+            assert_eq!(out, expected, "{threads} threads, {members} members");
+            assert_eq!(peak.load(Ordering::SeqCst), concurrent);
+        }
+    }
 }

@@ -66,6 +66,44 @@ fn the_ensemble_is_at_least_as_good_as_its_average_member() {
 }
 
 #[test]
+fn members_train_within_the_thread_budget_and_give_the_same_bits_on_any() {
+    let mut plan = common::plan(4);
+    plan.epochs = 2;
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    let run = |threads: usize| {
+        let options = TrainOptions {
+            threads,
+            ..TrainOptions::default()
+        };
+        train_bagging(&plan, &data, 4, 1.0, Combine::Vote, options).unwrap()
+    };
+    let (one, one_report) = run(1);
+    let (three, three_report) = run(3);
+    let weights = |e: &Ensemble| -> Vec<Vec<u32>> {
+        e.members
+            .iter()
+            .map(|m| {
+                let w = m.executor().param("h1.weight").unwrap();
+                w.iter().map(|v| v.to_bits()).collect()
+            })
+            .collect()
+    };
+    assert_eq!(weights(&one), weights(&three));
+    assert_eq!(one_report.members, three_report.members);
+    assert_eq!(one_report.ensemble, three_report.ensemble);
+    // Every member's own training report: one entry per epoch, losses that match.
+    assert_eq!(three_report.reports.len(), 4);
+    for (a, b) in one_report.reports.iter().zip(&three_report.reports) {
+        assert_eq!(a.epochs.len(), 2);
+        let losses = |r: &knit_train::Report| -> Vec<f64> {
+            r.epochs.iter().map(|e| e.train_loss).collect()
+        };
+        assert_eq!(losses(a), losses(b));
+        assert_eq!(a.test, b.test);
+    }
+}
+
+#[test]
 fn bootstrap_keeps_one_minus_one_over_e_distinct_in_the_large_limit() {
     // P(an example is never drawn in n draws) = (1 − 1/n)ⁿ → 1/e; the distinct count's
     // standard deviation is about √(0.097·n), 0.0007·n here.
