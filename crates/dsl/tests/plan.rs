@@ -92,7 +92,7 @@ fn training_settings_reach_the_plan() {
          train m on d {{\n  loss cross_entropy\n  optimizer sgd(lr: cosine(0.1, t_max: 10), momentum: 0.9, nesterov: true)\n  schedule per step\n\
          batch online, shuffle\n  epochs 12, early_stop(patience: 3, metric: val_accuracy)\n  clip value(0.5)\n  penalty l2(1e-4) on *.weight\n\
          lr_mult 0.1 on h1.*\n  weight_decay 0 on *.bias\n  freeze out.bias\n\
-         prune magnitude from 0.2 to 0.6 step 0.2, retrain 2, floor drop 0.01\n  adversarial fgsm(eps: 0.1)\n  bagging 3\n\
+         prune magnitude from 0.2 to 0.6 step 0.2, retrain 2, floor drop 0.01\n  adversarial fgsm(eps: 0.1)\n\
          start from \"base.safetensors\", rename fc -> h1\n  seed 5\n  save \"runs/m.safetensors\"\n}}\n"
     ));
     assert_eq!(p.seed, 5);
@@ -160,11 +160,7 @@ fn training_settings_reach_the_plan() {
         (adv.attack, adv.mix, adv.warmup_epochs),
         (Attack::Fgsm { eps: 0.1 }, 0.5, 0)
     );
-    let bag = p.bagging.unwrap();
-    assert_eq!(
-        (bag.members, bag.fraction, bag.combine),
-        (3, 1.0, Combine::Vote)
-    );
+    assert_eq!(p.bagging, None);
     let t = p.transfer.unwrap();
     assert_eq!(t.rename, vec![("fc".to_string(), "h1".to_string())]);
     assert_eq!(t.freeze, ["out.bias"]);
@@ -206,6 +202,19 @@ fn two_models_are_prefixed_shared_and_tied() {
         ["tie"]
     );
     assert_eq!(p.batching, Batching::Full);
+}
+
+#[test]
+fn bagging_defaults_to_full_resamples_and_a_vote() {
+    let p = plan(&format!(
+        "{DATA}model m(x: [2]) -> [3] {{\n  out = x |> dense(3)\n}}\ntrain m on d {{\n  loss cross_entropy\n  optimizer sgd(lr: 0.1)\n  batch 4\n  epochs 1\n  adversarial fgsm(eps: 0.1)\n  bagging 3\n}}\n"
+    ));
+    let bag = p.bagging.unwrap();
+    assert_eq!(
+        (bag.members, bag.fraction, bag.combine),
+        (3, 1.0, Combine::Vote)
+    );
+    assert!(p.adversarial.is_some(), "members train adversarially");
 }
 
 #[test]

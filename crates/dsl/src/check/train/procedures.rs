@@ -62,11 +62,12 @@ impl Cx<'_, '_> {
             p.adversarial = self.adversarial(e);
             ok &= p.adversarial.is_some();
         }
-        if let Some(TrainKind::Bagging { members, clauses }) =
-            self.settings.get("bagging").map(|s| &s.kind)
-        {
-            p.bagging = self.bagging(members, clauses, task);
-            ok &= p.bagging.is_some();
+        if let Some(line) = self.settings.get("bagging") {
+            if let TrainKind::Bagging { members, clauses } = &line.kind {
+                p.bagging = self.bagging(members, clauses, task);
+                ok &= p.bagging.is_some();
+            }
+            ok &= self.alone_with_bagging(line.span);
         }
         if let Some(TrainKind::Start { from, renames }) =
             self.settings.get("start").map(|s| &s.kind)
@@ -93,6 +94,40 @@ impl Cx<'_, '_> {
             });
         }
         ok.then_some(p)
+    }
+
+    /// Reports the procedures that an ensemble run does not carry out for its members:
+    /// pruning (a procedure on one trained model) and starting from a checkpoint (every
+    /// member would start from the same weights, and bagging draws each its own). Returns
+    /// whether there were none.
+    fn alone_with_bagging(&mut self, bagging: Span) -> bool {
+        let mut ok = true;
+        for (kw, why) in [
+            (
+                "prune",
+                "pruning works on one trained model, not on an ensemble",
+            ),
+            (
+                "start",
+                "every member starts from its own initialization, drawn from its seed",
+            ),
+        ] {
+            if let Some(line) = self.settings.get(kw) {
+                self.sink.push(
+                    Diagnostic::error(
+                        Code::Conflict,
+                        format!("`bagging` and `{kw}` do not combine"),
+                    )
+                    .label(self.file, line.span, why)
+                    .label(self.file, bagging, "an ensemble is trained here")
+                    .help(format!(
+                        "put the ensemble and the `{kw}` run in separate programs"
+                    )),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     fn prune(
