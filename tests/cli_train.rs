@@ -168,6 +168,76 @@ fn train_digits(dir: &Path, epochs: &str, out: &str, extra: &[&str]) {
 }
 
 #[test]
+fn a_bagging_run_reports_and_plots_every_member_and_cannot_be_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bagging = examples().join("bagging.net").display().to_string();
+    let args = [
+        "train",
+        &bagging,
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        "tmp",
+        "--threads",
+        "2",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        args.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
+    let run = |argv: Vec<String>| {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        knit(dir.path(), &argv)
+    };
+    let out = run(with(&["--report", "r.json", "--plot", "members.svg"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["seed"], 19);
+    assert_eq!(report["threads"], 2);
+    assert_eq!(report["bagging"]["score"], "accuracy");
+    assert_eq!(report["bagging"]["split"], "test");
+    let members = report["members"].as_array().unwrap();
+    assert_eq!(members.len(), 5);
+    let mut scores = Vec::new();
+    for (k, member) in members.iter().enumerate() {
+        assert_eq!(member["member"], k);
+        assert_eq!(member["seed"], 20 + k as u64);
+        assert_eq!(member["epochs"].as_array().unwrap().len(), 2);
+        assert!(member["epochs"][1]["train_loss"].as_f64().unwrap() > 0.0);
+        scores.push(member["score"].as_f64().unwrap());
+    }
+    let mean = scores.iter().sum::<f64>() / 5.0;
+    assert!((report["bagging"]["member_mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    // Every member's curves, labelled by member.
+    let svg = std::fs::read_to_string(dir.path().join("members.svg")).unwrap();
+    for k in 0..5 {
+        assert!(
+            svg.contains(&format!("member {k} train")),
+            "member {k} missing"
+        );
+    }
+    // A PNG as well; nothing temporary is left beside it.
+    let out = run(with(&["--plot", "members.png"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let png = std::fs::read(dir.path().join("members.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let out = run(with(&["--resume", "tmp/runs/bagging.safetensors"]));
+    assert_failure(
+        &out,
+        2,
+        "a bagging program trains all its members in one go",
+    );
+}
+
+#[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     train_digits(dir.path(), "4", "full", &[]);

@@ -41,59 +41,167 @@ fn register_font() {
 
 /// Draws the curves of `report` into `path`.
 pub fn curves(report: &Report, path: &Path) -> Result<(), String> {
+    curves_of(&[(String::new(), report)], path)
+}
+
+/// Draws the curves of several runs into one picture (an ensemble's members): each run in
+/// its own colour, its training curve thin and its validation curve thick, labelled with
+/// the run's name. With a single unnamed run the curves are simply "train" and
+/// "validation".
+///
+/// The picture is drawn to a temporary file beside `path` and renamed over it, so an earlier
+/// picture stays intact if drawing fails.
+pub fn curves_of(runs: &[(String, &Report)], path: &Path) -> Result<(), String> {
     register_font();
     let size = (1000, 420);
-    match Format::of(path) {
-        Some(Format::Png) => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw(report, &root)?;
-            root.present().map_err(|e| e.to_string())
+    let format = Format::of(path).ok_or("expected a .png or .svg file name")?;
+    if format == Format::Svg {
+        let mut text = String::new();
+        {
+            let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+            draw(runs, &root)?;
+            root.present().map_err(|e| e.to_string())?;
         }
-        Some(Format::Svg) => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw(report, &root)?;
-            root.present().map_err(|e| e.to_string())
-        }
-        None => Err("expected a .png or .svg file name".into()),
+        return knit_train::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string());
     }
+    // plotters encodes a bitmap by the file's extension: the temporary name keeps `.png`.
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".tmp-{}.png", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let drawn = (|| {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        draw(runs, &root)?;
+        root.present().map_err(|e| e.to_string())?;
+        drop(root);
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    })();
+    if drawn.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    drawn
 }
 
 type Series = Vec<(f64, f64)>;
 
-fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+/// One line of a panel: its label, points, colour and whether it is a validation curve.
+struct Line {
+    label: String,
+    points: Series,
+    color: RGBColor,
+    validation: bool,
+}
+
+/// Colours of the runs (matplotlib's tab10), the first two being the single run's train
+/// and validation colours.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Whether `runs` is one unnamed run, drawn with the plain "train" and "validation" labels.
+fn is_single(runs: &[(String, &Report)]) -> bool {
+    runs.len() == 1 && runs[0].0.is_empty()
+}
+
+/// The loss and accuracy lines of every run.
+fn lines(runs: &[(String, &Report)]) -> (Vec<Line>, Vec<Line>) {
+    let (mut loss, mut accuracy) = (Vec::new(), Vec::new());
+    let single = is_single(runs);
+    for (k, (name, report)) in runs.iter().enumerate() {
+        let epochs = &report.epochs;
+        let x = |e: &knit_train::EpochMetrics| e.epoch as f64;
+        let (train_color, val_color) = if single {
+            (PALETTE[0], PALETTE[1])
+        } else {
+            (PALETTE[k % 10], PALETTE[k % 10])
+        };
+        let label = |what: &str| {
+            if single {
+                what.to_string()
+            } else {
+                format!("{name} {what}")
+            }
+        };
+        let push = |to: &mut Vec<Line>, what: &str, validation: bool, points: Series| {
+            if !points.is_empty() {
+                to.push(Line {
+                    label: label(what),
+                    points,
+                    color: if validation { val_color } else { train_color },
+                    validation,
+                });
+            }
+        };
+        push(
+            &mut loss,
+            "train",
+            false,
+            epochs.iter().map(|e| (x(e), e.train_loss)).collect(),
+        );
+        push(
+            &mut loss,
+            "validation",
+            true,
+            epochs
+                .iter()
+                .filter_map(|e| e.validation.first().map(|v| (x(e), v.loss)))
+                .collect(),
+        );
+        push(
+            &mut accuracy,
+            "train",
+            false,
+            epochs
+                .iter()
+                .filter_map(|e| {
+                    e.train_accuracy
+                        .first()
+                        .copied()
+                        .flatten()
+                        .map(|a| (x(e), a * 100.0))
+                })
+                .collect(),
+        );
+        push(
+            &mut accuracy,
+            "validation",
+            true,
+            epochs
+                .iter()
+                .filter_map(|e| {
+                    e.validation
+                        .first()
+                        .and_then(|v| v.accuracy)
+                        .map(|a| (x(e), a * 100.0))
+                })
+                .collect(),
+        );
+    }
+    (loss, accuracy)
+}
+
+fn draw<DB: DrawingBackend>(
+    runs: &[(String, &Report)],
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let panels = root.split_evenly((1, 2));
-    let epochs = &report.epochs;
-    let x = |e: &knit_train::EpochMetrics| e.epoch as f64;
-    let train_loss: Series = epochs.iter().map(|e| (x(e), e.train_loss)).collect();
-    let val_loss: Series = epochs
-        .iter()
-        .filter_map(|e| e.validation.first().map(|v| (x(e), v.loss)))
-        .collect();
-    let train_acc: Series = epochs
-        .iter()
-        .filter_map(|e| {
-            e.train_accuracy
-                .first()
-                .copied()
-                .flatten()
-                .map(|a| (x(e), a * 100.0))
-        })
-        .collect();
-    let val_acc: Series = epochs
-        .iter()
-        .filter_map(|e| {
-            e.validation
-                .first()
-                .and_then(|v| v.accuracy)
-                .map(|a| (x(e), a * 100.0))
-        })
-        .collect();
-    panel(&panels[0], "loss", "loss", &train_loss, &val_loss)?;
-    panel(&panels[1], "accuracy", "accuracy (%)", &train_acc, &val_acc)?;
+    let (loss, accuracy) = lines(runs);
+    let single = is_single(runs);
+    panel(&panels[0], "loss", "loss", &loss, single)?;
+    panel(&panels[1], "accuracy", "accuracy (%)", &accuracy, single)?;
     Ok(())
 }
 
@@ -101,14 +209,14 @@ fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     y_label: &str,
-    train: &Series,
-    validation: &Series,
+    lines: &[Line],
+    single: bool,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let all = train.iter().chain(validation);
+    let all = lines.iter().flat_map(|l| l.points.iter());
     let x_max = all.clone().map(|p| p.0).fold(1.0, f64::max);
     let (mut y_min, mut y_max) = all
         .map(|p| p.1)
@@ -134,28 +242,16 @@ where
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    let blue = RGBColor(31, 119, 180);
-    let orange = RGBColor(255, 127, 14);
-    if !train.is_empty() {
+    for line in lines {
+        // A lone run's two curves differ by colour; an ensemble's member curves share their
+        // member's colour, the validation curve drawn thicker.
+        let width = if single || line.validation { 2 } else { 1 };
+        let style = line.color.stroke_width(width);
         chart
-            .draw_series(LineSeries::new(train.iter().copied(), blue.stroke_width(2)))
+            .draw_series(LineSeries::new(line.points.iter().copied(), style))
             .map_err(err)?
-            .label("train")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2))
-            });
-    }
-    if !validation.is_empty() {
-        chart
-            .draw_series(LineSeries::new(
-                validation.iter().copied(),
-                orange.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label("validation")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2))
-            });
+            .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
     chart
         .configure_series_labels()

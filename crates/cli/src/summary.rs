@@ -155,27 +155,93 @@ fn epoch_json(e: &EpochMetrics, names: &[String]) -> EpochJson {
     }
 }
 
-/// The whole report.
+/// What every report says about the run itself.
 #[derive(Serialize)]
-struct ReportJson {
+struct RunJson {
     file: String,
     command_line: Vec<String>,
     seed: u64,
     threads: usize,
     models: Vec<String>,
+    total_seconds: f64,
+    checkpoint: String,
+    program: String,
+}
+
+/// What one training gave: its epochs, test metrics and timings.
+#[derive(Serialize)]
+struct TrainingJson {
     epochs: Vec<EpochJson>,
     test: Vec<EvalJson>,
     best_epoch: Option<usize>,
     stopped_early: bool,
     train_seconds: f64,
-    total_seconds: f64,
     samples_per_second: f64,
-    checkpoint: String,
-    program: String,
 }
 
-/// What the JSON report is made from.
-pub struct ReportInput<'a> {
+impl TrainingJson {
+    fn new(r: &Report, names: &[String]) -> Self {
+        TrainingJson {
+            epochs: r.epochs.iter().map(|e| epoch_json(e, names)).collect(),
+            test: r
+                .test
+                .iter()
+                .enumerate()
+                .map(|(i, t)| EvalJson::new(t, names.get(i).map_or("?", String::as_str)))
+                .collect(),
+            best_epoch: r.best_epoch,
+            stopped_early: r.stopped_early,
+            train_seconds: r.train_seconds,
+            samples_per_second: r.samples_per_second,
+        }
+    }
+}
+
+/// The report of a single run.
+#[derive(Serialize)]
+struct ReportJson {
+    #[serde(flatten)]
+    run: RunJson,
+    #[serde(flatten)]
+    training: TrainingJson,
+}
+
+/// One member of an ensemble in the report.
+#[derive(Serialize)]
+struct MemberJson {
+    member: usize,
+    seed: u64,
+    /// Share of distinct training examples in its bootstrap resample.
+    distinct_fraction: f64,
+    /// Its score on the measured split (accuracy, or MSE for regression).
+    score: f64,
+    #[serde(flatten)]
+    training: TrainingJson,
+}
+
+/// The ensemble's measurement in the report.
+#[derive(Serialize)]
+struct EnsembleJson {
+    /// `accuracy` or `MSE`.
+    score: String,
+    /// `test`, or `validation` without a test split.
+    split: &'static str,
+    ensemble: f64,
+    member_mean: f64,
+    member_spread: f64,
+}
+
+/// The report of a bagging run.
+#[derive(Serialize)]
+struct BaggingJson {
+    #[serde(flatten)]
+    run: RunJson,
+    bagging: EnsembleJson,
+    members: Vec<MemberJson>,
+}
+
+/// What any JSON report is made from, besides the training results.
+pub struct RunInput<'a> {
     /// The `.net` file.
     pub file: &'a Path,
     /// The resolved program.
@@ -184,8 +250,6 @@ pub struct ReportInput<'a> {
     pub seed: u64,
     /// Threads used.
     pub threads: usize,
-    /// The trainer's report.
-    pub report: &'a Report,
     /// The model names.
     pub names: &'a [String],
     /// Where the checkpoint went.
@@ -194,30 +258,59 @@ pub struct ReportInput<'a> {
     pub total_seconds: f64,
 }
 
+impl RunInput<'_> {
+    fn json(&self) -> RunJson {
+        RunJson {
+            file: self.file.display().to_string(),
+            command_line: std::env::args().collect(),
+            seed: self.seed,
+            threads: self.threads,
+            models: self.names.to_vec(),
+            total_seconds: self.total_seconds,
+            checkpoint: self.checkpoint.display().to_string(),
+            program: self.program.to_string(),
+        }
+    }
+}
+
 /// The JSON report of a run, pretty-printed.
-pub fn report_json(input: &ReportInput<'_>) -> String {
-    let r = input.report;
-    let names = input.names;
+pub fn report_json(run: &RunInput<'_>, report: &Report) -> String {
     let value = ReportJson {
-        file: input.file.display().to_string(),
-        command_line: std::env::args().collect(),
-        seed: input.seed,
-        threads: input.threads,
-        models: names.to_vec(),
-        epochs: r.epochs.iter().map(|e| epoch_json(e, names)).collect(),
-        test: r
-            .test
-            .iter()
-            .enumerate()
-            .map(|(i, t)| EvalJson::new(t, names.get(i).map_or("?", String::as_str)))
-            .collect(),
-        best_epoch: r.best_epoch,
-        stopped_early: r.stopped_early,
-        train_seconds: r.train_seconds,
-        total_seconds: input.total_seconds,
-        samples_per_second: r.samples_per_second,
-        checkpoint: input.checkpoint.display().to_string(),
-        program: input.program.to_string(),
+        run: run.json(),
+        training: TrainingJson::new(report, run.names),
+    };
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The JSON report of a bagging run, pretty-printed: the ensemble's score and each member's
+/// seed, resample, score and training (`seeds[k]` is member k's seed).
+pub fn bagging_json(
+    run: &RunInput<'_>,
+    report: &knit_train::BaggingReport,
+    seeds: &[u64],
+) -> String {
+    let members = report
+        .reports
+        .iter()
+        .enumerate()
+        .map(|(k, r)| MemberJson {
+            member: k,
+            seed: seeds.get(k).copied().unwrap_or_default(),
+            distinct_fraction: report.distinct_fraction[k],
+            score: report.members[k],
+            training: TrainingJson::new(r, run.names),
+        })
+        .collect();
+    let value = BaggingJson {
+        run: run.json(),
+        bagging: EnsembleJson {
+            score: report.score.to_string(),
+            split: report.split,
+            ensemble: report.ensemble,
+            member_mean: report.member_mean,
+            member_spread: report.member_spread,
+        },
+        members,
     };
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }

@@ -203,17 +203,20 @@ fn transfer_path(from: &Path, file: &Path, out: Option<&Path>) -> PathBuf {
     from.to_path_buf()
 }
 
-/// Trains a bagging ensemble: every member on its own bootstrap resample, in parallel; all
-/// members go into one checkpoint at the plan's path (`members.K.<name>`, see
-/// `knit_train::Ensemble::checkpoint`), with the fitted scaler.
+/// Trains a bagging ensemble: every member on its own bootstrap resample, as many at a
+/// time as `--threads` allows; all members go into one checkpoint at the plan's path
+/// (`members.K.<name>`, see `knit_train::Ensemble::checkpoint`), with the fitted scaler.
+/// `--report` gets every member's epochs and the ensemble's score, `--plot` the members'
+/// curves.
 fn train_bagged(
+    args: &Args,
     plan: &knit_train::Plan,
     splits: &knit_data::Splits,
     bagging: knit_train::BaggingSpec,
-    threads: usize,
     save: &Path,
-    scaler: &knit_data::Scaler,
+    wall: Instant,
 ) -> ExitCode {
+    let threads = args.threads as usize;
     let options = TrainOptions {
         threads,
         eval_batch: 512,
@@ -232,12 +235,48 @@ fn train_bagged(
     };
     print!("{}", summary::bagging_table(&report, plan.epochs));
     let mut ckpt = ensemble.checkpoint();
-    common::store_scaler(&mut ckpt, scaler);
+    common::store_scaler(&mut ckpt, &splits.scaler);
     if let Err(e) = ckpt.write(save) {
         return common::train_failure(&e);
     }
     println!("  checkpoint {}", save.display());
+    let seeds: Vec<u64> = (0..bagging.members)
+        .map(|k| knit_train::member_seed(plan.seed, k))
+        .collect();
+    if let Some(path) = &args.report {
+        let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
+        let run = summary::RunInput {
+            file: &args.file,
+            program: &plan.program,
+            seed: plan.seed,
+            threads,
+            names: &names,
+            checkpoint: save,
+            total_seconds: wall.elapsed().as_secs_f64(),
+        };
+        let json = summary::bagging_json(&run, &report, &seeds);
+        if let Err(code) = write_report(path, &json) {
+            return code;
+        }
+    }
+    if let Some(path) = &args.plot {
+        let runs: Vec<(String, &knit_train::Report)> = report
+            .reports
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (format!("member {k}"), r))
+            .collect();
+        if let Err(message) = plot::curves_of(&runs, path) {
+            return common::failure(format!("cannot draw {}: {message}", path.display()));
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// Writes the JSON report atomically, or says why it could not.
+fn write_report(path: &Path, json: &str) -> Result<(), ExitCode> {
+    knit_train::write_atomically(path, format!("{json}\n").as_bytes())
+        .map_err(|e| common::failure(format!("cannot write the report {}: {e}", path.display())))
 }
 
 /// Runs `knit train`.
@@ -282,7 +321,14 @@ pub fn run(args: &Args) -> ExitCode {
     });
     let scaler = splits.scaler.clone();
     if let Some(bagging) = plan.bagging {
-        return train_bagged(&plan, &splits, bagging, threads, &save, &scaler);
+        if let Some(resume) = &args.resume {
+            return common::usage_error(format!(
+                "--resume {}: a bagging program trains all its members in one go and cannot be \
+                 resumed; run it again",
+                resume.display()
+            ));
+        }
+        return train_bagged(args, &plan, &splits, bagging, &save, wall);
     }
     let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
         let options = TrainOptions {
@@ -364,18 +410,18 @@ pub fn run(args: &Args) -> ExitCode {
         summary::train_summary(&report, &names, epochs, &save, total_seconds)
     );
     if let Some(path) = &args.report {
-        let json = summary::report_json(&summary::ReportInput {
+        let run = summary::RunInput {
             file: &args.file,
             program: &program,
             seed,
             threads,
-            report: &report,
             names: &names,
             checkpoint: &save,
             total_seconds,
-        });
-        if let Err(e) = std::fs::write(path, json + "\n") {
-            return common::failure(format!("cannot write the report {}: {e}", path.display()));
+        };
+        let json = summary::report_json(&run, &report);
+        if let Err(code) = write_report(path, &json) {
+            return code;
         }
     }
     if let Some(path) = &args.plot {
