@@ -1,47 +1,89 @@
-//! Adversarial training and evaluation: inputs perturbed against the first model with FGSM
-//! or PGD, mixed into training batches or used to measure robustness.
+//! Adversarial training and evaluation: inputs perturbed with FGSM or PGD against the first
+//! model (or against all the members of an ensemble), mixed into training batches or used
+//! to measure robustness.
 
 use crate::metrics::argmax;
 use crate::trainer::{batch_dims, label_batch};
-use crate::{Plan, TrainError, Trainer};
+use crate::{Ensemble, Plan, Task, TrainError, Trainer};
 use knit_data::Dataset;
 use knit_regularize::{signed_step, Attack};
 use knit_tensor::{Executor, Mode};
 use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
-/// Perturbs the rows of `x` (labels `y`) against the first model of `plan`, in place.
-///
-/// The gradient ∂loss/∂x is taken in evaluation mode, so the attack neither updates batch
-/// norm's running statistics nor draws dropout masks. `original` holds the clean rows.
+/// A model under attack: the first model of `plan`, run by `exec`.
+pub(crate) struct Target<'a> {
+    pub(crate) exec: &'a mut Executor<f32>,
+    pub(crate) plan: &'a Plan,
+}
+
+impl Target<'_> {
+    /// Runs the loss at rows `x` (labels `y`) and its backward pass, leaving ∂loss/∂x in
+    /// the executor. Evaluation mode: the attack neither updates batch norm's running
+    /// statistics nor draws dropout masks.
+    fn input_gradient(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: ArrayView1<'_, f32>,
+    ) -> Result<(), TrainError> {
+        let model = &self.plan.models[0];
+        let dims = &self.plan.graph.node(model.input)?.shape.dims;
+        let view = x
+            .into_shape_with_order(batch_dims(x.nrows(), dims))
+            .map_err(|e| TrainError::DataMismatch {
+                model: model.name.clone(),
+                message: e.to_string(),
+            })?;
+        self.exec.set_input(model.input, view)?;
+        self.exec
+            .set_input(self.plan.labels, label_batch(self.plan, y)?)?;
+        self.exec.run(model.data_loss, Mode::Eval)?;
+        self.exec.backward(model.data_loss)?;
+        Ok(())
+    }
+
+    /// The gradient left by [`Target::input_gradient`], flat.
+    fn gradient(&self) -> Result<&[f32], TrainError> {
+        let grad = self.exec.grad(self.plan.models[0].input)?;
+        Ok(grad.to_slice().expect("executor buffers are contiguous"))
+    }
+}
+
+/// Perturbs the rows of `x` (labels `y`) in place against `targets`: each FGSM or PGD step
+/// follows the sign of ∂loss/∂x for one model, or of the sum of the models' losses for
+/// several (an ensemble's members, attacked together). `original` holds the clean rows.
 pub(crate) fn perturb_in_place(
-    exec: &mut Executor<f32>,
-    plan: &Plan,
+    targets: &mut [Target<'_>],
     mut x: ArrayViewMut2<'_, f32>,
     original: ArrayView2<'_, f32>,
     y: ArrayView1<'_, f32>,
     attack: Attack,
     range: Option<(f64, f64)>,
 ) -> Result<(), TrainError> {
-    let model = &plan.models[0];
-    let dims = &plan.graph.node(model.input)?.shape.dims;
-    let rows = x.nrows();
     let (steps, size) = attack.schedule();
+    // One model's gradient is used where it lies (training allocates nothing); several
+    // are summed into a buffer.
+    let mut sum = if targets.len() > 1 {
+        vec![0.0f32; x.len()]
+    } else {
+        Vec::new()
+    };
+    let original = original.as_slice().expect("batch buffers are contiguous");
     for _ in 0..steps {
-        let view = x
-            .view()
-            .into_shape_with_order(batch_dims(rows, dims))
-            .map_err(|e| TrainError::DataMismatch {
-                model: model.name.clone(),
-                message: e.to_string(),
-            })?;
-        exec.set_input(model.input, view)?;
-        exec.set_input(plan.labels, label_batch(plan, y)?)?;
-        exec.run(model.data_loss, Mode::Eval)?;
-        exec.backward(model.data_loss)?;
-        let grad = exec.grad(model.input)?;
-        let grad = grad.as_slice().expect("executor buffers are contiguous");
+        for target in targets.iter_mut() {
+            target.input_gradient(x.view(), y)?;
+        }
+        let grad = match &*targets {
+            [one] => one.gradient()?,
+            many => {
+                sum.fill(0.0);
+                for target in many.iter() {
+                    let g = target.gradient()?;
+                    sum.iter_mut().zip(g).for_each(|(s, &g)| *s += g);
+                }
+                &sum
+            }
+        };
         let x = x.as_slice_mut().expect("batch buffers are contiguous");
-        let original = original.as_slice().expect("batch buffers are contiguous");
         signed_step(x, grad, original, size, attack.eps(), range);
     }
     Ok(())
@@ -59,9 +101,12 @@ impl Trainer {
         self.exec.require_grad(self.plan.models[0].input)?;
         let original = x.as_standard_layout().into_owned();
         let mut adversarial = original.clone();
+        let mut target = [Target {
+            exec: &mut self.exec,
+            plan: &self.plan,
+        }];
         perturb_in_place(
-            &mut self.exec,
-            &self.plan,
+            &mut target,
             adversarial.view_mut(),
             original.view(),
             y,
@@ -102,6 +147,71 @@ impl Trainer {
                 .outer_iter()
                 .zip(y)
                 .filter(|(row, &label)| argmax(row.iter().copied()) as f32 == label)
+                .count();
+            start = end;
+        }
+        Ok(correct as f64 / data.len().max(1) as f64)
+    }
+}
+
+impl Ensemble {
+    /// The ensemble's accuracy on `data` after every example is perturbed against all its
+    /// members at once: each step follows the gradient of the sum of the members' losses,
+    /// the usual way to attack an ensemble (a vote has no gradient of its own). The
+    /// perturbed examples are then classified by the ensemble's combination rule.
+    pub fn accuracy_under_attack(
+        &mut self,
+        data: &Dataset,
+        attack: Attack,
+        range: Option<(f64, f64)>,
+    ) -> Result<f64, TrainError> {
+        let not_classification = || TrainError::Procedure {
+            procedure: "adversarial evaluation",
+            message: "accuracy under attack needs a classification ensemble".into(),
+        };
+        match self.members.first() {
+            Some(m) if matches!(m.plan.task, Task::Classification { .. }) => {}
+            _ => return Err(not_classification()),
+        }
+        for member in &mut self.members {
+            member.exec.require_grad(member.plan.models[0].input)?;
+        }
+        let batch = self.members[0].options.eval_batch.max(1);
+        let mut correct = 0usize;
+        let mut start = 0;
+        while start < data.len() {
+            let end = (start + batch).min(data.len());
+            let y = data.labels.slice(s![start..end]);
+            let original = data
+                .features
+                .slice(s![start..end, ..])
+                .as_standard_layout()
+                .into_owned();
+            let mut adversarial = original.clone();
+            let mut targets: Vec<Target<'_>> = self
+                .members
+                .iter_mut()
+                .map(|m| Target {
+                    exec: &mut m.exec,
+                    plan: &m.plan,
+                })
+                .collect();
+            perturb_in_place(
+                &mut targets,
+                adversarial.view_mut(),
+                original.view(),
+                y,
+                attack,
+                range,
+            )?;
+            let classes = self
+                .predictions(adversarial.view())?
+                .classes
+                .ok_or_else(not_classification)?;
+            correct += classes
+                .iter()
+                .zip(y)
+                .filter(|(&c, &label)| c as f32 == label)
                 .count();
             start = end;
         }

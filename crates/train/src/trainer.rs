@@ -399,9 +399,12 @@ impl Trainer {
         self.x_clean
             .slice_mut(s![..m, ..])
             .assign(&self.x_batch.slice(s![..m, ..]));
+        let mut target = [crate::adversarial::Target {
+            exec: &mut self.exec,
+            plan: &self.plan,
+        }];
         crate::adversarial::perturb_in_place(
-            &mut self.exec,
-            &self.plan,
+            &mut target,
             self.x_batch.slice_mut(s![..m, ..]),
             self.x_clean.slice(s![..m, ..]),
             self.y_batch.slice(s![..m]),

@@ -2,7 +2,9 @@
 
 mod common;
 
-use knit_train::{AdversarialSpec, Attack, Silent, TrainOptions, Trainer};
+use knit_train::{
+    train_bagging, AdversarialSpec, Attack, Combine, Ensemble, Silent, TrainOptions, Trainer,
+};
 use std::path::Path;
 
 fn trainer(plan: knit_train::Plan) -> Trainer {
@@ -101,5 +103,55 @@ fn pgd_stays_in_the_eps_ball_and_the_range_and_is_as_strong_as_fgsm() {
     assert!(
         strong <= fgsm + 0.02 && fgsm < clean,
         "clean {clean}, fgsm {fgsm}, pgd {strong}"
+    );
+}
+
+#[test]
+fn an_ensemble_is_attacked_through_all_its_members() {
+    let mut plan = common::plan(2);
+    plan.epochs = 3;
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    let test = data.test.clone().unwrap();
+
+    // A one-member ensemble is attacked exactly as its member alone.
+    let mut alone = trainer(plan.clone());
+    alone.fit(&mut Silent).unwrap();
+    let mut twin = trainer(plan.clone());
+    twin.fit(&mut Silent).unwrap();
+    let attack = Attack::Pgd {
+        eps: 0.5,
+        alpha: 0.1,
+        steps: 5,
+    };
+    let mut single = Ensemble {
+        members: vec![twin],
+        combine: Combine::Vote,
+    };
+    assert_eq!(
+        single.accuracy_under_attack(&test, attack, None).unwrap(),
+        alone.accuracy_under_attack(&test, attack, None).unwrap()
+    );
+
+    // Three members: no perturbation leaves the ensemble's own accuracy, a large one lowers it.
+    let (mut ensemble, report) = train_bagging(
+        &plan,
+        &data,
+        3,
+        1.0,
+        Combine::Average,
+        TrainOptions::default(),
+    )
+    .unwrap();
+    let untouched = ensemble
+        .accuracy_under_attack(&test, Attack::Fgsm { eps: 0.0 }, None)
+        .unwrap();
+    assert_eq!(untouched, report.ensemble);
+    let attacked = ensemble
+        .accuracy_under_attack(&test, Attack::Fgsm { eps: 1.0 }, None)
+        .unwrap();
+    assert!(
+        attacked < report.ensemble,
+        "clean {}, attacked {attacked}",
+        report.ensemble
     );
 }

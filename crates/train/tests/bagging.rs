@@ -252,6 +252,13 @@ fn a_regression_ensemble_predicts_the_mean_and_reports_mse() {
         .collect();
     let predicted = ensemble.predictions(test.features.view()).unwrap();
     assert_eq!(predicted.classes, None);
+    let err = ensemble
+        .accuracy_under_attack(test, knit_train::Attack::Fgsm { eps: 0.1 }, None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "adversarial evaluation: accuracy under attack needs a classification ensemble"
+    );
     let mut squared = 0.0;
     for i in 0..test.len() {
         let mean = outputs.iter().map(|o| f64::from(o[[i, 0]])).sum::<f64>() / 3.0;
