@@ -235,6 +235,23 @@ fn a_bagging_run_reports_and_plots_every_member_and_cannot_be_resumed() {
         2,
         "a bagging program trains all its members in one go",
     );
+
+    // Adversarially trained members: the ensemble is attacked through all of them.
+    let out = run(with(&["--set", "adversarial=fgsm(eps: 0.1)"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let ensemble = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ensemble"))
+        .and_then(|rest| rest.split('%').next())
+        .map(str::trim)
+        .unwrap();
+    let robustness =
+        format!("robustness on 200 held-out examples: clean {ensemble} %, under fgsm(eps: 0.1) ");
+    assert!(
+        stdout.contains(&robustness),
+        "{robustness:?} not in {stdout}"
+    );
 }
 
 #[test]

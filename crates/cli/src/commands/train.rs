@@ -229,7 +229,7 @@ fn train_bagged(
         bagging.combine,
         options,
     );
-    let (ensemble, report) = match trained {
+    let (mut ensemble, report) = match trained {
         Ok(t) => t,
         Err(e) => return common::train_failure(&e),
     };
@@ -240,6 +240,19 @@ fn train_bagged(
         return common::train_failure(&e);
     }
     println!("  checkpoint {}", save.display());
+    let classifies = report.score == knit_train::Score::Accuracy;
+    if let (Some(adversarial), true) = (plan.adversarial, classifies) {
+        // The split the ensemble was scored on, attacked through all the members.
+        let held_out = splits.test.as_ref().or(splits.validation.as_ref());
+        if let Some(data) = held_out {
+            let attacked =
+                ensemble.accuracy_under_attack(data, adversarial.attack, adversarial.range);
+            match attacked {
+                Ok(a) => print_robustness(data.len(), report.ensemble, adversarial.attack, a),
+                Err(e) => return common::train_failure(&e),
+            }
+        }
+    }
     let seeds: Vec<u64> = (0..bagging.members)
         .map(|k| knit_train::member_seed(plan.seed, k))
         .collect();
@@ -271,6 +284,15 @@ fn train_bagged(
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Prints the accuracy on held-out examples before and after an attack.
+fn print_robustness(examples: usize, clean: f64, attack: knit_train::Attack, attacked: f64) {
+    println!(
+        "\nrobustness on {examples} held-out examples: clean {:.2} %, under {attack} {:.2} %",
+        clean * 100.0,
+        attacked * 100.0
+    );
 }
 
 /// Writes the JSON report atomically, or says why it could not.
@@ -382,13 +404,8 @@ pub fn run(args: &Args) -> ExitCode {
                 let attacked = trainer
                     .accuracy_under_attack(&data, adversarial.attack, adversarial.range)
                     .map_err(|e| common::train_failure(&e))?;
-                println!(
-                    "\nrobustness on {} held-out examples: clean {:.2} %, under {} {:.2} %",
-                    data.len(),
-                    clean.first().and_then(|m| m.accuracy).unwrap_or(0.0) * 100.0,
-                    adversarial.attack,
-                    attacked * 100.0
-                );
+                let clean = clean.first().and_then(|m| m.accuracy).unwrap_or(0.0);
+                print_robustness(data.len(), clean, adversarial.attack, attacked);
             }
         }
         save_checkpoint(&trainer, &scaler, &save).map_err(|e| common::train_failure(&e))?;
