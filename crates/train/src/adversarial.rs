@@ -89,6 +89,27 @@ pub(crate) fn perturb_in_place(
     Ok(())
 }
 
+/// Adversarial versions of the rows `x` (labels `y`) against `targets`, as a new array.
+fn perturbed(
+    targets: &mut [Target<'_>],
+    x: ArrayView2<'_, f32>,
+    y: ArrayView1<'_, f32>,
+    attack: Attack,
+    range: Option<(f64, f64)>,
+) -> Result<Array2<f32>, TrainError> {
+    let original = x.as_standard_layout().into_owned();
+    let mut adversarial = original.clone();
+    perturb_in_place(
+        targets,
+        adversarial.view_mut(),
+        original.view(),
+        y,
+        attack,
+        range,
+    )?;
+    Ok(adversarial)
+}
+
 impl Trainer {
     /// Adversarial versions of the examples `x` with labels `y`, against the first model.
     pub fn perturb(
@@ -99,21 +120,11 @@ impl Trainer {
         range: Option<(f64, f64)>,
     ) -> Result<Array2<f32>, TrainError> {
         self.exec.require_grad(self.plan.models[0].input)?;
-        let original = x.as_standard_layout().into_owned();
-        let mut adversarial = original.clone();
         let mut target = [Target {
             exec: &mut self.exec,
             plan: &self.plan,
         }];
-        perturb_in_place(
-            &mut target,
-            adversarial.view_mut(),
-            original.view(),
-            y,
-            attack,
-            range,
-        )?;
-        Ok(adversarial)
+        perturbed(&mut target, x, y, attack, range)
     }
 
     /// The first model's accuracy on `data` after every example is perturbed by `attack`.
@@ -125,17 +136,12 @@ impl Trainer {
     ) -> Result<f64, TrainError> {
         let model = self.plan.models[0].clone();
         let dims = self.plan.graph.node(model.input)?.shape.dims.clone();
-        let batch = self.options.eval_batch.max(1);
-        let mut correct = 0usize;
-        let mut start = 0;
-        while start < data.len() {
-            let end = (start + batch).min(data.len());
-            let y = data.labels.slice(s![start..end]);
-            let adversarial =
-                self.perturb(data.features.slice(s![start..end, ..]), y, attack, range)?;
+        let batch = self.options.eval_batch;
+        accuracy_in_batches(data, batch, |x, y| {
+            let adversarial = self.perturb(x, y, attack, range)?;
             let view = adversarial
                 .view()
-                .into_shape_with_order(batch_dims(end - start, &dims))
+                .into_shape_with_order(batch_dims(x.nrows(), &dims))
                 .map_err(|e| TrainError::DataMismatch {
                     model: model.name.clone(),
                     message: e.to_string(),
@@ -143,15 +149,35 @@ impl Trainer {
             self.exec.set_input(model.input, view)?;
             self.exec.run(model.output, Mode::Eval)?;
             let out = self.exec.value(model.output)?;
-            correct += out
+            Ok(out
                 .outer_iter()
-                .zip(y)
-                .filter(|(row, &label)| argmax(row.iter().copied()) as f32 == label)
-                .count();
-            start = end;
-        }
-        Ok(correct as f64 / data.len().max(1) as f64)
+                .map(|row| argmax(row.iter().copied()))
+                .collect())
+        })
     }
+}
+
+/// The share of `data`'s examples whose label `classify` gives back, called on batches of
+/// `batch` rows (features and labels) and returning a class per row.
+fn accuracy_in_batches(
+    data: &Dataset,
+    batch: usize,
+    mut classify: impl FnMut(ArrayView2<'_, f32>, ArrayView1<'_, f32>) -> Result<Vec<usize>, TrainError>,
+) -> Result<f64, TrainError> {
+    let mut correct = 0usize;
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + batch.max(1)).min(data.len());
+        let y = data.labels.slice(s![start..end]);
+        let classes = classify(data.features.slice(s![start..end, ..]), y)?;
+        correct += classes
+            .iter()
+            .zip(y)
+            .filter(|(&c, &label)| c as f32 == label)
+            .count();
+        start = end;
+    }
+    Ok(correct as f64 / data.len().max(1) as f64)
 }
 
 impl Ensemble {
@@ -176,18 +202,8 @@ impl Ensemble {
         for member in &mut self.members {
             member.exec.require_grad(member.plan.models[0].input)?;
         }
-        let batch = self.members[0].options.eval_batch.max(1);
-        let mut correct = 0usize;
-        let mut start = 0;
-        while start < data.len() {
-            let end = (start + batch).min(data.len());
-            let y = data.labels.slice(s![start..end]);
-            let original = data
-                .features
-                .slice(s![start..end, ..])
-                .as_standard_layout()
-                .into_owned();
-            let mut adversarial = original.clone();
+        let batch = self.members[0].options.eval_batch;
+        accuracy_in_batches(data, batch, |x, y| {
             let mut targets: Vec<Target<'_>> = self
                 .members
                 .iter_mut()
@@ -196,25 +212,10 @@ impl Ensemble {
                     plan: &m.plan,
                 })
                 .collect();
-            perturb_in_place(
-                &mut targets,
-                adversarial.view_mut(),
-                original.view(),
-                y,
-                attack,
-                range,
-            )?;
-            let classes = self
-                .predictions(adversarial.view())?
+            let adversarial = perturbed(&mut targets, x, y, attack, range)?;
+            self.predictions(adversarial.view())?
                 .classes
-                .ok_or_else(not_classification)?;
-            correct += classes
-                .iter()
-                .zip(y)
-                .filter(|(&c, &label)| c as f32 == label)
-                .count();
-            start = end;
-        }
-        Ok(correct as f64 / data.len().max(1) as f64)
+                .ok_or_else(not_classification)
+        })
     }
 }
