@@ -254,7 +254,7 @@ pub(crate) fn check_train<'a>(
     let groups = cx.groups(&frozen_names);
     let optimizer = cx.optimizer(groups.as_ref().map(|g| &g.0));
     let run = cx.run_settings();
-    let procedures = cx.procedures(&frozen_names, &dense_weights, task);
+    let procedures = cx.procedures(&t.models, &frozen_names, &dense_weights, task);
     let (penalties, ties, _) = (penalties?, ties?, frozen?);
     let (groups, (optimizer, lr_schedule), run, procedures) =
         (groups?, optimizer?, run?, procedures?);

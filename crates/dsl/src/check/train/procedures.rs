@@ -4,7 +4,7 @@
 use super::super::consts::num_text;
 use super::super::selector::resolve;
 use super::settings::{Cx, MAX_EPOCHS};
-use crate::ast::{BaggingClause, Expr, PruneClause, TrainKind};
+use crate::ast::{BaggingClause, Expr, Ident, PruneClause, TrainKind};
 use crate::builtins::ATTACKS;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -48,6 +48,7 @@ impl Cx<'_, '_> {
     /// Pruning, adversarial training, bagging and transfer.
     pub(crate) fn procedures(
         &mut self,
+        models: &[Ident],
         frozen: &[String],
         dense_weights: &[String],
         task: Task,
@@ -67,7 +68,7 @@ impl Cx<'_, '_> {
                 p.bagging = self.bagging(members, clauses, task);
                 ok &= p.bagging.is_some();
             }
-            ok &= self.alone_with_bagging(line.span);
+            ok &= self.alone_with_bagging(line.span, models);
         }
         if let Some(TrainKind::Start { from, renames }) =
             self.settings.get("start").map(|s| &s.kind)
@@ -96,12 +97,32 @@ impl Cx<'_, '_> {
         ok.then_some(p)
     }
 
-    /// Reports the procedures that an ensemble run does not carry out for its members:
-    /// pruning (a procedure on one trained model) and starting from a checkpoint (every
-    /// member would start from the same weights, and bagging draws each its own). Returns
-    /// whether there were none.
-    fn alone_with_bagging(&mut self, bagging: Span) -> bool {
+    /// Reports what an ensemble run cannot carry out for its members: several models side
+    /// by side (an ensemble combines copies of one model), pruning (a procedure on one
+    /// trained model) and starting from a checkpoint (every member would start from the
+    /// same weights, and bagging draws each its own). Returns whether there was none.
+    fn alone_with_bagging(&mut self, bagging: Span, models: &[Ident]) -> bool {
         let mut ok = true;
+        if let [first, .., last] = models {
+            let names: Vec<String> = models.iter().map(|m| format!("`{}`", m.name)).collect();
+            self.sink.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    format!(
+                        "`bagging` trains copies of one model, not {}",
+                        names.join(", ")
+                    ),
+                )
+                .label(
+                    self.file,
+                    first.span.to(last.span),
+                    format!("{} models side by side", models.len()),
+                )
+                .label(self.file, bagging, "an ensemble is trained here")
+                .help("bag one model per program; tying and sharing stay within one run"),
+            );
+            ok = false;
+        }
         for (kw, why) in [
             (
                 "prune",
