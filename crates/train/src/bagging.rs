@@ -2,7 +2,9 @@
 //! combined by majority vote or averaged probabilities (the mean, for regression).
 
 use crate::ensemble::{Ensemble, Score};
-use crate::{Combine, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer};
+use crate::{
+    BaggingSpec, Combine, Observer, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer,
+};
 use knit_data::{bootstrap, Splits};
 use knit_tensor::with_thread_pool;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -102,6 +104,31 @@ pub fn train_bagging(
     combine: Combine,
     options: TrainOptions,
 ) -> Result<(Ensemble, BaggingReport), TrainError> {
+    let spec = BaggingSpec {
+        members,
+        fraction,
+        combine,
+    };
+    train_bagging_observed(plan, data, spec, options, &|_| Box::new(Silent))
+}
+
+/// Makes the observer that follows member `k`'s training (a progress bar, log lines).
+pub type MemberObserver<'a> = dyn Fn(usize) -> Box<dyn Observer + Send> + Sync + 'a;
+
+/// [`train_bagging`], with each member's training followed by the observer `observe(k)`
+/// gives for member `k` (members may train at the same time, so observers must be `Send`).
+pub fn train_bagging_observed(
+    plan: &Plan,
+    data: &Splits,
+    spec: BaggingSpec,
+    options: TrainOptions,
+    observe: &MemberObserver<'_>,
+) -> Result<(Ensemble, BaggingReport), TrainError> {
+    let BaggingSpec {
+        members,
+        fraction,
+        combine,
+    } = spec;
     if members == 0 || !(fraction > 0.0 && fraction.is_finite()) {
         return Err(TrainError::Procedure {
             procedure: "bagging",
@@ -129,7 +156,8 @@ pub fn train_bagging(
             scaler: data.scaler.clone(),
         };
         let mut trainer = Trainer::new(member_plan, splits, options)?;
-        let report = with_thread_pool(options.threads, || trainer.fit(&mut Silent))?;
+        let mut observer = observe(k);
+        let report = with_thread_pool(options.threads, || trainer.fit(&mut *observer))?;
         Ok(Member {
             trainer,
             report,

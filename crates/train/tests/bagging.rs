@@ -288,3 +288,54 @@ fn bagging_rejects_an_empty_ensemble() {
         "bagging: needs at least one member and a positive resample fraction, got 0 and 1"
     );
 }
+
+#[test]
+fn every_member_is_followed_by_its_own_observer() {
+    use knit_train::{train_bagging_observed, BaggingSpec, EpochMetrics, Observer};
+    use std::sync::{Arc, Mutex};
+
+    struct Log {
+        member: usize,
+        seen: Arc<Mutex<Vec<(usize, usize)>>>,
+    }
+    impl Observer for Log {
+        fn epoch_finished(&mut self, m: &EpochMetrics) {
+            self.seen.lock().unwrap().push((self.member, m.epoch));
+        }
+    }
+
+    let mut plan = common::plan(5);
+    plan.epochs = 3;
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let spec = BaggingSpec {
+        members: 4,
+        fraction: 1.0,
+        combine: Combine::Vote,
+    };
+    let options = TrainOptions {
+        threads: 2,
+        ..TrainOptions::default()
+    };
+    let observed = train_bagging_observed(&plan, &data, spec, options, &|member| {
+        Box::new(Log {
+            member,
+            seen: Arc::clone(&seen),
+        })
+    })
+    .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    // Members train two at a time: their events interleave, each member's in order.
+    for member in 0..4 {
+        let epochs: Vec<usize> = seen
+            .iter()
+            .filter(|(m, _)| *m == member)
+            .map(|(_, e)| *e)
+            .collect();
+        assert_eq!(epochs, [1, 2, 3], "member {member}");
+    }
+    assert_eq!(seen.len(), 12);
+    // Observing changes nothing.
+    let (_, silent) = train_bagging(&plan, &data, 4, 1.0, Combine::Vote, options).unwrap();
+    assert_eq!(observed.1.members, silent.members);
+}
