@@ -252,6 +252,20 @@ fn a_bagging_run_reports_and_plots_every_member_and_cannot_be_resumed() {
         stdout.contains(&robustness),
         "{robustness:?} not in {stdout}"
     );
+
+    // Without --quiet and off a terminal: a line per member and epoch.
+    let out = knit(
+        dir.path(),
+        &["train", &bagging, "--epochs", "2", "--out", "tmp"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for member in 0..5 {
+        for epoch in 1..=2 {
+            let line = format!("member {member}  epoch   {epoch}/2  loss ");
+            assert!(stdout.contains(&line), "{line:?} not in {stdout}");
+        }
+    }
 }
 
 #[test]

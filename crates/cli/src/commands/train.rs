@@ -70,12 +70,7 @@ impl Observer for Progress {
         self.loss_sum = 0.0;
         self.started = Instant::now();
         if self.display == Display::Bar {
-            let bar = ProgressBar::new(batches as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
+            let bar = progress_bar(batches, "{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}");
             bar.set_prefix(format!("epoch {epoch:>3}/{}", self.epochs));
             self.bar = Some(bar);
         }
@@ -118,6 +113,52 @@ impl Observer for Progress {
     fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
         save_checkpoint(trainer, &self.scaler, &self.save)
     }
+}
+
+/// Follows one member of a bagging run: each finished epoch advances the run's shared bar
+/// (members × epochs long) or prints a line naming the member.
+struct MemberProgress {
+    member: usize,
+    epochs: usize,
+    display: Display,
+    bar: Option<ProgressBar>,
+}
+
+impl MemberProgress {
+    /// The shared bar of a bagging run, on a terminal.
+    fn bar(display: Display, members: usize, epochs: usize) -> Option<ProgressBar> {
+        (display == Display::Bar).then(|| {
+            progress_bar(
+                members * epochs,
+                "bagging [{bar:30}] {pos}/{len} epochs {msg} ETA {eta}",
+            )
+        })
+    }
+}
+
+impl Observer for MemberProgress {
+    fn epoch_finished(&mut self, m: &EpochMetrics) {
+        let line = format!("member {}  {}", self.member, epoch_line(m, self.epochs));
+        match (&self.bar, self.display) {
+            (Some(bar), _) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            (None, Display::Lines) => println!("{line}"),
+            _ => {}
+        }
+    }
+}
+
+/// A bar of `len` steps drawn with the indicatif `template`.
+fn progress_bar(len: usize, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 /// One epoch's line.
@@ -214,6 +255,7 @@ fn train_bagged(
     splits: &knit_data::Splits,
     bagging: knit_train::BaggingSpec,
     save: &Path,
+    display: Display,
     wall: Instant,
 ) -> ExitCode {
     let threads = args.threads as usize;
@@ -221,14 +263,19 @@ fn train_bagged(
         threads,
         eval_batch: 512,
     };
-    let trained = knit_train::train_bagging(
-        plan,
-        splits,
-        bagging.members,
-        bagging.fraction,
-        bagging.combine,
-        options,
-    );
+    let bar = MemberProgress::bar(display, bagging.members, plan.epochs);
+    let observe = |member| -> Box<dyn Observer + Send> {
+        Box::new(MemberProgress {
+            member,
+            epochs: plan.epochs,
+            display,
+            bar: bar.clone(),
+        })
+    };
+    let trained = knit_train::train_bagging_observed(plan, splits, bagging, options, &observe);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let (mut ensemble, report) = match trained {
         Ok(t) => t,
         Err(e) => return common::train_failure(&e),
@@ -350,7 +397,7 @@ pub fn run(args: &Args) -> ExitCode {
                 resume.display()
             ));
         }
-        return train_bagged(args, &plan, &splits, bagging, &save, wall);
+        return train_bagged(args, &plan, &splits, bagging, &save, display, wall);
     }
     let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
         let options = TrainOptions {
