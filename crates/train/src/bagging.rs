@@ -7,7 +7,7 @@ use crate::{
 };
 use knit_data::{bootstrap, Splits};
 use knit_tensor::with_thread_pool;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// What bagging measured on the test split (or the validation split if there is no test):
@@ -43,37 +43,55 @@ struct Member {
 /// `options.threads`: `min(threads, members)` members at a time, each on
 /// `threads / concurrent` threads (at least one), taking the next member as one finishes.
 /// Results come back in member order; a member's result does not depend on which worker ran
-/// it or when.
-fn in_parallel<T: Send>(
+/// it or when. After a member fails no new member starts, and the failure of the lowest
+/// member index is returned.
+fn in_parallel<T: Send, E: Send>(
     members: usize,
     options: TrainOptions,
-    train: impl Fn(usize, TrainOptions) -> T + Sync,
-) -> Vec<T> {
+    train: impl Fn(usize, TrainOptions) -> Result<T, E> + Sync,
+) -> Result<Vec<T>, E> {
     let concurrent = options.threads.clamp(1, members.max(1));
     let member_options = TrainOptions {
         threads: (options.threads / concurrent).max(1),
         ..options
     };
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = (0..members).map(|_| Mutex::new(None)).collect();
+    let failed = AtomicBool::new(false);
+    let slots: Vec<Mutex<Option<Result<T, E>>>> = (0..members).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..concurrent {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(slot) = slots.get(k) else { break };
-                let result = train(k, member_options);
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(k) else { break };
+                    let result = train(k, member_options);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+                }
             });
         }
     });
-    slots
+    let results: Vec<Option<Result<T, E>>> = slots
         .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(PoisonError::into_inner)
-                .expect("every member was trained")
-        })
-        .collect()
+        .map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .collect();
+    // A member is missing only when another failed; that failure is among the results.
+    let mut trained = Vec::with_capacity(members);
+    let mut first_error = None;
+    for result in results.into_iter().flatten() {
+        match result {
+            Ok(t) => trained.push(t),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(trained),
+    }
 }
 
 /// The seed of member `k` of an ensemble trained from a plan seeded `seed`: the plan's seed
@@ -167,8 +185,7 @@ pub fn train_bagging_observed(
     let mut trainers = Vec::with_capacity(members);
     let mut reports = Vec::with_capacity(members);
     let mut distinct_fraction = Vec::with_capacity(members);
-    for member in in_parallel(members, options, train_member) {
-        let member = member?;
+    for member in in_parallel(members, options, train_member)? {
         trainers.push(member.trainer);
         reports.push(member.report);
         distinct_fraction.push(member.distinct_fraction);
@@ -229,11 +246,35 @@ mod tests {
                 peak.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 running.fetch_sub(1, Ordering::SeqCst);
-                (k, o.threads)
-            });
+                Ok::<_, ()>((k, o.threads))
+            })
+            .unwrap();
             let expected: Vec<(usize, usize)> = (0..members).map(|k| (k, each)).collect();
             assert_eq!(out, expected, "{threads} threads, {members} members");
             assert_eq!(peak.load(Ordering::SeqCst), concurrent);
         }
+    }
+
+    #[test]
+    fn a_failing_member_stops_new_ones_and_its_error_is_returned() {
+        let started = AtomicUsize::new(0);
+        let options = TrainOptions {
+            threads: 1,
+            ..TrainOptions::default()
+        };
+        let out: Result<Vec<usize>, String> = in_parallel(6, options, |k, _| {
+            started.fetch_add(1, Ordering::SeqCst);
+            if k == 2 {
+                Err(format!("member {k} diverged"))
+            } else {
+                Ok(k)
+            }
+        });
+        assert_eq!(out, Err("member 2 diverged".to_string()));
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            3,
+            "members 3 to 5 never start"
+        );
     }
 }
