@@ -240,13 +240,22 @@ fn a_bagging_run_writes_one_ensemble_checkpoint_that_eval_and_predict_use() {
         assert!(cells[2 + cells[1] as usize] >= 0.6, "{line}");
     }
 
-    let err = fails(dir.path(), 1, &["attack", &file, "--weights", weights]);
-    assert!(
-        err.contains(
-            "it holds an ensemble of 5 members; attacks run against one model's checkpoint"
-        ),
-        "{err}"
+    // The ensemble is attacked through all its members; its clean row is its own accuracy.
+    let table = ok(
+        dir.path(),
+        &["attack", &file, "--weights", weights, "--eps", "0,0.3"],
     );
+    assert!(
+        table.starts_with(
+            "accuracy under attack on 200 test examples, an ensemble of 5 members (ε in scaled input units)"
+        ),
+        "{table}"
+    );
+    let ensemble = percent_at(&row(&trained, &["ensemble"]), 1);
+    assert_eq!(percent_at(&row(&table, &["clean"]), 1), ensemble);
+    let fgsm = |eps: &str| percent_at(&row(&table, &["fgsm", eps]), 2);
+    assert_eq!(fgsm("0"), ensemble, "ε 0 changes nothing");
+    assert!(fgsm("0.3") < ensemble, "{table}");
 }
 
 #[test]

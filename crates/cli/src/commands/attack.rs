@@ -1,8 +1,10 @@
-//! `knit attack FILE --weights CKPT`: a trained classifier's accuracy on clean examples and
-//! under FGSM and PGD attacks at several ε, on the test (or validation) split.
+//! `knit attack FILE --weights CKPT`: a trained classifier's (or ensemble's) accuracy on
+//! clean examples and under FGSM and PGD attacks at several ε, on the test (or validation)
+//! split.
 
 use super::common::{self, OverrideArgs, Trained};
-use knit_train::{Attack, Task};
+use knit_data::Dataset;
+use knit_train::{Attack, Task, TrainError};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -41,7 +43,8 @@ pub enum SplitName {
 pub struct Args {
     /// The `.net` file the checkpoint was trained from (a classifier).
     pub file: PathBuf,
-    /// The checkpoint (`.safetensors`) of one model.
+    /// The checkpoint (`.safetensors`) of one model, or of an ensemble (attacked through
+    /// the sum of its members' losses, scored by its combined predictions).
     #[arg(long, value_name = "CKPT")]
     pub weights: PathBuf,
     /// The radii ε of the L∞ ball, comma-separated, in the scaled inputs' units.
@@ -90,6 +93,8 @@ struct Row {
 struct Output<'a> {
     split: &'a str,
     examples: usize,
+    /// The member count when an ensemble was attacked.
+    ensemble_members: Option<usize>,
     range: Option<(f64, f64)>,
     clean: f64,
     attacks: &'a [Row],
@@ -123,6 +128,32 @@ fn validate(args: &Args) -> Result<Option<(f64, f64)>, String> {
     }
 }
 
+/// The accuracy of one model, or of an ensemble's combined predictions, on clean `data`.
+fn clean_accuracy(victim: &mut Trained, data: &Dataset) -> Result<f64, TrainError> {
+    match victim {
+        Trained::Single(t) => Ok(t
+            .evaluate(data)?
+            .first()
+            .and_then(|m| m.accuracy)
+            .unwrap_or(0.0)),
+        Trained::Ensemble(e) => e.score(data),
+    }
+}
+
+/// The accuracy on `data` after `attack`: against one model, or against an ensemble through
+/// the sum of its members' losses.
+fn accuracy_under_attack(
+    victim: &mut Trained,
+    data: &Dataset,
+    attack: Attack,
+    range: Option<(f64, f64)>,
+) -> Result<f64, TrainError> {
+    match victim {
+        Trained::Single(t) => t.accuracy_under_attack(data, attack, range),
+        Trained::Ensemble(e) => e.accuracy_under_attack(data, attack, range),
+    }
+}
+
 /// Runs `knit attack`.
 pub fn run(args: &Args) -> ExitCode {
     let range_arg = match validate(args) {
@@ -139,16 +170,7 @@ pub fn run(args: &Args) -> ExitCode {
             args.file.display()
         ));
     }
-    let mut trainer = match loaded.trained {
-        Trained::Single(t) => t,
-        Trained::Ensemble(e) => {
-            return common::failure(format!(
-                "checkpoint {}: it holds an ensemble of {} members; attacks run against one model's checkpoint",
-                args.weights.display(),
-                e.members.len()
-            ))
-        }
-    };
+    let mut victim = loaded.trained;
     let (split, data) = match args.split {
         SplitName::Test => ("test", loaded.test),
         SplitName::Validation => ("validation", loaded.validation),
@@ -160,8 +182,8 @@ pub fn run(args: &Args) -> ExitCode {
         ));
     };
     let range = range_arg.or(loaded.plan.adversarial.and_then(|a| a.range));
-    let clean = match trainer.evaluate(&data) {
-        Ok(m) => m.first().and_then(|m| m.accuracy).unwrap_or(0.0),
+    let clean = match clean_accuracy(&mut victim, &data) {
+        Ok(a) => a,
         Err(e) => return common::train_failure(&e),
     };
     let steps = args.steps as usize;
@@ -178,7 +200,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let mut rows = Vec::with_capacity(attacks.len());
     for attack in attacks {
-        let accuracy = match trainer.accuracy_under_attack(&data, attack, range) {
+        let accuracy = match accuracy_under_attack(&mut victim, &data, attack, range) {
             Ok(a) => a,
             Err(e) => return common::train_failure(&e),
         };
@@ -194,10 +216,15 @@ pub fn run(args: &Args) -> ExitCode {
             accuracy,
         });
     }
+    let members = match &victim {
+        Trained::Single(_) => None,
+        Trained::Ensemble(e) => Some(e.members.len()),
+    };
     if args.json {
         let output = Output {
             split,
             examples: data.len(),
+            ensemble_members: members,
             range,
             clean,
             attacks: &rows,
@@ -207,7 +234,7 @@ pub fn run(args: &Args) -> ExitCode {
             serde_json::to_string_pretty(&output).unwrap_or_default()
         );
     } else {
-        print!("{}", table(split, data.len(), range, clean, &rows));
+        print!("{}", table(split, data.len(), members, range, clean, &rows));
     }
     ExitCode::SUCCESS
 }
@@ -216,6 +243,7 @@ pub fn run(args: &Args) -> ExitCode {
 fn table(
     split: &str,
     examples: usize,
+    members: Option<usize>,
     range: Option<(f64, f64)>,
     clean: f64,
     rows: &[Row],
@@ -223,7 +251,8 @@ fn table(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "accuracy under attack on {examples} {split} examples (ε in scaled input units{})",
+        "accuracy under attack on {examples} {split} examples{} (ε in scaled input units{})",
+        members.map_or_else(String::new, |k| format!(", an ensemble of {k} members")),
         range.map_or_else(String::new, |(lo, hi)| format!(
             ", inputs clipped to [{lo}, {hi}]"
         ))
