@@ -1,8 +1,9 @@
 //! Checkpoints: named `f32` tensors and string metadata in a safetensors file.
 //!
 //! Parameters and buffers keep PyTorch's names, layouts and types (`h1.weight` `[out, in]`,
-//! `bn1.running_mean`, `bn1.num_batches_tracked` as `i64`), so `torch.nn.Module.load_state_dict` accepts them once the
-//! resume-only entries, whose names start with `_knit.`, are filtered out:
+//! `bn1.running_mean`, `bn1.num_batches_tracked` as `i64`), so
+//! `torch.nn.Module.load_state_dict` accepts them once the resume-only entries, whose names
+//! start with `_knit.`, are filtered out:
 //!
 //! ```python
 //! from safetensors.torch import load_file
@@ -28,6 +29,11 @@ pub const PRIVATE_PREFIX: &str = "_knit.";
 /// (every other tensor is `f32`).
 pub const COUNTER_SUFFIX: &str = ".num_batches_tracked";
 
+/// Whether the tensor `name` is a batch counter, stored as `i64` rather than `f32`.
+pub fn is_counter(name: &str) -> bool {
+    name.ends_with(COUNTER_SUFFIX)
+}
+
 /// The contents of a checkpoint file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Checkpoint {
@@ -48,7 +54,7 @@ impl Checkpoint {
             .tensors
             .iter()
             .map(|(name, a)| {
-                let (dtype, data) = if name.ends_with(COUNTER_SUFFIX) {
+                let (dtype, data) = if is_counter(name) {
                     let counts = a.iter().flat_map(|&v| (v as i64).to_le_bytes());
                     (Dtype::I64, counts.collect())
                 } else {

@@ -23,7 +23,7 @@ mod trainer;
 pub use bagging::{
     member_seed, train_bagging, train_bagging_observed, BaggingReport, MemberObserver,
 };
-pub use checkpoint::{write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
+pub use checkpoint::{is_counter, write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};

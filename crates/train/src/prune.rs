@@ -1,7 +1,7 @@
 //! Pruning during training: masks held at zero through retraining, and the iterative
 //! procedure of the course (prune, retrain, raise the sparsity while accuracy holds).
 
-use crate::checkpoint::{Checkpoint, COUNTER_SUFFIX};
+use crate::checkpoint::{is_counter, Checkpoint};
 use crate::early_stop::{restore, snapshot};
 use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
@@ -157,7 +157,7 @@ impl Trainer {
             .buffers()
             .iter()
             .map(|(name, b)| {
-                let width = if name.ends_with(COUNTER_SUFFIX) { 8 } else { 4 };
+                let width = if is_counter(name) { 8 } else { 4 };
                 width * b.len() as u64
             })
             .sum();

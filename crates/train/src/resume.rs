@@ -1,6 +1,6 @@
 //! Saving a run's state, resuming it bit for bit, and starting from trained weights.
 
-use crate::checkpoint::{Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
+use crate::checkpoint::{is_counter, Checkpoint, PRIVATE_PREFIX};
 use crate::early_stop::snapshot;
 use crate::prune::MASK_PREFIX;
 use crate::{TrainError, Trainer};
@@ -138,7 +138,7 @@ impl Trainer {
         let mut loaded = 0;
         for (name, is_param) in &wanted {
             let source = renamed(name);
-            if name.ends_with(COUNTER_SUFFIX) && !ckpt.tensors.contains_key(&source) {
+            if is_counter(name) && !ckpt.tensors.contains_key(&source) {
                 // As PyTorch's batch norm does for older files: a missing counter is not an
                 // error, the count starts where it is.
                 continue;
