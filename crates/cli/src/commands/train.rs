@@ -300,10 +300,10 @@ fn train_bagged(
             }
         }
     }
-    let seeds: Vec<u64> = (0..bagging.members)
-        .map(|k| knit_train::member_seed(plan.seed, k))
-        .collect();
     if let Some(path) = &args.report {
+        let seeds: Vec<u64> = (0..bagging.members)
+            .map(|k| knit_train::member_seed(plan.seed, k))
+            .collect();
         let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
         let run = summary::RunInput {
             file: &args.file,
