@@ -4,6 +4,7 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Axis};
 
+use crate::huge_pages::gather_rows;
 use crate::labels::classes_of;
 use crate::DataError;
 
@@ -72,9 +73,12 @@ impl Dataset {
     ///
     /// # Panics
     /// If an index is not below [`Dataset::len`].
+    ///
+    /// The copy's features are on huge pages where the system allows it (see
+    /// `huge_pages.rs`): a training set is such a copy, read row by row every epoch.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         Dataset {
-            features: self.features.select(Axis(0), indices),
+            features: gather_rows(self.features.view(), indices),
             feature_dims: self.feature_dims.clone(),
             labels: self.labels.select(Axis(0), indices),
             classes: self.classes,

@@ -40,6 +40,7 @@ mod csv;
 mod dataset;
 mod decode;
 mod error;
+mod huge_pages;
 mod idx;
 mod index_split;
 mod input;
