@@ -55,6 +55,7 @@ mod adagrad;
 mod adam;
 mod adamw;
 mod clip;
+mod divisor;
 mod engine;
 mod error;
 mod optimizer;

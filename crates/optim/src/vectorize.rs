@@ -29,6 +29,23 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Whether the code that [`vectorized`] runs is compiled with fused multiply-add
+/// instructions: on x86-64 when it takes the AVX-512 or AVX2 + FMA path, on AArch64
+/// always. Elsewhere `mul_add` is a call to the C library's `fma`, exact but slow, so
+/// loops that use it to save a division keep the division there instead.
+pub(crate) fn fma_is_native() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            || (std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        cfg!(target_arch = "aarch64")
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
