@@ -73,6 +73,7 @@ impl Checkpoint {
         let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
         let encoded =
             safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
+        let encoded = with_sorted_header(encoded).map_err(error)?;
         write_atomically(path, &encoded).map_err(|e| error(e.to_string()))
     }
 
@@ -135,6 +136,51 @@ impl Checkpoint {
                     "metadata entry '{key}' is missing; was this file written by `knit train`?"
                 ),
             })
+    }
+}
+
+/// The safetensors file `encoded` with the entries of its JSON header, the metadata's
+/// among them, in sorted order.
+///
+/// `safetensors::serialize` takes the metadata as a `HashMap` and writes it in that map's
+/// order, which changes from process to process; sorted, the same run writes the same bytes,
+/// so checkpoints can be compared or hashed as files. The tensor data is untouched (the
+/// header gives its offsets explicitly), and the header is padded with spaces to a multiple
+/// of 8 bytes, as the format asks.
+fn with_sorted_header(encoded: Vec<u8>) -> Result<Vec<u8>, String> {
+    let malformed = || "safetensors wrote a malformed header".to_string();
+    let length: [u8; 8] = encoded
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(malformed)?;
+    let end = usize::try_from(u64::from_le_bytes(length))
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .filter(|&end| end <= encoded.len())
+        .ok_or_else(malformed)?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&encoded[8..end]).map_err(|_| malformed())?;
+    let mut text = serde_json::to_string(&sorted(header)).map_err(|e| e.to_string())?;
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + encoded.len() - end);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&encoded[end..]);
+    Ok(out)
+}
+
+/// `value` with the keys of every object in sorted order (whatever order `serde_json`'s
+/// map keeps).
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        other => other,
     }
 }
 

@@ -96,6 +96,48 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
 }
 
 #[test]
+fn the_same_run_writes_the_same_checkpoint_bytes() {
+    let dir = std::env::temp_dir().join(format!("knit-same-bytes-{}", std::process::id()));
+    let files: Vec<Vec<u8>> = (0..4)
+        .map(|k| {
+            let mut run = trainer(common::plan(2));
+            run.fit(&mut Silent).unwrap();
+            let path = dir.join(format!("run{k}.safetensors"));
+            run.save(&path).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    // Metadata comes to safetensors as a HashMap, whose order differs from map to map.
+    for other in &files[1..] {
+        assert!(
+            other == &files[0],
+            "checkpoint files of the same run differ"
+        );
+    }
+    let header_length = u64::from_le_bytes(files[0][..8].try_into().unwrap()) as usize;
+    assert_eq!(header_length % 8, 0);
+    let header = std::str::from_utf8(&files[0][8..8 + header_length]).unwrap();
+    let keys: Vec<usize> = [
+        "knit.epoch",
+        "knit.format",
+        "knit.program",
+        "knit.seed",
+        "knit.step",
+    ]
+    .iter()
+    .map(|key| header.find(&format!("\"{key}\"")).expect(key))
+    .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "metadata keys not sorted: {header}"
+    );
+    let read = Checkpoint::read(&dir.join("run0.safetensors")).unwrap();
+    let epochs = common::plan(2).epochs;
+    assert_eq!(read.metadata["knit.epoch"], epochs.to_string());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn frozen_parameters_are_bit_identical_after_training() {
     let mut plan = common::plan(2);
     let id = plan.graph.id("h1.weight").unwrap();
