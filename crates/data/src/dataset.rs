@@ -71,11 +71,11 @@ impl Dataset {
     /// A new dataset with copies of the rows `indices`, in that order (repeats allowed, as in
     /// a bootstrap resample); it keeps `feature_dims` and `classes`.
     ///
-    /// # Panics
-    /// If an index is not below [`Dataset::len`].
-    ///
     /// The copy's features are on huge pages where the system allows it (see
     /// `huge_pages.rs`): a training set is such a copy, read row by row every epoch.
+    ///
+    /// # Panics
+    /// If an index is not below [`Dataset::len`].
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         Dataset {
             features: gather_rows(self.features.view(), indices),
