@@ -22,14 +22,14 @@
 //! RISC System/6000 processor", IBM J. Res. Dev. 34(1), 1990; also J.-M. Muller et al.,
 //! *Handbook of Floating-Point Arithmetic*). The theorem assumes that nothing overflows or
 //! leaves the normal range on the way, which holds for what Adam divides, `x = √v` of an
-//! `f32` `v` (zero, at least 2⁻⁷⁵, infinite or NaN), by `c` in `[2⁻²⁶, 1]` (every
+//! `f32` `v` (zero, at least 2⁻⁷⁵, infinite or NaN), by `c` in `[2⁻²⁷, 1]` (every
 //! `√(1 − β₂ᵗ)` with `β₂ < 1` in `f64`):
 //!
-//! * `q` is at most `x / c ≤ 2⁶⁴ · 2²⁶`: no overflow (a dividend near the largest `f32`
+//! * `q` is at most `x / c ≤ 2⁶⁴ · 2²⁷`: no overflow (a dividend near the largest `f32`
 //!   could round `x · y` up to infinity where `x / c` stays finite);
 //! * an infinite `x` would make `r` NaN, so an infinite `q` is returned as it is (`∞ / c`
 //!   is `∞`); NaN stays NaN; zero gives zero;
-//! * a nonzero `r` is a multiple of `ulp(c) · ulp(q) ≥ 2⁻⁴⁹ · 2⁻⁹⁸ ≥ 2⁻¹⁴⁹`, so it is
+//! * a nonzero `r` is a multiple of `ulp(c) · ulp(q) ≥ 2⁻⁵⁰ · 2⁻⁹⁸ ≥ 2⁻¹⁴⁹`, so it is
 //!   representable, if need be as a subnormal. Where subnormals are flushed to zero (as in
 //!   training, see knit-tensor's `denormal`), `x ≥ 2⁻⁶³` and a remainder that small means
 //!   `q` was within `2⁻¹²⁶ / c` of `x / c`, far less than half its ulp: `q` was already the
@@ -54,7 +54,7 @@ pub(crate) struct Divisor<F> {
 }
 
 impl<F: Real> Divisor<F> {
-    /// Prepares division by `c`, for `c` in `[2⁻²⁶, 1]` (Adam's `√(1 − β₂ᵗ)` is in
+    /// Prepares division by `c`, for `c` in `[2⁻²⁷, 1]` (Adam's `√(1 − β₂ᵗ)` is in
     /// `[√(1 − β₂), 1]`).
     pub(crate) fn new(c: F) -> Divisor<F> {
         Divisor {
@@ -100,7 +100,8 @@ mod tests {
 
     /// The divisors Adam meets: the common β₂ values over their first steps, and 1.
     fn adam_divisors() -> Vec<f32> {
-        let mut cs = vec![1.0];
+        // 1 and the smallest: β₂ = 1 − 2⁻⁵³, the largest f64 below 1, at its first step.
+        let mut cs = vec![1.0, bias_correction_sqrt(1.0 - f64::EPSILON / 2.0, 1)];
         for beta2 in [0.999, 0.99, 0.98, 0.95, 0.9, 0.9999, 0.5, 0.0] {
             for step in (1..=3000).chain([5000, 10_000, 20_000, 100_000]) {
                 cs.push(bias_correction_sqrt(beta2, step));
