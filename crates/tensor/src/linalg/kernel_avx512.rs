@@ -6,11 +6,19 @@
 //! 2 `B` registers and a broadcast fill 31 of the 32 zmm registers, and the 28 FMAs per
 //! step hide the 4-cycle FMA latency on two FMA ports with room to spare.
 //!
+//! `A` is read either from a packed panel (`MR` values per step) or in place, from `rows`
+//! rows of the source that are contiguous along `k` and `lda` apart: the broadcasts then
+//! load from each row in turn, so an operand like `W` in `W · xᵀ` needs no packing at all
+//! (the driver chooses that orientation for `x · Wᵀ`, see `driver::run`).
+//!
 //! Edge tiles: the packed panels are zero-padded, and the kernel is instantiated for every
 //! row count `1..=14` and for one or two vectors of columns, so a partial tile costs only
 //! what it computes; partial columns are stored (and, when accumulating, loaded) with a lane
-//! mask. A destination whose rows are not contiguous is written through a stack tile.
+//! mask. A column-major destination (the transposed product above) is written by
+//! transposing the register tile in blocks of 16 × 16 (8 × 8 for `f64`) and storing its
+//! columns with a lane mask; a destination with neither stride 1 goes through a stack tile.
 
+use super::pack_avx512::{transpose_16x16, transpose_8x8};
 use std::arch::x86_64::*;
 
 /// Rows of the register tile.
@@ -22,22 +30,22 @@ pub(super) const NR_F64: usize = 16;
 
 /// Dispatches on the tile's row count to the instantiation with that many rows.
 macro_rules! by_rows {
-    ($rows:expr, $v:literal, $tile:ident($($arg:expr),*)) => {
+    ($rows:expr, $v:literal, $in_place:literal, $tile:ident($($arg:expr),*)) => {
         match $rows {
-            1 => $tile::<1, $v>($($arg),*),
-            2 => $tile::<2, $v>($($arg),*),
-            3 => $tile::<3, $v>($($arg),*),
-            4 => $tile::<4, $v>($($arg),*),
-            5 => $tile::<5, $v>($($arg),*),
-            6 => $tile::<6, $v>($($arg),*),
-            7 => $tile::<7, $v>($($arg),*),
-            8 => $tile::<8, $v>($($arg),*),
-            9 => $tile::<9, $v>($($arg),*),
-            10 => $tile::<10, $v>($($arg),*),
-            11 => $tile::<11, $v>($($arg),*),
-            12 => $tile::<12, $v>($($arg),*),
-            13 => $tile::<13, $v>($($arg),*),
-            14 => $tile::<14, $v>($($arg),*),
+            1 => $tile::<1, $v, $in_place>($($arg),*),
+            2 => $tile::<2, $v, $in_place>($($arg),*),
+            3 => $tile::<3, $v, $in_place>($($arg),*),
+            4 => $tile::<4, $v, $in_place>($($arg),*),
+            5 => $tile::<5, $v, $in_place>($($arg),*),
+            6 => $tile::<6, $v, $in_place>($($arg),*),
+            7 => $tile::<7, $v, $in_place>($($arg),*),
+            8 => $tile::<8, $v, $in_place>($($arg),*),
+            9 => $tile::<9, $v, $in_place>($($arg),*),
+            10 => $tile::<10, $v, $in_place>($($arg),*),
+            11 => $tile::<11, $v, $in_place>($($arg),*),
+            12 => $tile::<12, $v, $in_place>($($arg),*),
+            13 => $tile::<13, $v, $in_place>($($arg),*),
+            14 => $tile::<14, $v, $in_place>($($arg),*),
             _ => unreachable!("tile rows out of range"),
         }
     };
@@ -46,19 +54,21 @@ macro_rules! by_rows {
 macro_rules! avx512_kernel {
     (
         $(#[$doc:meta])*
-        $name:ident, $tile:ident, $t:ty, $vec:ty, $mask:ty, lanes: $lanes:expr,
-        $zero:ident, $set1:ident, $loadu:ident, $mask_loadu:ident, $storeu:ident,
-        $mask_storeu:ident, $fmadd:ident, $add:ident
+        $name:ident, $rows_name:ident, $tile:ident, $t:ty, $vec:ty, $mask:ty, lanes: $lanes:expr,
+        $transpose:ident, $zero:ident, $set1:ident, $loadu:ident, $mask_loadu:ident,
+        $storeu:ident, $mask_storeu:ident, $fmadd:ident, $add:ident
     ) => {
-        /// One tile of `R` rows and `V` vectors of columns.
+        /// One tile of `R` rows and `V` vectors of columns, reading `A` from a packed panel
+        /// or, with `IN_PLACE_A`, from `R` rows `lda` apart.
         ///
         /// # Safety
-        /// As for the dispatching kernel, with `rows == R` and `cols ≤ V · lanes`.
+        /// As for the dispatching kernels, with `rows == R` and `cols ≤ V · lanes`.
         #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
         #[target_feature(enable = "avx512f")]
-        unsafe fn $tile<const R: usize, const V: usize>(
+        unsafe fn $tile<const R: usize, const V: usize, const IN_PLACE_A: bool>(
             kc: usize,
             a: *const $t,
+            lda: usize,
             b: *const $t,
             ldb: usize,
             c: *mut $t,
@@ -87,14 +97,15 @@ macro_rules! avx512_kernel {
                     bv[v] = unsafe { $loadu(b.add(v * LANES)) };
                 }
                 for i in 0..R {
-                    // SAFETY: the packed A panel holds MR ≥ R values per step.
-                    let ai = $set1(unsafe { *a.add(i) });
+                    // SAFETY: the packed A panel holds MR ≥ R values per step; in place,
+                    // row i < R of A has kc values from `a`.
+                    let ai = $set1(unsafe { *a.add(if IN_PLACE_A { i * lda } else { i }) });
                     for v in 0..V {
                         ab[i][v] = $fmadd(ai, bv[v], ab[i][v]);
                     }
                 }
                 // Wrapping: after the last step these point past the panels, unused.
-                a = a.wrapping_add(MR);
+                a = a.wrapping_add(if IN_PLACE_A { 1 } else { MR });
                 b = b.wrapping_add(ldb);
             }
             if csc == 1 {
@@ -116,6 +127,36 @@ macro_rules! avx512_kernel {
                                     $add($mask_loadu($zero(), m, p), ab[i][v])
                                 } else {
                                     ab[i][v]
+                                };
+                                $mask_storeu(p, m, r);
+                            }
+                        }
+                    }
+                }
+            } else if rsc == 1 {
+                // Column-major C: each column of the tile is R contiguous values. Transpose
+                // the accumulators in blocks of LANES rows and store columns, masked to the
+                // block's rows.
+                for g in 0..R.div_ceil(LANES) {
+                    let rows = (R - g * LANES).min(LANES);
+                    let m = ((1u32 << rows) - 1) as $mask;
+                    for v in 0..V {
+                        let mut r: [$vec; LANES] = [$zero(); LANES];
+                        for i in 0..rows {
+                            r[i] = ab[g * LANES + i][v];
+                        }
+                        $transpose(&mut r);
+                        let n = cols.saturating_sub(v * LANES).min(LANES);
+                        for (j, rj) in r.iter().enumerate().take(n) {
+                            // SAFETY: column v·LANES + j < cols of the tile, rows g·LANES ..
+                            // g·LANES + rows ≤ R, contiguous (rsc == 1): inside C; masked
+                            // lanes are neither read nor written.
+                            unsafe {
+                                let p = c.offset((v * LANES + j) as isize * csc).add(g * LANES);
+                                let r = if accumulate {
+                                    $add($mask_loadu($zero(), m, p), *rj)
+                                } else {
+                                    *rj
                                 };
                                 $mask_storeu(p, m, r);
                             }
@@ -166,9 +207,40 @@ macro_rules! avx512_kernel {
             // `cols` the one with enough vectors.
             unsafe {
                 if cols > $lanes {
-                    by_rows!(rows, 2, $tile(kc, a, b, ldb, c, rsc, csc, cols, accumulate))
+                    by_rows!(rows, 2, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate))
                 } else {
-                    by_rows!(rows, 1, $tile(kc, a, b, ldb, c, rsc, csc, cols, accumulate))
+                    by_rows!(rows, 1, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate))
+                }
+            }
+        }
+
+        /// The same product with `A` read in place: `rows` rows of `kc` contiguous values,
+        /// the first at `a`, `lda` apart.
+        ///
+        /// # Safety
+        /// As for the packed kernel, except that `a.add(i · lda + p)` must be readable for
+        /// `i < rows`, `p < kc`.
+        #[allow(clippy::too_many_arguments)]
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn $rows_name(
+            kc: usize,
+            a: *const $t,
+            lda: usize,
+            b: *const $t,
+            ldb: usize,
+            c: *mut $t,
+            rsc: isize,
+            csc: isize,
+            rows: usize,
+            cols: usize,
+            accumulate: bool,
+        ) {
+            // SAFETY: as above.
+            unsafe {
+                if cols > $lanes {
+                    by_rows!(rows, 2, true, $tile(kc, a, lda, b, ldb, c, rsc, csc, cols, accumulate))
+                } else {
+                    by_rows!(rows, 1, true, $tile(kc, a, lda, b, ldb, c, rsc, csc, cols, accumulate))
                 }
             }
         }
@@ -178,7 +250,7 @@ macro_rules! avx512_kernel {
 avx512_kernel!(
     /// `C[rows × cols] (+)= Ã · B̃` in `f32` for a packed `14 × kc` panel `Ã` and a packed
     /// `kc × 32` panel `B̃`.
-    kernel_f32, tile_f32, f32, __m512, __mmask16, lanes: 16,
+    kernel_f32, kernel_rows_f32, tile_f32, f32, __m512, __mmask16, lanes: 16, transpose_16x16,
     _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_mask_loadu_ps,
     _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_add_ps
 );
@@ -186,7 +258,7 @@ avx512_kernel!(
 avx512_kernel!(
     /// `C[rows × cols] (+)= Ã · B̃` in `f64` for a packed `14 × kc` panel `Ã` and a packed
     /// `kc × 16` panel `B̃`.
-    kernel_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8,
+    kernel_f64, kernel_rows_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8, transpose_8x8,
     _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_mask_loadu_pd,
     _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_add_pd
 );

@@ -12,8 +12,8 @@
 //!
 //! * `driver`: the five BLIS loops (blocks of `n`, slices of `k`, blocks of `m`, then
 //!   micro-panels) and the split over threads with `rayon::join`. A product whose
-//!   destination is column-major is computed as its transpose, so the kernels always store
-//!   rows.
+//!   destination is column-major is computed as its transpose, so the kernels mostly store
+//!   rows (the AVX-512 kernel also stores columns, for the in-place case below).
 //! * `pack`: copies blocks of `A` and `B` into zero-padded micro-panels in 64-byte
 //!   aligned, grow-only thread-local buffers (allocated the first time a thread needs that
 //!   size, reused afterwards); `pack_avx512` does the transposing cases with AVX-512.
@@ -35,10 +35,14 @@
 //! scalar kernels use smaller blocks for the smaller caches of the CPUs that take those
 //! paths. Blocks are balanced: 784 is cut into 4 × 196, not 3 × 256 + 16.
 //!
-//! Two shortcuts: a `B` whose rows are contiguous is read in place, unpacked, when at most
+//! Three shortcuts: a `B` whose rows are contiguous is read in place, unpacked, when at most
 //! `driver::DIRECT_B_MAX_M` rows of `A` use it (packing would cost a copy of `B` to serve
-//! a handful of tiles); and on AVX-512, operands contiguous along `k` (`x` and `w.t()` in
-//! `x · wᵀ`) are packed by in-register 16 × 16 transposes (`pack_avx512`).
+//! a handful of tiles); on AVX-512, an `A` whose rows are contiguous is read in place when
+//! at most `driver::IN_PLACE_A_MAX_N` columns of `B` use it, and `x · wᵀ` with the larger
+//! `w` is computed as `(w · xᵀ)ᵀ` so that `w` is that `A` (its transposing pack was a fifth
+//! of the first layer's forward product at batch 64; the bits are the same); and on
+//! AVX-512, operands contiguous along `k` that are still packed (`xᵀ` there, or `w.t()` at
+//! larger batches) are packed by in-register 16 × 16 transposes (`pack_avx512`).
 //!
 //! # Threads
 //!
@@ -149,6 +153,7 @@ static SCALAR_F32: Spec<f32> = Spec {
     mc: 128,
     nc: 256,
     kernel: kernel_scalar::kernel::<f32>,
+    kernel_rows_a: None,
     pack_a: pack::pack_panels::<f32, { kernel_scalar::MR }>,
     pack_b: pack::pack_panels::<f32, { kernel_scalar::NR }>,
 };
@@ -159,6 +164,7 @@ static SCALAR_F64: Spec<f64> = Spec {
     mc: 64,
     nc: 128,
     kernel: kernel_scalar::kernel::<f64>,
+    kernel_rows_a: None,
     pack_a: pack::pack_panels::<f64, { kernel_scalar::MR }>,
     pack_b: pack::pack_panels::<f64, { kernel_scalar::NR }>,
 };
@@ -173,6 +179,7 @@ static AVX2_F32: Spec<f32> = Spec {
     mc: 144,
     nc: 512,
     kernel: kernel_avx2::kernel_f32,
+    kernel_rows_a: None,
     pack_a: pack::pack_panels::<f32, { kernel_avx2::MR }>,
     pack_b: pack::pack_panels::<f32, { kernel_avx2::NR_F32 }>,
 };
@@ -184,6 +191,7 @@ static AVX2_F64: Spec<f64> = Spec {
     mc: 96,
     nc: 256,
     kernel: kernel_avx2::kernel_f64,
+    kernel_rows_a: None,
     pack_a: pack::pack_panels::<f64, { kernel_avx2::MR }>,
     pack_b: pack::pack_panels::<f64, { kernel_avx2::NR_F64 }>,
 };
@@ -197,6 +205,7 @@ static AVX512_F32: Spec<f32> = Spec {
     mc: 280,
     nc: 1024,
     kernel: kernel_avx512::kernel_f32,
+    kernel_rows_a: Some(kernel_avx512::kernel_rows_f32),
     pack_a: pack_avx512::pack_f32::<{ kernel_avx512::MR }>,
     pack_b: pack_avx512::pack_f32::<{ kernel_avx512::NR_F32 }>,
 };
@@ -208,6 +217,7 @@ static AVX512_F64: Spec<f64> = Spec {
     mc: 280,
     nc: 640,
     kernel: kernel_avx512::kernel_f64,
+    kernel_rows_a: Some(kernel_avx512::kernel_rows_f64),
     pack_a: pack_avx512::pack_f64::<{ kernel_avx512::MR }>,
     pack_b: pack_avx512::pack_f64::<{ kernel_avx512::NR_F64 }>,
 };

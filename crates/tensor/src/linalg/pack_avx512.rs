@@ -15,7 +15,7 @@ use std::arch::x86_64::*;
 /// Transposes 16 rows of 16 `f32` in place: afterwards `r[j][i]` is the old `r[i][j]`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn transpose_16x16(r: &mut [__m512; 16]) {
+pub(super) fn transpose_16x16(r: &mut [__m512; 16]) {
     // Pairs of rows interleaved: t[2k + h] holds rows 2k, 2k+1 at columns 4L+2h, 4L+2h+1
     // of each 128-bit lane L.
     let mut t = [_mm512_setzero_ps(); 16];
@@ -48,7 +48,7 @@ fn transpose_16x16(r: &mut [__m512; 16]) {
 /// Transposes 8 rows of 8 `f64` in place: afterwards `r[j][i]` is the old `r[i][j]`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn transpose_8x8(r: &mut [__m512d; 8]) {
+pub(super) fn transpose_8x8(r: &mut [__m512d; 8]) {
     // t[2k + c], lane L: column 2L + c of rows 2k, 2k+1.
     let mut t = [_mm512_setzero_pd(); 8];
     for k in 0..4 {

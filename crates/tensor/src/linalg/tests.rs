@@ -313,6 +313,61 @@ fn every_kernel_handles_mlp_shapes_on_several_threads() {
     }
 }
 
+/// `x · Wᵀ` with `W` read in place (the product computed as `(W · xᵀ)ᵀ` where the kernel
+/// can) has the same bits as the product with `Wᵀ` copied into a row-major array: every
+/// element is the same fused multiply-adds over the same `k` slices, whichever operand is
+/// broadcast. Shapes cover partial tiles on both sides, several `k` slices and threads.
+#[test]
+fn reading_w_in_place_keeps_the_bits_of_the_packed_product() {
+    fn case<T: Float>(isa: Isa, (m, n, k): (usize, usize, usize), acc: bool, threads: usize) {
+        let mut rng = Lcg((m * 1000 + n * 10 + k) as u64);
+        let x = rng.array::<T>((m, k));
+        let w = rng.array::<T>((n, k));
+        let c0 = rng.array::<T>((m, n));
+        let w_t = w.t().as_standard_layout().into_owned();
+        let (mut in_place, mut copied) = (c0.clone(), c0);
+        matmul_with(
+            isa,
+            &mut in_place.view_mut(),
+            &x.view(),
+            &w.t(),
+            acc,
+            threads,
+        );
+        matmul_with(
+            isa,
+            &mut copied.view_mut(),
+            &x.view(),
+            &w_t.view(),
+            acc,
+            threads,
+        );
+        let same = in_place
+            .iter()
+            .zip(&copied)
+            .all(|(a, b)| a.as_f64().to_bits() == b.as_f64().to_bits());
+        assert!(
+            same,
+            "{isa:?} {m}×{k}·({n}×{k})ᵀ accumulate={acc} threads={threads}"
+        );
+    }
+    for isa in isas() {
+        for (shape, threads) in [
+            ((64, 256, 784), 1),
+            ((64, 128, 256), 2),
+            ((9, 45, 600), 1),
+            ((1, 3, 7), 1),
+            ((30, 31, 17), 3),
+            ((100, 129, 520), 2),
+        ] {
+            for acc in [false, true] {
+                case::<f32>(isa, shape, acc, threads);
+                case::<f64>(isa, shape, acc, threads);
+            }
+        }
+    }
+}
+
 /// Products large enough to be split over threads, along columns and along rows, into
 /// several levels of parts.
 #[test]
