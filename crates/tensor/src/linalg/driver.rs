@@ -331,8 +331,10 @@ fn block(len: usize, max: usize, grain: usize) -> usize {
 
 /// `B` is read in place rather than packed when its rows are contiguous and at most this
 /// many rows of `A` use each panel: packing costs a copy of `B` and saves little when the
-/// panel is reused by a handful of tiles (the backward `g · W` of a batch of 64).
-pub(super) const DIRECT_B_MAX_M: usize = 128;
+/// panel is reused by a handful of tiles (the backward `g · W` of a batch of 64). Up to 256
+/// rows (19 tiles, the first layer's weight gradient `gᵀ · x` at batch 64) reading in
+/// place still measured 3 % faster than packing; the bits are the same either way.
+pub(super) const DIRECT_B_MAX_M: usize = 256;
 
 /// The single-threaded blocked product.
 ///
