@@ -13,31 +13,21 @@
 
 use super::pack::with_scratch;
 use super::Elem;
+use std::num::NonZeroUsize;
 
-/// A micro-kernel: `C[rows × cols] (+)= Ã · B̃` for one packed `MR × kc` panel `Ã` and one
+/// Where a micro-kernel reads `A`: `None` from a packed `MR × kc` panel (`MR` values per
+/// step), `Some(lda)` in place, from `rows` rows of `kc` contiguous values `lda` apart (only
+/// kernels whose [`Spec::reads_a_in_place`] is set accept that).
+pub(super) type RowsOfA = Option<NonZeroUsize>;
+
+/// A micro-kernel: `C[rows × cols] (+)= A · B̃` for `A` at `a` as `a_rows` says and one
 /// `kc × NR` panel `B̃` with rows `ldb` apart (`NR` when packed), with `rows ≤ MR`,
 /// `cols ≤ NR`, `C` at `c` with row stride `rsc` and column stride `csc`, overwritten unless
 /// `accumulate`.
 pub(super) type KernelFn<T> = unsafe fn(
     kc: usize,
     a: *const T,
-    b: *const T,
-    ldb: usize,
-    c: *mut T,
-    rsc: isize,
-    csc: isize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-);
-
-/// A micro-kernel that reads `A` in place: `C[rows × cols] (+)= A · B̃` for `rows ≤ MR` rows
-/// of `kc` contiguous values, the first at `a`, the others `lda` apart; otherwise as
-/// [`KernelFn`].
-pub(super) type RowsKernelFn<T> = unsafe fn(
-    kc: usize,
-    a: *const T,
-    lda: usize,
+    a_rows: RowsOfA,
     b: *const T,
     ldb: usize,
     c: *mut T,
@@ -64,9 +54,10 @@ pub(super) struct Spec<T: 'static> {
     /// Columns of a packed block of `B` (a multiple of `nr`): `kc × nc` in L2/L3.
     pub nc: usize,
     pub kernel: KernelFn<T>,
-    /// The same kernel reading `A` in place, where there is one: it must also store into a
-    /// column-major `C` efficiently, since the products it serves are computed transposed.
-    pub kernel_rows_a: Option<RowsKernelFn<T>>,
+    /// Whether the kernel reads `A` in place (`a_rows` of `Some`); such a kernel must also
+    /// store into a column-major `C` efficiently, since the products it serves are computed
+    /// transposed (see [`run`]).
+    pub reads_a_in_place: bool,
     pub pack_a: PackFn<T>,
     pub pack_b: PackFn<T>,
 }
@@ -271,7 +262,7 @@ pub(super) unsafe fn run<T: Elem>(spec: &Spec<T>, p: Problem<T>, threads: usize)
 /// the row-major `C` transposed. Each element is still the same sequence of fused
 /// multiply-adds over the same `k` slices, so the result has the same bits.
 fn reads_b_in_place_transposed<T>(spec: &Spec<T>, p: &Problem<T>) -> bool {
-    spec.kernel_rows_a.is_some()
+    spec.reads_a_in_place
         && p.c.cs == 1
         && p.b.rs == 1
         && p.b.cs > 1
@@ -346,10 +337,10 @@ pub(super) unsafe fn serial<T: Elem>(spec: &Spec<T>, p: Problem<T>) {
     let mc_max = block(p.m, spec.mc, mr);
     let nc_max = block(p.n, spec.nc, nr);
     let direct_b = p.b.cs == 1 && p.b.rs > 0 && p.m <= DIRECT_B_MAX_M;
-    let rows_kernel = spec
-        .kernel_rows_a
-        .filter(|_| p.a.cs == 1 && p.a.rs > 0 && p.n <= IN_PLACE_A_MAX_N);
-    let a_len = if rows_kernel.is_some() {
+    // Rows of `a` in place, `a.rs` apart, when the kernel can and it pays (see the constant).
+    let a_rows = NonZeroUsize::new(p.a.rs.max(0) as usize)
+        .filter(|_| spec.reads_a_in_place && p.a.cs == 1 && p.n <= IN_PLACE_A_MAX_N);
+    let a_len = if a_rows.is_some() {
         0
     } else {
         mc_max.next_multiple_of(mr) * kc_max
@@ -378,7 +369,7 @@ pub(super) unsafe fn serial<T: Elem>(spec: &Spec<T>, p: Problem<T>) {
                 let mut ic = 0;
                 while ic < p.m {
                     let mc = mc_max.min(p.m - ic);
-                    if rows_kernel.is_none() {
+                    if a_rows.is_none() {
                         // SAFETY: (ic, pc) is inside `a`, the packed block fits `a_len`.
                         unsafe { (spec.pack_a)(mc, kc, p.a.sub(ic, pc), pa) };
                     }
@@ -397,35 +388,23 @@ pub(super) unsafe fn serial<T: Elem>(spec: &Spec<T>, p: Problem<T>) {
                             } else {
                                 (pb.add((jr - full) * kc).cast_const(), nr)
                             };
-                            let c = p.c.at(ic + ir, jc + jr);
-                            let (rsc, csc) = (p.c.rs, p.c.cs);
-                            match rows_kernel {
-                                Some(kernel) => kernel(
-                                    kc,
-                                    p.a.at(ic + ir, pc),
-                                    p.a.rs as usize,
-                                    bp,
-                                    ldb,
-                                    c,
-                                    rsc,
-                                    csc,
-                                    rows,
-                                    cols,
-                                    accumulate,
-                                ),
-                                None => (spec.kernel)(
-                                    kc,
-                                    pa.add(ir * kc),
-                                    bp,
-                                    ldb,
-                                    c,
-                                    rsc,
-                                    csc,
-                                    rows,
-                                    cols,
-                                    accumulate,
-                                ),
-                            }
+                            let a = match a_rows {
+                                Some(_) => p.a.at(ic + ir, pc),
+                                None => pa.add(ir * kc).cast_const(),
+                            };
+                            (spec.kernel)(
+                                kc,
+                                a,
+                                a_rows,
+                                bp,
+                                ldb,
+                                p.c.at(ic + ir, jc + jr),
+                                p.c.rs,
+                                p.c.cs,
+                                rows,
+                                cols,
+                                accumulate,
+                            );
                         }
                     };
                     for ir in (0..mc).step_by(mr) {

@@ -5,6 +5,7 @@
 //! columns; a tile with partial vectors (or a destination whose rows are not contiguous)
 //! is written through a stack tile, since AVX2 has no cheap lane masks for `f32` stores.
 
+use super::driver::RowsOfA;
 use std::arch::x86_64::*;
 
 /// Rows of the register tile.
@@ -107,14 +108,16 @@ macro_rules! avx2_kernel {
         $(#[$doc])*
         ///
         /// # Safety
-        /// The CPU must support AVX2 and FMA. `a` must hold `MR·kc` readable elements and
-        /// `b` `kc` rows of `NR`, `ldb` apart; `1 ≤ rows ≤ MR`, `1 ≤ cols ≤ NR`, and every
+        /// The CPU must support AVX2 and FMA. `a_rows` must be `None` (a packed panel of
+        /// `A`: this kernel does not read `A` in place). `a` must hold `MR·kc` readable
+        /// elements and `b` `kc` rows of `NR`, `ldb` apart; `1 ≤ rows ≤ MR`, `1 ≤ cols ≤ NR`, and every
         /// `c[i·rsc + j·csc]` with `i < rows`, `j < cols` must be writable.
         #[allow(clippy::too_many_arguments)]
         #[target_feature(enable = "avx2,fma")]
         pub(super) unsafe fn $name(
             kc: usize,
             a: *const $t,
+            a_rows: RowsOfA,
             b: *const $t,
             ldb: usize,
             c: *mut $t,
@@ -124,6 +127,7 @@ macro_rules! avx2_kernel {
             cols: usize,
             accumulate: bool,
         ) {
+            debug_assert!(a_rows.is_none(), "the AVX2 kernel reads A from packed panels only");
             // SAFETY: forwarded contract; `rows` selects the instantiation with R = rows,
             // `cols` the one with enough vectors.
             unsafe {

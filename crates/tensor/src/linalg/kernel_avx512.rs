@@ -18,6 +18,7 @@
 //! transposing the register tile in blocks of 16 × 16 (8 × 8 for `f64`) and storing its
 //! columns with a lane mask; a destination with neither stride 1 goes through a stack tile.
 
+use super::driver::RowsOfA;
 use super::pack_avx512::{transpose_16x16, transpose_8x8};
 use std::arch::x86_64::*;
 
@@ -54,7 +55,7 @@ macro_rules! by_rows {
 macro_rules! avx512_kernel {
     (
         $(#[$doc:meta])*
-        $name:ident, $rows_name:ident, $tile:ident, $t:ty, $vec:ty, $mask:ty, lanes: $lanes:expr,
+        $name:ident, $tile:ident, $t:ty, $vec:ty, $mask:ty, lanes: $lanes:expr,
         $transpose:ident, $zero:ident, $set1:ident, $loadu:ident, $mask_loadu:ident,
         $storeu:ident, $mask_storeu:ident, $fmadd:ident, $add:ident
     ) => {
@@ -62,7 +63,8 @@ macro_rules! avx512_kernel {
         /// or, with `IN_PLACE_A`, from `R` rows `lda` apart.
         ///
         /// # Safety
-        /// As for the dispatching kernels, with `rows == R` and `cols ≤ V · lanes`.
+        /// As for the dispatching kernel, with `rows == R`, `cols ≤ V · lanes`, and `lda` the
+        /// distance between rows of `A` when `IN_PLACE_A`.
         #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
         #[target_feature(enable = "avx512f")]
         unsafe fn $tile<const R: usize, const V: usize, const IN_PLACE_A: bool>(
@@ -186,14 +188,17 @@ macro_rules! avx512_kernel {
         $(#[$doc])*
         ///
         /// # Safety
-        /// The CPU must support AVX-512F. `a` must hold `MR·kc` readable elements and `b`
-        /// `kc` rows of `NR`, `ldb` apart; `1 ≤ rows ≤ MR`, `1 ≤ cols ≤ NR`, and every `c[i·rsc + j·csc]` with
-        /// `i < rows`, `j < cols` must be writable.
+        /// The CPU must support AVX-512F. With `a_rows` of `None`, `a` must hold `MR·kc`
+        /// readable elements; with `Some(lda)`, `a.add(i · lda + p)` must be readable for
+        /// `i < rows`, `p < kc`. `b` must hold `kc` rows of `NR`, `ldb` apart;
+        /// `1 ≤ rows ≤ MR`, `1 ≤ cols ≤ NR`, and every `c[i·rsc + j·csc]` with `i < rows`,
+        /// `j < cols` must be writable.
         #[allow(clippy::too_many_arguments)]
         #[target_feature(enable = "avx512f")]
         pub(super) unsafe fn $name(
             kc: usize,
             a: *const $t,
+            a_rows: RowsOfA,
             b: *const $t,
             ldb: usize,
             c: *mut $t,
@@ -203,44 +208,14 @@ macro_rules! avx512_kernel {
             cols: usize,
             accumulate: bool,
         ) {
-            // SAFETY: forwarded contract; `rows` selects the instantiation with R = rows,
-            // `cols` the one with enough vectors.
+            // SAFETY: forwarded contract; `a_rows` selects the packed or in-place reading of
+            // A, `rows` the instantiation with R = rows, `cols` the one with enough vectors.
             unsafe {
-                if cols > $lanes {
-                    by_rows!(rows, 2, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate))
-                } else {
-                    by_rows!(rows, 1, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate))
-                }
-            }
-        }
-
-        /// The same product with `A` read in place: `rows` rows of `kc` contiguous values,
-        /// the first at `a`, `lda` apart.
-        ///
-        /// # Safety
-        /// As for the packed kernel, except that `a.add(i · lda + p)` must be readable for
-        /// `i < rows`, `p < kc`.
-        #[allow(clippy::too_many_arguments)]
-        #[target_feature(enable = "avx512f")]
-        pub(super) unsafe fn $rows_name(
-            kc: usize,
-            a: *const $t,
-            lda: usize,
-            b: *const $t,
-            ldb: usize,
-            c: *mut $t,
-            rsc: isize,
-            csc: isize,
-            rows: usize,
-            cols: usize,
-            accumulate: bool,
-        ) {
-            // SAFETY: as above.
-            unsafe {
-                if cols > $lanes {
-                    by_rows!(rows, 2, true, $tile(kc, a, lda, b, ldb, c, rsc, csc, cols, accumulate))
-                } else {
-                    by_rows!(rows, 1, true, $tile(kc, a, lda, b, ldb, c, rsc, csc, cols, accumulate))
+                match (a_rows, cols > $lanes) {
+                    (None, true) => by_rows!(rows, 2, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate)),
+                    (None, false) => by_rows!(rows, 1, false, $tile(kc, a, 0, b, ldb, c, rsc, csc, cols, accumulate)),
+                    (Some(lda), true) => by_rows!(rows, 2, true, $tile(kc, a, lda.get(), b, ldb, c, rsc, csc, cols, accumulate)),
+                    (Some(lda), false) => by_rows!(rows, 1, true, $tile(kc, a, lda.get(), b, ldb, c, rsc, csc, cols, accumulate)),
                 }
             }
         }
@@ -250,7 +225,7 @@ macro_rules! avx512_kernel {
 avx512_kernel!(
     /// `C[rows × cols] (+)= Ã · B̃` in `f32` for a packed `14 × kc` panel `Ã` and a packed
     /// `kc × 32` panel `B̃`.
-    kernel_f32, kernel_rows_f32, tile_f32, f32, __m512, __mmask16, lanes: 16, transpose_16x16,
+    kernel_f32, tile_f32, f32, __m512, __mmask16, lanes: 16, transpose_16x16,
     _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_mask_loadu_ps,
     _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_add_ps
 );
@@ -258,7 +233,7 @@ avx512_kernel!(
 avx512_kernel!(
     /// `C[rows × cols] (+)= Ã · B̃` in `f64` for a packed `14 × kc` panel `Ã` and a packed
     /// `kc × 16` panel `B̃`.
-    kernel_f64, kernel_rows_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8, transpose_8x8,
+    kernel_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8, transpose_8x8,
     _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_mask_loadu_pd,
     _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_add_pd
 );

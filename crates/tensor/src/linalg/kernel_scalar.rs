@@ -1,6 +1,7 @@
 //! The portable micro-kernel: plain Rust on a small register tile, for CPUs without AVX2
 //! (the compiler vectorises it with whatever the target baseline offers).
 
+use super::driver::RowsOfA;
 use super::Elem;
 
 /// Rows of the register tile.
@@ -11,12 +12,14 @@ pub(super) const NR: usize = 8;
 /// `C[rows × cols] (+)= Ã · B̃` for packed panels `Ã` (`MR × kc`) and `B̃` (`kc × NR`).
 ///
 /// # Safety
+/// `a_rows` must be `None` (a packed panel of `A`: this kernel does not read `A` in place).
 /// `a` must hold `MR·kc` readable elements and `b` `kc` rows of `NR`, `ldb` apart; `rows ≤ MR`, `cols ≤ NR`, and
 /// every `c[i·rsc + j·csc]` with `i < rows`, `j < cols` must be writable.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn kernel<T: Elem>(
     kc: usize,
     a: *const T,
+    a_rows: RowsOfA,
     b: *const T,
     ldb: usize,
     c: *mut T,
@@ -26,6 +29,10 @@ pub(super) unsafe fn kernel<T: Elem>(
     cols: usize,
     accumulate: bool,
 ) {
+    debug_assert!(
+        a_rows.is_none(),
+        "the portable kernel reads A from packed panels only"
+    );
     let mut ab = [[T::ZERO; NR]; MR];
     for p in 0..kc {
         // SAFETY: step p < kc of each panel is inside it (caller's contract).

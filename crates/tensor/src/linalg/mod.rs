@@ -153,7 +153,7 @@ static SCALAR_F32: Spec<f32> = Spec {
     mc: 128,
     nc: 256,
     kernel: kernel_scalar::kernel::<f32>,
-    kernel_rows_a: None,
+    reads_a_in_place: false,
     pack_a: pack::pack_panels::<f32, { kernel_scalar::MR }>,
     pack_b: pack::pack_panels::<f32, { kernel_scalar::NR }>,
 };
@@ -164,7 +164,7 @@ static SCALAR_F64: Spec<f64> = Spec {
     mc: 64,
     nc: 128,
     kernel: kernel_scalar::kernel::<f64>,
-    kernel_rows_a: None,
+    reads_a_in_place: false,
     pack_a: pack::pack_panels::<f64, { kernel_scalar::MR }>,
     pack_b: pack::pack_panels::<f64, { kernel_scalar::NR }>,
 };
@@ -179,7 +179,7 @@ static AVX2_F32: Spec<f32> = Spec {
     mc: 144,
     nc: 512,
     kernel: kernel_avx2::kernel_f32,
-    kernel_rows_a: None,
+    reads_a_in_place: false,
     pack_a: pack::pack_panels::<f32, { kernel_avx2::MR }>,
     pack_b: pack::pack_panels::<f32, { kernel_avx2::NR_F32 }>,
 };
@@ -191,7 +191,7 @@ static AVX2_F64: Spec<f64> = Spec {
     mc: 96,
     nc: 256,
     kernel: kernel_avx2::kernel_f64,
-    kernel_rows_a: None,
+    reads_a_in_place: false,
     pack_a: pack::pack_panels::<f64, { kernel_avx2::MR }>,
     pack_b: pack::pack_panels::<f64, { kernel_avx2::NR_F64 }>,
 };
@@ -205,7 +205,7 @@ static AVX512_F32: Spec<f32> = Spec {
     mc: 280,
     nc: 1024,
     kernel: kernel_avx512::kernel_f32,
-    kernel_rows_a: Some(kernel_avx512::kernel_rows_f32),
+    reads_a_in_place: true,
     pack_a: pack_avx512::pack_f32::<{ kernel_avx512::MR }>,
     pack_b: pack_avx512::pack_f32::<{ kernel_avx512::NR_F32 }>,
 };
@@ -217,7 +217,7 @@ static AVX512_F64: Spec<f64> = Spec {
     mc: 280,
     nc: 640,
     kernel: kernel_avx512::kernel_f64,
-    kernel_rows_a: Some(kernel_avx512::kernel_rows_f64),
+    reads_a_in_place: true,
     pack_a: pack_avx512::pack_f64::<{ kernel_avx512::MR }>,
     pack_b: pack_avx512::pack_f64::<{ kernel_avx512::NR_F64 }>,
 };
