@@ -223,16 +223,16 @@ macro_rules! avx512_kernel {
 }
 
 avx512_kernel!(
-    /// `C[rows × cols] (+)= Ã · B̃` in `f32` for a packed `14 × kc` panel `Ã` and a packed
-    /// `kc × 32` panel `B̃`.
+    /// `C[rows × cols] (+)= A · B̃` in `f32` for up to 14 rows of `A` (a packed `14 × kc`
+    /// panel, or rows in place) and a `kc × 32` panel `B̃`.
     kernel_f32, tile_f32, f32, __m512, __mmask16, lanes: 16, transpose_16x16,
     _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_mask_loadu_ps,
     _mm512_storeu_ps, _mm512_mask_storeu_ps, _mm512_fmadd_ps, _mm512_add_ps
 );
 
 avx512_kernel!(
-    /// `C[rows × cols] (+)= Ã · B̃` in `f64` for a packed `14 × kc` panel `Ã` and a packed
-    /// `kc × 16` panel `B̃`.
+    /// `C[rows × cols] (+)= A · B̃` in `f64` for up to 14 rows of `A` (a packed `14 × kc`
+    /// panel, or rows in place) and a `kc × 16` panel `B̃`.
     kernel_f64, tile_f64, f64, __m512d, __mmask8, lanes: 8, transpose_8x8,
     _mm512_setzero_pd, _mm512_set1_pd, _mm512_loadu_pd, _mm512_mask_loadu_pd,
     _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_fmadd_pd, _mm512_add_pd
