@@ -5,7 +5,7 @@
 //! batch of size `n`, online learning is batches of 1, minibatches drop or keep the last
 //! partial batch.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::dataset::Dataset;
 use crate::rng::{shuffle as shuffle_in_place, stream, Purpose};
@@ -113,24 +113,31 @@ impl ExactSizeIterator for Batches<'_> {}
 /// # Panics
 /// If an index is out of range or `out` holds fewer than `indices.len()` rows.
 pub fn gather_rows(data: &Dataset, indices: &[usize], out: &mut [f32]) {
-    let width = data.features.ncols();
+    copy_rows(data.features.view(), indices, out);
+}
+
+/// [`gather_rows`] from any matrix: the rows `indices` of `source`, one after another, into
+/// the front of `out`.
+///
+/// # Panics
+/// If an index is out of range or `out` holds fewer than `indices.len()` rows.
+pub(crate) fn copy_rows(source: ArrayView2<f32>, indices: &[usize], out: &mut [f32]) {
+    let width = source.ncols();
     assert!(
         out.len() >= indices.len() * width,
         "gather_rows: {} rows of width {width} do not fit {} values",
         indices.len(),
         out.len()
     );
-    match data.features.as_slice() {
-        Some(source) => {
+    match source.as_slice() {
+        Some(values) => {
             for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
-                row.copy_from_slice(&source[i * width..(i + 1) * width]);
+                row.copy_from_slice(&values[i * width..(i + 1) * width]);
             }
         }
         None => {
             for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
-                row.iter_mut()
-                    .zip(data.features.row(i))
-                    .for_each(|(o, &v)| *o = v);
+                row.iter_mut().zip(source.row(i)).for_each(|(o, &v)| *o = v);
             }
         }
     }

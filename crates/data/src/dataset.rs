@@ -4,7 +4,7 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Axis};
 
-use crate::huge_pages::gather_rows;
+use crate::huge_pages::select_rows;
 use crate::labels::classes_of;
 use crate::DataError;
 
@@ -78,7 +78,7 @@ impl Dataset {
     /// If an index is not below [`Dataset::len`].
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         Dataset {
-            features: gather_rows(self.features.view(), indices),
+            features: select_rows(self.features.view(), indices),
             feature_dims: self.feature_dims.clone(),
             labels: self.labels.select(Axis(0), indices),
             classes: self.classes,

@@ -15,6 +15,7 @@
 //! off (`/sys/kernel/mm/transparent_hugepage/enabled` set to `never`). Elsewhere, or when
 //! the request is declined, the matrix lives on ordinary pages: only its speed differs.
 
+use crate::batch::copy_rows;
 use ndarray::{Array2, ArrayView2};
 
 /// A huge page: the alignment and the unit of the advice.
@@ -26,18 +27,13 @@ const HUGE_PAGE: usize = 2 << 20;
 ///
 /// # Panics
 /// If an index is not below `source.nrows()`.
-pub(crate) fn gather_rows(source: ArrayView2<f32>, indices: &[usize]) -> Array2<f32> {
-    let values = vec![0.0f32; indices.len() * source.ncols()];
+pub(crate) fn select_rows(source: ArrayView2<f32>, indices: &[usize]) -> Array2<f32> {
+    let mut values = vec![0.0f32; indices.len() * source.ncols()];
     advise(&values, Advice::BackWithHugePages);
-    let mut matrix = Array2::from_shape_vec((indices.len(), source.ncols()), values)
-        .expect("one row of values per index");
-    for (mut row, &i) in matrix.rows_mut().into_iter().zip(indices) {
-        row.assign(&source.row(i));
-    }
-    if let Some(values) = matrix.as_slice() {
-        advise(values, Advice::CollapseIntoHugePages);
-    }
-    matrix
+    copy_rows(source, indices, &mut values);
+    advise(&values, Advice::CollapseIntoHugePages);
+    Array2::from_shape_vec((indices.len(), source.ncols()), values)
+        .expect("one row of values per index")
 }
 
 /// What to ask of the kernel about a region.
@@ -92,13 +88,13 @@ mod tests {
     fn the_copy_holds_the_rows_asked_for_in_their_order() {
         let source = Array2::from_shape_fn((1500, 1000), |(i, j)| (i * 1000 + j) as f32);
         for indices in [vec![], vec![3, 0, 3], (0..1500).rev().collect::<Vec<_>>()] {
-            let copy = gather_rows(source.view(), &indices);
+            let copy = select_rows(source.view(), &indices);
             assert_eq!(copy.dim(), (indices.len(), 1000));
             for (row, &i) in copy.rows().into_iter().zip(&indices) {
                 assert_eq!(row, source.row(i));
             }
         }
-        let no_columns = gather_rows(Array2::zeros((4, 0)).view(), &[1, 2]);
+        let no_columns = select_rows(Array2::zeros((4, 0)).view(), &[1, 2]);
         assert_eq!(no_columns.dim(), (2, 0));
     }
 
@@ -113,7 +109,7 @@ mod tests {
             return; // Huge pages are off (or unknown) here: nothing to observe.
         }
         let source = Array2::from_elem((1, 1024), 1.0);
-        let m = gather_rows(source.view(), &[0; 4096]); // 16 MiB
+        let m = select_rows(source.view(), &[0; 4096]); // 16 MiB
         let start = m.as_ptr() as usize;
         let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
         let huge_kib = anon_huge_kib_between(&smaps, start, start + (16 << 20));
