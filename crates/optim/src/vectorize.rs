@@ -8,25 +8,46 @@
 //! operation stays a separately rounded IEEE operation (Rust never contracts `a * b + c` into
 //! a fused multiply-add on its own), so the results are the same bits on every path.
 
+/// The widest instructions this CPU offers to [`vectorized`] loops.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Avx512,
+    Avx2Fma,
+    /// The target's baseline (SSE2 on x86-64).
+    Baseline,
+}
+
+/// The path [`vectorized`] takes on this CPU (the standard library caches the detection).
+fn path() -> Path {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Path::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Path::Avx2Fma;
+        }
+    }
+    Path::Baseline
+}
+
 /// Runs `f`, compiled for AVX-512 or AVX2 + FMA when the CPU has them.
 ///
 /// `f` and everything it calls must be `#[inline(always)]` for the wider instructions to
 /// reach the loop.
 #[inline(always)]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { avx512(f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { avx2(f) };
-        }
+    match path() {
+        // SAFETY: the CPU supports AVX-512F (detected by `path`).
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { avx512(f) },
+        // SAFETY: the CPU supports AVX2 and FMA (detected by `path`).
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2Fma => unsafe { avx2(f) },
+        _ => f(),
     }
-    f()
 }
 
 /// Whether the code that [`vectorized`] runs is compiled with fused multiply-add
@@ -34,16 +55,7 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 /// always. Elsewhere `mul_add` is a call to the C library's `fma`, exact but slow, so
 /// loops that use it to save a division keep the division there instead.
 pub(crate) fn fma_is_native() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            || (std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        cfg!(target_arch = "aarch64")
-    }
+    path() != Path::Baseline || cfg!(target_arch = "aarch64")
 }
 
 #[cfg(target_arch = "x86_64")]
