@@ -11,16 +11,23 @@
 //! model.load_state_dict(state)
 //! ```
 //!
-//! Files are written atomically: to a temporary file in the same folder, flushed to disk,
-//! then renamed over the target, so a crash never leaves a half-written checkpoint and an
-//! earlier one stays intact until the new one is complete.
+//! Files are written atomically (knit-io's `write_atomically`): to a temporary file in the
+//! same folder, flushed to disk, then renamed over the target, so a crash never leaves a
+//! half-written checkpoint and an earlier one stays intact until the new one is complete;
+//! the temporaries a killed save left behind are removed by the next save of the same file.
+//! Reading refuses anything but a regular file and stops at [`read_limit`] bytes.
 
 use crate::TrainError;
 use ndarray::{ArrayD, IxDyn};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+/// Writes `bytes` to `path` so that it holds the old contents or the new ones, never part of
+/// either: knit-io's [`knit_io::write_atomically`] (symlinks written through, special files
+/// written in place, temporaries of killed processes removed), re-exported for the crates
+/// that already used it from here.
+pub use knit_io::write_atomically;
 
 /// The prefix of entries that only knit reads (optimizer state, best weights).
 pub const PRIVATE_PREFIX: &str = "_knit.";
@@ -74,20 +81,43 @@ impl Checkpoint {
         let encoded =
             safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
         let encoded = with_sorted_header(encoded).map_err(error)?;
-        write_atomically(path, &encoded).map_err(|e| error(e.to_string()))
+        knit_io::write_atomically(path, &encoded).map_err(|e| error(e.reason()))
     }
 
     /// Reads a checkpoint, accepting `f32`, `f64` and `i64` tensors (converted to `f32`).
+    ///
+    /// Only a regular file is read (`/dev/zero` or a FIFO is refused before a byte is
+    /// read), and at most [`read_limit`] bytes of it; a header that names a tensor twice is
+    /// refused (JSON parsers keep the last one silently). The tensors' values are not
+    /// checked here: what a tensor must hold depends on what reads it ([`Trainer::resume`],
+    /// [`Trainer::load_weights`], [`Trainer::load_masks`] check theirs).
+    ///
+    /// [`Trainer::resume`]: crate::Trainer::resume
+    /// [`Trainer::load_weights`]: crate::Trainer::load_weights
+    /// [`Trainer::load_masks`]: crate::Trainer::load_masks
     pub fn read(path: &Path) -> Result<Self, TrainError> {
         let error = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
-        let (_, meta) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
-        let file = SafeTensors::deserialize(&bytes)
-            .map_err(|e| error(format!("not a valid safetensors file ({e})")))?;
+        let bytes = knit_io::read_bounded(path, read_limit()).map_err(|e| error(e.reason()))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses the bytes of a checkpoint file as [`Checkpoint::read`] does; `path` is the
+    /// file named in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, TrainError> {
+        let error = |message: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let invalid =
+            |e: &dyn std::fmt::Display| error(format!("not a valid safetensors file ({e})"));
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| invalid(&e))?;
+        if let Some(name) = duplicate_name(bytes) {
+            return Err(invalid(&format!("the header names '{name}' twice")));
+        }
+        let file = SafeTensors::deserialize(bytes).map_err(|e| invalid(&e))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in file.tensors() {
             let values: Vec<f32> = match view.dtype() {
@@ -99,12 +129,12 @@ impl Checkpoint {
                 Dtype::F64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                    .map(|c| f64::from_le_bytes(eight(c)) as f32)
                     .collect(),
                 Dtype::I64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                    .map(|c| i64::from_le_bytes(eight(c)) as f32)
                     .collect(),
                 other => {
                     return Err(error(format!(
@@ -184,29 +214,60 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = temporary_path(path);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// The most bytes [`Checkpoint::read`] reads: half the memory the machine has available
+/// (`MemAvailable` in `/proc/meminfo`; the file's bytes and its tensors as `f32` are held
+/// together while it is parsed), or 8 GiB where that is unknown; at least 64 MiB.
+pub fn read_limit() -> u64 {
+    const FALLBACK: u64 = 8 << 30;
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(2 * FALLBACK);
+    (available / 2).max(64 << 20)
 }
 
-fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
+/// Eight bytes of a `chunks_exact(8)` chunk.
+fn eight(chunk: &[u8]) -> [u8; 8] {
+    let mut out = [0; 8];
+    out.copy_from_slice(&chunk[..8]);
+    out
+}
+
+/// A tensor name that the header of the safetensors file `bytes` gives twice, if any (the
+/// header was already found well formed).
+fn duplicate_name(bytes: &[u8]) -> Option<String> {
+    struct Keys(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut seen = std::collections::HashSet::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if !seen.insert(key.clone()) {
+                            return Ok(Keys(Some(key)));
+                        }
+                    }
+                    Ok(Keys(None))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    let length = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let end = usize::try_from(length).ok()?.checked_add(8)?;
+    let header = bytes.get(8..end)?;
+    serde_json::from_slice::<Keys>(header).ok()?.0
 }

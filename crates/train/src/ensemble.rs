@@ -12,6 +12,7 @@ use crate::checkpoint::Checkpoint;
 use crate::early_stop::snapshot;
 use crate::metrics::argmax;
 use crate::predict::{softmax_rows, Predictions};
+use crate::validate::entry_error;
 use crate::{Combine, Plan, Task, TrainError, TrainOptions, Trainer};
 use knit_data::{Dataset, Splits};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -207,6 +208,7 @@ impl Ensemble {
                 )))
             }
         };
+        check_member_entries(ckpt, path, count)?;
         let members = (0..count)
             .map(|k| {
                 let mut member = Trainer::new(plan.clone(), data.clone(), options)?;
@@ -215,6 +217,38 @@ impl Ensemble {
             })
             .collect::<Result<Vec<_>, TrainError>>()?;
         Ok(Ensemble { members, combine })
+    }
+}
+
+/// Checks, before a trainer is built per member, that the checkpoint holds tensors for
+/// every member `0..count` its metadata announces and for no other (a count of a billion
+/// in a small file must not build a billion trainers).
+fn check_member_entries(ckpt: &Checkpoint, path: &Path, count: usize) -> Result<(), TrainError> {
+    let mut present = std::collections::BTreeSet::new();
+    for name in ckpt.tensors.keys() {
+        let Some(index) = name
+            .strip_prefix("members.")
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(k, _)| k.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if index >= count {
+            return Err(entry_error(
+                path,
+                name,
+                format!("belongs to member {index}, but '{ENSEMBLE_MEMBERS}' says the ensemble has {count} members"),
+            ));
+        }
+        present.insert(index);
+    }
+    match (0..count).find(|k| !present.contains(k)) {
+        None => Ok(()),
+        Some(k) => Err(entry_error(
+            path,
+            ENSEMBLE_MEMBERS,
+            format!("says the ensemble has {count} members, but the file holds no tensors 'members.{k}.*' of member {k}"),
+        )),
     }
 }
 

@@ -54,4 +54,16 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+    /// One entry of a checkpoint (a tensor, or a metadata entry) cannot be used: it has the
+    /// wrong shape, holds non-finite values, is missing, or does not belong to the model.
+    #[error("checkpoint {path}: entry '{entry}': {message}")]
+    CheckpointEntry {
+        /// The file.
+        path: PathBuf,
+        /// The entry's name as stored in the file (`h1.weight`, `_knit.mask.h1.weight`,
+        /// `knit.epoch`).
+        entry: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }

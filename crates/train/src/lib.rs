@@ -19,11 +19,14 @@ mod predict;
 mod prune;
 mod resume;
 mod trainer;
+mod validate;
 
 pub use bagging::{
     member_seed, train_bagging, train_bagging_observed, BaggingReport, MemberObserver,
 };
-pub use checkpoint::{is_counter, write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX};
+pub use checkpoint::{
+    is_counter, read_limit, write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX,
+};
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use metrics::{EpochMetrics, EvalMetrics};

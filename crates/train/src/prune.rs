@@ -3,10 +3,12 @@
 
 use crate::checkpoint::{is_counter, Checkpoint};
 use crate::early_stop::{restore, snapshot};
+use crate::validate::{self, entry_error};
 use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
 use knit_tensor::NodeKind;
 use ndarray::{ArrayD, IxDyn};
+use std::path::Path;
 
 /// The prefix of the masks' names in a checkpoint (`_knit.mask.h1.weight`).
 pub(crate) const MASK_PREFIX: &str = "_knit.mask.";
@@ -58,11 +60,27 @@ impl Trainer {
             .trainable_params()
             .map(|(_, n, _, _)| n.to_string())
             .collect();
-        if let Some((name, _)) = masks.iter().find(|(n, _)| !names.contains(n)) {
-            return Err(TrainError::Procedure {
-                procedure: "pruning",
-                message: format!("'{name}' is not a trainable parameter"),
-            });
+        let shapes: Vec<(String, Vec<usize>)> = self
+            .exec
+            .trainable_params()
+            .map(|(_, n, v, _)| (n.to_string(), v.shape().to_vec()))
+            .collect();
+        for (name, mask) in masks {
+            let Some((_, shape)) = shapes.iter().find(|(n, _)| n == name) else {
+                return Err(TrainError::Procedure {
+                    procedure: "pruning",
+                    message: format!("'{name}' is not a trainable parameter"),
+                });
+            };
+            if mask.shape() != shape.as_slice() {
+                return Err(TrainError::Procedure {
+                    procedure: "pruning",
+                    message: format!(
+                        "the mask of '{name}' has shape {:?}, but the parameter has shape {shape:?}",
+                        mask.shape()
+                    ),
+                });
+            }
         }
         self.masks = names
             .iter()
@@ -108,8 +126,11 @@ impl Trainer {
 
     /// Holds at zero the masks stored in a checkpoint (entries `_knit.mask.<name>`, written
     /// by [`Trainer::checkpoint`] after pruning), as [`Trainer::set_masks`] does; returns how
-    /// many there were (a checkpoint of a dense model has none).
-    pub fn load_masks(&mut self, ckpt: &Checkpoint) -> Result<usize, TrainError> {
+    /// many there were (a checkpoint of a dense model has none). Each mask must belong to a
+    /// trainable parameter, have its shape and hold only 0 and 1; errors name `path` and the
+    /// entry.
+    pub fn load_masks(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<usize, TrainError> {
+        self.check_masks(ckpt, path)?;
         let masks: Vec<(String, ArrayD<f32>)> = ckpt
             .tensors
             .iter()
@@ -122,6 +143,42 @@ impl Trainer {
             self.set_masks(&masks)?;
         }
         Ok(masks.len())
+    }
+
+    /// Checks the checkpoint's masks as [`Trainer::load_masks`] requires them.
+    pub(crate) fn check_masks(&self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
+        let params: Vec<(String, Vec<usize>)> = self
+            .exec
+            .graph()
+            .trainable_params()
+            .filter_map(|(id, n)| {
+                self.exec
+                    .value(id)
+                    .ok()
+                    .map(|v| (n.name.clone(), v.shape().to_vec()))
+            })
+            .collect();
+        for (entry, mask) in &ckpt.tensors {
+            let Some(name) = entry.strip_prefix(MASK_PREFIX) else {
+                continue;
+            };
+            let Some((_, shape)) = params.iter().find(|(n, _)| n == name) else {
+                return Err(entry_error(
+                    path,
+                    entry,
+                    format!("the model has no trainable parameter '{name}' for this pruning mask"),
+                ));
+            };
+            validate::shape(
+                path,
+                entry,
+                mask,
+                shape,
+                &format!("the model's parameter '{name}'"),
+            )?;
+            validate::mask(path, entry, mask)?;
+        }
+        Ok(())
     }
 
     /// Bytes of the parameters and buffers as a sparse checkpoint stores them: a pruned

@@ -3,11 +3,17 @@
 use crate::checkpoint::{is_counter, Checkpoint, PRIVATE_PREFIX};
 use crate::early_stop::snapshot;
 use crate::prune::MASK_PREFIX;
-use crate::{TrainError, Trainer};
+use crate::validate::{self, entry_error};
+use crate::{OptimizerSpec, TrainError, Trainer};
+use ndarray::ArrayD;
 use std::path::Path;
 
-const OPTIMIZER: &str = "_knit.optimizer.";
-const BEST: &str = "_knit.best.";
+/// The prefix of the optimizer state's entries (`_knit.optimizer.h1.weight.exp_avg`).
+pub(crate) const OPTIMIZER: &str = "_knit.optimizer.";
+/// The prefix of the best-epoch snapshot's entries (`_knit.best.h1.weight`).
+pub(crate) const BEST: &str = "_knit.best.";
+/// Optimizer state that accumulates squares and so is never negative.
+const SQUARES: [&str; 4] = [".exp_avg_sq", ".max_exp_avg_sq", ".sum", ".square_avg"];
 
 impl Trainer {
     /// The current state as a checkpoint: parameters and buffers under their PyTorch names,
@@ -59,55 +65,281 @@ impl Trainer {
 
     /// Continues a run from a checkpoint written by [`Trainer::save`] for the same program:
     /// the final weights equal, bit for bit, those of a run that was never interrupted.
+    ///
+    /// "The same program" is the resolved program text (the file with every `--set` and
+    /// `--seed` applied) except the epoch count and the save path, which a continued run
+    /// may change (to train longer, as PyTorch Lightning's resume with a larger
+    /// `max_epochs`); a checkpoint without a program (a hand-built plan's) is not compared.
+    /// Every entry is checked (names, shapes, finite values, counts, masks of 0 and 1, the
+    /// best-epoch snapshot) before the run takes it, and errors name the file and the entry.
     pub fn resume(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
-        let bad = |message: String| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message,
-        };
         let seed: u64 = parse(ckpt.meta("knit.seed", path)?, "knit.seed", path)?;
         if seed != self.plan.seed {
-            return Err(bad(format!(
-                "it was written by a run with seed {seed}, but this run's seed is {}; resume with the same program and seed",
-                self.plan.seed
-            )));
+            return Err(TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!(
+                    "it was written by a run with seed {seed}, but this run's seed is {}; resume with the same program and seed",
+                    self.plan.seed
+                ),
+            });
         }
+        self.check_program(ckpt, path)?;
+        let epoch: usize = parse(ckpt.meta("knit.epoch", path)?, "knit.epoch", path)?;
+        let step: u64 = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
+        let optimizer_state = self.optimizer_state(ckpt, path)?;
+        let schedule = self.schedule_state(ckpt, path)?;
+        let early_stop = self.early_stop_state(ckpt, path, epoch)?;
+        self.check_masks(ckpt, path)?;
+        // Everything checked: apply.
         self.load_weights(ckpt, path, &[])?;
-        let optimizer_state: Vec<_> = ckpt
-            .tensors
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(OPTIMIZER)
-                    .map(|k| (k.to_string(), v.clone()))
-            })
-            .collect();
-        self.optimizer.load_state(&optimizer_state)?;
-        let schedule: Vec<(String, f64)> = from_json(ckpt.meta("knit.lr_schedule", path)?, path)?;
-        self.lr_schedule.load_state(&schedule)?;
-        self.load_masks(ckpt)?;
-        self.epoch = parse(ckpt.meta("knit.epoch", path)?, "knit.epoch", path)?;
-        self.step = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
-        if let Some(stopper) = &mut self.stopper {
-            if let Some(state) = ckpt.metadata.get("knit.early_stop") {
-                let (best, best_epoch, waited): (Option<f64>, usize, usize) =
-                    from_json(state, path)?;
-                stopper.best = best;
-                stopper.best_epoch = best_epoch;
-                stopper.waited = waited;
-                stopper.snapshot = ckpt
-                    .tensors
-                    .iter()
-                    .filter_map(|(k, v)| k.strip_prefix(BEST).map(|k| (k.to_string(), v.clone())))
-                    .collect();
-            }
+        self.optimizer.load_state(&optimizer_state).map_err(|e| {
+            entry_error(
+                path,
+                OPTIMIZER,
+                format!("the optimizer refused its state ({e})"),
+            )
+        })?;
+        self.lr_schedule.load_state(&schedule).map_err(|e| {
+            entry_error(
+                path,
+                "knit.lr_schedule",
+                format!("the schedule refused its state ({e})"),
+            )
+        })?;
+        self.load_masks(ckpt, path)?;
+        self.epoch = epoch;
+        self.step = step;
+        if let (Some(stopper), Some((best, best_epoch, waited, snapshot))) =
+            (&mut self.stopper, early_stop)
+        {
+            stopper.best = best;
+            stopper.best_epoch = best_epoch;
+            stopper.waited = waited;
+            stopper.snapshot = snapshot;
         }
         Ok(())
     }
 
+    /// Refuses a checkpoint written by another program (see [`Trainer::resume`]).
+    fn check_program(&self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
+        let Some(stored) = ckpt.metadata.get("knit.program") else {
+            return Ok(());
+        };
+        if self.plan.program.is_empty() {
+            return Ok(());
+        }
+        let (old, new) = (comparable(stored), comparable(&self.plan.program));
+        if old == new {
+            return Ok(());
+        }
+        let line = old
+            .iter()
+            .zip(&new)
+            .position(|(a, b)| a != b)
+            .unwrap_or(old.len().min(new.len()));
+        let show = |lines: &[String]| {
+            lines
+                .get(line)
+                .map_or("(the end of the program)".to_string(), |l| {
+                    let l = l.trim();
+                    if l.chars().count() > 80 {
+                        format!("`{}…`", l.chars().take(80).collect::<String>())
+                    } else {
+                        format!("`{l}`")
+                    }
+                })
+        };
+        Err(entry_error(
+            path,
+            "knit.program",
+            format!(
+                "it was written by a different program: line {} of the resolved program is {} in the checkpoint but {} in this run; resume with the program and the --set overrides it was trained with (only the epoch count may change), or train from scratch without --resume",
+                line + 1,
+                show(&old),
+                show(&new)
+            ),
+        ))
+    }
+
+    /// The optimizer state stored under `_knit.optimizer.`, checked against the state this
+    /// run's optimizer keeps: every entry present, none extra, the right shapes, finite
+    /// values, integral step counts and non-negative sums of squares.
+    fn optimizer_state(
+        &self,
+        ckpt: &Checkpoint,
+        path: &Path,
+    ) -> Result<Vec<(String, ArrayD<f32>)>, TrainError> {
+        let expected = self.optimizer.state();
+        let mut out = Vec::with_capacity(expected.len());
+        for (key, template) in &expected {
+            let entry = format!("{OPTIMIZER}{key}");
+            let value = ckpt.tensors.get(&entry).ok_or_else(|| {
+                entry_error(
+                    path,
+                    &entry,
+                    format!(
+                        "is missing; this run's optimizer ({}) keeps it",
+                        self.optimizer_name()
+                    ),
+                )
+            })?;
+            validate::shape(
+                path,
+                &entry,
+                value,
+                template.shape(),
+                "this run's optimizer state",
+            )?;
+            validate::finite(path, &entry, value)?;
+            if key.ends_with(".step") {
+                validate::counts(path, &entry, value)?;
+            }
+            if SQUARES.iter().any(|s| key.ends_with(s)) {
+                validate::non_negative(path, &entry, value, "a sum of squared gradients")?;
+            }
+            out.push((key.clone(), value.clone()));
+        }
+        let known: std::collections::HashSet<&str> =
+            expected.iter().map(|(k, _)| k.as_str()).collect();
+        if let Some(extra) = ckpt.tensors.keys().find(|k| {
+            k.strip_prefix(OPTIMIZER)
+                .is_some_and(|k| !known.contains(k))
+        }) {
+            return Err(entry_error(
+                path,
+                extra,
+                format!(
+                    "this run's optimizer ({}) keeps no such state; was the checkpoint written with another optimizer?",
+                    self.optimizer_name()
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The learning-rate schedule's state from `knit.lr_schedule`: the keys this run's
+    /// schedule keeps, each a finite number.
+    fn schedule_state(
+        &self,
+        ckpt: &Checkpoint,
+        path: &Path,
+    ) -> Result<Vec<(String, f64)>, TrainError> {
+        let key = "knit.lr_schedule";
+        let schedule: Vec<(String, f64)> = from_json(ckpt.meta(key, path)?, key, path)?;
+        let expected: Vec<String> = self
+            .lr_schedule
+            .state()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut names: Vec<&String> = schedule.iter().map(|(k, _)| k).collect();
+        names.sort();
+        let mut wanted: Vec<&String> = expected.iter().collect();
+        wanted.sort();
+        if names != wanted {
+            return Err(entry_error(
+                path,
+                key,
+                format!("holds the state {names:?}, but this run's schedule keeps {wanted:?}"),
+            ));
+        }
+        if let Some((name, value)) = schedule.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(entry_error(
+                path,
+                key,
+                format!("the checkpoint holds a non-finite value for '{name}' ({value})"),
+            ));
+        }
+        Ok(schedule)
+    }
+
+    /// Early stopping's state (`knit.early_stop` and, when the best weights are restored,
+    /// the `_knit.best.` snapshot of every parameter and buffer), checked; `None` when the
+    /// run does not stop early or the checkpoint holds no such state.
+    #[allow(clippy::type_complexity)]
+    fn early_stop_state(
+        &self,
+        ckpt: &Checkpoint,
+        path: &Path,
+        epoch: usize,
+    ) -> Result<Option<(Option<f64>, usize, usize, Vec<(String, ArrayD<f32>)>)>, TrainError> {
+        let key = "knit.early_stop";
+        let (Some(stopper), Some(state)) = (&self.stopper, ckpt.metadata.get(key)) else {
+            return Ok(None);
+        };
+        let (best, best_epoch, waited): (Option<f64>, usize, usize) = from_json(state, key, path)?;
+        if best.is_some_and(|b| !b.is_finite()) || best_epoch > epoch || waited > epoch {
+            return Err(entry_error(
+                path,
+                key,
+                format!(
+                    "holds best {best:?} at epoch {best_epoch} after {waited} epochs without improvement, which epoch {epoch} of 'knit.epoch' cannot have"
+                ),
+            ));
+        }
+        let mut snapshot = Vec::new();
+        if stopper.config.restore_best {
+            let wanted = self.state_shapes();
+            for (name, is_param, shape) in &wanted {
+                let entry = format!("{BEST}{name}");
+                let value = ckpt.tensors.get(&entry).ok_or_else(|| {
+                    entry_error(
+                        path,
+                        &entry,
+                        "is missing: the best-epoch snapshot must hold every parameter and buffer",
+                    )
+                })?;
+                validate::model_state(path, &entry, name, value, shape, *is_param)?;
+                snapshot.push((name.clone(), value.clone()));
+            }
+            if let Some(extra) = ckpt.tensors.keys().find(|k| {
+                k.strip_prefix(BEST)
+                    .is_some_and(|n| !wanted.iter().any(|(w, _, _)| w == n))
+            }) {
+                return Err(entry_error(
+                    path,
+                    extra,
+                    "the model has no such parameter or buffer to restore",
+                ));
+            }
+        }
+        Ok(Some((best, best_epoch, waited, snapshot)))
+    }
+
+    /// The optimizer's name for messages (`adam`, `sgd`...).
+    fn optimizer_name(&self) -> &'static str {
+        match self.plan.optimizer {
+            OptimizerSpec::Sgd(_) => "sgd",
+            OptimizerSpec::Adagrad(_) => "adagrad",
+            OptimizerSpec::Rmsprop(_) => "rmsprop",
+            OptimizerSpec::Adam(_) => "adam",
+            OptimizerSpec::AdamW(_) => "adamw",
+        }
+    }
+
+    /// Every parameter and buffer of the model: its name, whether it is a parameter, and
+    /// its shape.
+    pub(crate) fn state_shapes(&self) -> Vec<(String, bool, Vec<usize>)> {
+        let params = self.exec.graph().params().filter_map(|(id, n)| {
+            self.exec
+                .value(id)
+                .ok()
+                .map(|v| (n.name.clone(), true, v.shape().to_vec()))
+        });
+        let buffers = self
+            .exec
+            .buffers()
+            .into_iter()
+            .map(|(n, v)| (n, false, v.shape().to_vec()));
+        params.chain(buffers).collect()
+    }
+
     /// Loads trained parameters and buffers (transfer learning): every parameter and buffer
     /// of this run is looked up in the checkpoint, after applying `rename` (checkpoint name
-    /// `old` is read as `new`), and must have the same shape. Returns how many were loaded;
-    /// a missing one is an error naming it, with the closest name in the file, except batch
-    /// norm's `num_batches_tracked`, which older files lack and which then keeps its value.
+    /// `old` is read as `new`), and must have the same shape and finite values. Returns how
+    /// many were loaded; a missing one is an error naming it, with the closest name in the
+    /// file, except batch norm's `num_batches_tracked`, which older files lack and which then
+    /// keeps its value. Nothing is changed unless every entry is usable.
     pub fn load_weights(
         &mut self,
         ckpt: &Checkpoint,
@@ -122,47 +354,44 @@ impl Trainer {
             }
             name.to_string()
         };
-        let wanted: Vec<(String, bool)> = self
-            .exec
-            .graph()
-            .params()
-            .map(|(_, n)| (n.name.clone(), true))
-            .chain(self.exec.buffers().into_iter().map(|(n, _)| (n, false)))
-            .collect();
         let public: Vec<&str> = ckpt
             .tensors
             .keys()
             .map(String::as_str)
             .filter(|k| !k.starts_with(PRIVATE_PREFIX))
             .collect();
-        let mut loaded = 0;
-        for (name, is_param) in &wanted {
-            let source = renamed(name);
-            if is_counter(name) && !ckpt.tensors.contains_key(&source) {
+        let mut found = Vec::new();
+        for (name, is_param, shape) in self.state_shapes() {
+            let source = renamed(&name);
+            if is_counter(&name) && !ckpt.tensors.contains_key(&source) {
                 // As PyTorch's batch norm does for older files: a missing counter is not an
                 // error, the count starts where it is.
                 continue;
             }
-            let value = ckpt
-                .tensors
-                .get(&source)
-                .ok_or_else(|| TrainError::Checkpoint {
-                    path: path.to_path_buf(),
-                    message: format!(
-                        "it has no tensor '{source}'{}",
+            let value = ckpt.tensors.get(&source).ok_or_else(|| {
+                entry_error(
+                    path,
+                    &source,
+                    format!(
+                        "is missing: the model's {} '{name}' needs it{}",
+                        if is_param { "parameter" } else { "buffer" },
                         closest(&source, &public)
                             .map(|c| format!(" (did you mean '{c}'?)"))
                             .unwrap_or_default()
                     ),
-                })?;
+                )
+            })?;
+            validate::model_state(path, &source, &name, value, &shape, is_param)?;
+            found.push((name, is_param, value));
+        }
+        for (name, is_param, value) in &found {
             if *is_param {
                 self.exec.set_param(name, value.view())?;
             } else {
                 self.exec.set_buffer(name, value.view())?;
             }
-            loaded += 1;
         }
-        Ok(loaded)
+        Ok(found.len())
     }
 }
 
@@ -181,18 +410,46 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, TrainError> {
-    serde_json::from_str(text).map_err(|e| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message: format!("corrupt metadata ({e})"),
-    })
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    key: &str,
+    path: &Path,
+) -> Result<T, TrainError> {
+    serde_json::from_str(text)
+        .map_err(|e| entry_error(path, key, format!("the metadata entry is corrupt ({e})")))
 }
 
 fn parse<T: std::str::FromStr>(text: &str, key: &str, path: &Path) -> Result<T, TrainError> {
-    text.parse().map_err(|_| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message: format!("metadata entry '{key}' is not a number: '{text}'"),
+    text.parse().map_err(|_| {
+        entry_error(
+            path,
+            key,
+            format!("the metadata entry is not a non-negative whole number: '{text}'"),
+        )
     })
+}
+
+/// The lines of a resolved program as [`Trainer::resume`] compares them: the epoch count
+/// (`epochs 40, early_stop(...)` → `epochs _, early_stop(...)`) and the save path blanked,
+/// trailing spaces and blank lines ignored.
+fn comparable(program: &str) -> Vec<String> {
+    program
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            if let Some(rest) = body.strip_prefix("epochs ") {
+                let tail = rest.find(',').map_or("", |i| &rest[i..]);
+                format!("{indent}epochs _{tail}")
+            } else if body.starts_with("save ") {
+                format!("{indent}save _")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.

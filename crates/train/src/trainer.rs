@@ -145,6 +145,12 @@ impl Trainer {
         &self.data
     }
 
+    /// The metrics of the epochs this trainer ran (not those of a resumed checkpoint's
+    /// earlier epochs), in order; what a report of an interrupted run records.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
+    }
+
     /// Epochs completed so far.
     pub fn epochs_done(&self) -> usize {
         self.epoch

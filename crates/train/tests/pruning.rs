@@ -158,12 +158,20 @@ fn masks_stored_in_a_checkpoint_are_applied_when_it_is_loaded() {
     loaded
         .load_weights(&ckpt, Path::new("p.safetensors"), &[])
         .unwrap();
-    assert_eq!(loaded.load_masks(&ckpt).unwrap(), 1);
+    assert_eq!(
+        loaded
+            .load_masks(&ckpt, Path::new("p.safetensors"))
+            .unwrap(),
+        1
+    );
     let w = loaded.executor().param("out.weight").unwrap();
     assert_eq!(w.to_owned(), mask.mapv(|m| m * 0.5));
     let mut none = trainer(common::plan(1));
     let plain = none.checkpoint();
-    assert_eq!(none.load_masks(&plain).unwrap(), 0);
+    assert_eq!(
+        none.load_masks(&plain, Path::new("p.safetensors")).unwrap(),
+        0
+    );
 }
 
 #[test]

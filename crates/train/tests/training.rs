@@ -258,7 +258,7 @@ fn transfer_loads_weights_by_name_and_reports_missing_ones() {
     assert_eq!(
         err.to_string(),
         format!(
-            "checkpoint {}: it has no tensor 'h1.weight' (did you mean 'bn1.weight'?)",
+            "checkpoint {}: entry 'h1.weight': is missing: the model's parameter 'h1.weight' needs it (did you mean 'bn1.weight'?)",
             path.display()
         )
     );

@@ -179,7 +179,7 @@ pub fn load_trained(
             trainer
                 .load_weights(&ckpt, weights, &[])
                 .map_err(|e| train_failure(&e))?;
-            trainer.load_masks(&ckpt).map_err(|e| train_failure(&e))?;
+            trainer.load_masks(&ckpt, weights).map_err(|e| train_failure(&e))?;
             Trained::Single(Box::new(trainer))
         }
     };
