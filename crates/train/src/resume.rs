@@ -84,9 +84,9 @@ impl Trainer {
             });
         }
         self.check_program(ckpt, path)?;
-        let epoch: usize = parse(ckpt.meta("knit.epoch", path)?, "knit.epoch", path)?;
-        let step: u64 = parse(ckpt.meta("knit.step", path)?, "knit.step", path)?;
-        let optimizer_state = self.optimizer_state(ckpt, path)?;
+        let epoch: usize = counter(ckpt, "knit.epoch", path)?;
+        let step: u64 = counter(ckpt, "knit.step", path)?;
+        let optimizer_state = self.optimizer_state(ckpt, path, step)?;
         let schedule = self.schedule_state(ckpt, path)?;
         let early_stop = self.early_stop_state(ckpt, path, epoch)?;
         self.check_masks(ckpt, path)?;
@@ -163,12 +163,16 @@ impl Trainer {
 
     /// The optimizer state stored under `_knit.optimizer.`, checked against the state this
     /// run's optimizer keeps: every entry present, none extra, the right shapes, finite
-    /// values, integral step counts and non-negative sums of squares.
+    /// values, non-negative sums of squares, and step counts that are whole numbers no
+    /// larger than the run's `step` (every optimizer step updates every parameter; the
+    /// counts are stored as `f32`, so `step` is compared rounded the same way).
     fn optimizer_state(
         &self,
         ckpt: &Checkpoint,
         path: &Path,
+        step: u64,
     ) -> Result<Vec<(String, ArrayD<f32>)>, TrainError> {
+        let most = f64::from(step as f32);
         let expected = self.optimizer.state();
         let mut out = Vec::with_capacity(expected.len());
         for (key, template) in &expected {
@@ -193,6 +197,15 @@ impl Trainer {
             validate::finite(path, &entry, value)?;
             if key.ends_with(".step") {
                 validate::counts(path, &entry, value)?;
+                if let Some(v) = value.iter().find(|v| f64::from(**v) > most) {
+                    return Err(entry_error(
+                        path,
+                        &entry,
+                        format!(
+                            "counts {v} optimizer steps, but the run took {step} ('knit.step')"
+                        ),
+                    ));
+                }
             }
             if SQUARES.iter().any(|s| key.ends_with(s)) {
                 validate::non_negative(path, &entry, value, "a sum of squared gradients")?;
@@ -417,6 +430,27 @@ fn from_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, TrainError> {
     serde_json::from_str(text)
         .map_err(|e| entry_error(path, key, format!("the metadata entry is corrupt ({e})")))
+}
+
+/// The most epochs or steps a checkpoint may count: 2⁵³, far beyond any run, so that the
+/// counters never overflow when training continues.
+const MAX_COUNT: u64 = 1 << 53;
+
+/// The counter `key` of the metadata (`knit.epoch`, `knit.step`), at most [`MAX_COUNT`].
+fn counter<T: std::str::FromStr + TryFrom<u64>>(
+    ckpt: &Checkpoint,
+    key: &str,
+    path: &Path,
+) -> Result<T, TrainError> {
+    let value: u64 = parse(ckpt.meta(key, path)?, key, path)?;
+    if value > MAX_COUNT {
+        return Err(entry_error(
+            path,
+            key,
+            format!("counts {value}, more than the {MAX_COUNT} a run can reach"),
+        ));
+    }
+    T::try_from(value).map_err(|_| entry_error(path, key, format!("counts {value}, too many here")))
 }
 
 fn parse<T: std::str::FromStr>(text: &str, key: &str, path: &Path) -> Result<T, TrainError> {

@@ -244,6 +244,27 @@ fn optimizer_state_is_checked_entry_by_entry() {
 }
 
 #[test]
+fn step_counts_cannot_exceed_the_runs_steps() {
+    // Found by fuzz_checkpoint: a step count of 1e30 read as u64::MAX made the optimizer's
+    // next `step += 1` overflow (a panic in debug builds, a NaN bias correction in release).
+    let ckpt = saved();
+    let step = "_knit.optimizer.h1.weight.step";
+    let bad = set(&ckpt, step, ArrayD::from_elem(IxDyn(&[]), 1e30));
+    assert_entry(
+        &resume_error(&bad),
+        step,
+        "counts 1000000000000000000000000000000 optimizer steps, but the run took 24 ('knit.step')",
+    );
+    for key in ["knit.step", "knit.epoch"] {
+        assert_entry(
+            &resume_error(&with_meta(&ckpt, key, "18446744073709551615")),
+            key,
+            "counts 18446744073709551615, more than the 9007199254740992 a run can reach",
+        );
+    }
+}
+
+#[test]
 fn schedule_state_is_checked() {
     let ckpt = saved();
     let key = "knit.lr_schedule";
