@@ -11,15 +11,38 @@ use ndarray::{Array1, Array2};
 
 use crate::dataset::Dataset;
 use crate::input::{read_error, Input};
-use crate::{DataError, Header, LabelColumn};
+use crate::{huge_pages, DataError, Header, LabelColumn, LabelRule, Limit};
 
 /// Loads a CSV file as a dataset: every column but `label` is a feature (`feature_dims` is
-/// `[columns - 1]`); the label column gives the labels.
+/// `[columns - 1]`); the label column gives the labels. Within the default [`Limit`], the
+/// labels checked by [`LabelRule::Any`].
 pub fn load_csv(path: &Path, label: &LabelColumn, header: Header) -> Result<Dataset, DataError> {
-    let table = read_table(path, header, Some(label))?;
+    load_csv_within(path, label, header, Limit::default(), LabelRule::Any)
+}
+
+/// [`load_csv`] within `limit` (decoded bytes, and bytes of values held), each label
+/// checked by `rule` where it is read (a bad one names its line and column).
+pub fn load_csv_within(
+    path: &Path,
+    label: &LabelColumn,
+    header: Header,
+    limit: Limit,
+    rule: LabelRule,
+) -> Result<Dataset, DataError> {
+    let options = Options { limit, rule };
+    let table = read_table(path, header, Some(label), options)?;
     let width = table.width;
     let (features, labels) = table.into_parts();
     Dataset::new(features, vec![width], Array1::from_vec(labels))
+}
+
+/// How a table is read: within a limit, its labels checked by a rule.
+#[derive(Clone, Copy)]
+struct Options {
+    /// The most bytes decoded, and held as values.
+    limit: Limit,
+    /// What each label must be.
+    rule: LabelRule,
 }
 
 /// Loads the features of a CSV file only (for predictions on new inputs): every column, or
@@ -29,7 +52,11 @@ pub fn load_features_csv(
     header: Header,
     label: Option<&LabelColumn>,
 ) -> Result<Array2<f32>, DataError> {
-    Ok(read_table(path, header, label)?.into_parts().0)
+    let options = Options {
+        limit: Limit::default(),
+        rule: LabelRule::Any,
+    };
+    Ok(read_table(path, header, label, options)?.into_parts().0)
 }
 
 /// The numbers of a CSV file, features and labels apart.
@@ -61,6 +88,8 @@ struct Layout {
     names: Option<Vec<String>>,
     /// The 0-based label column, when one was asked for.
     label: Option<usize>,
+    /// How the table is read.
+    options: Options,
 }
 
 /// The cell's value, if it is a finite number.
@@ -75,11 +104,13 @@ fn number(cell: &[u8]) -> Option<f32> {
 /// A CSV file being read record by record.
 struct Records {
     /// The CSV reader over the decompressed bytes.
-    reader: ::csv::Reader<Box<dyn std::io::Read>>,
+    reader: ::csv::Reader<knit_io::Bounded<Box<dyn std::io::Read>>>,
     /// The file, for messages.
     path: std::path::PathBuf,
     /// Whether the file is gzip-compressed, for messages.
     gzip: bool,
+    /// The limit the stream is bounded by, for messages.
+    limit: Limit,
 }
 
 impl Records {
@@ -89,7 +120,7 @@ impl Records {
             let line = err.position().map_or(0, ::csv::Position::line);
             let message = err.to_string();
             match err.into_kind() {
-                ErrorKind::Io(source) => read_error(&self.path, self.gzip, source),
+                ErrorKind::Io(source) => read_error(&self.path, self.gzip, self.limit, source),
                 _ => DataError::CsvSyntax {
                     path: self.path.clone(),
                     line,
@@ -105,8 +136,9 @@ fn read_table(
     path: &Path,
     header: Header,
     label: Option<&LabelColumn>,
+    options: Options,
 ) -> Result<Table, DataError> {
-    let input = Input::open(path)?;
+    let input = Input::open(path, options.limit)?;
     let gzip = input.gzip;
     let reader = ReaderBuilder::new()
         .has_headers(false)
@@ -117,6 +149,7 @@ fn read_table(
         reader,
         path: path.to_owned(),
         gzip,
+        limit: options.limit,
     };
     let mut record = ByteRecord::new();
     if !records.next(&mut record)? {
@@ -145,6 +178,7 @@ fn read_table(
         columns,
         names,
         label,
+        options,
     };
     let width = columns - usize::from(label.is_some());
     let mut table = Table {
@@ -163,6 +197,8 @@ fn read_table(
             path: path.to_owned(),
         });
     }
+    table.features.shrink_to_fit();
+    huge_pages::collapse(&table.features);
     Ok(table)
 }
 
@@ -193,13 +229,39 @@ fn push_row(
             });
         };
         if Some(j) == layout.label {
+            if let Err(expected) = layout.options.rule.check(value) {
+                return Err(DataError::BadLabel {
+                    path: path.to_owned(),
+                    place: format!("line {line}, column {}{}", j + 1, column_name(layout, j)),
+                    value: String::from_utf8_lossy(cell).into_owned(),
+                    expected,
+                });
+            }
             table.labels.push(value);
         } else {
             table.features.push(value);
         }
     }
     table.rows += 1;
+    let held = (table.features.len() + table.labels.len()) * std::mem::size_of::<f32>();
+    let limit = layout.options.limit;
+    if held as u64 > limit.bytes {
+        return Err(DataError::ValuesTooLarge {
+            path: path.to_owned(),
+            line,
+            limit: limit.bytes,
+            origin: limit.origin,
+        });
+    }
     Ok(())
+}
+
+/// " (\"name\")" for a column with a header name, nothing otherwise.
+fn column_name(layout: &Layout, column: usize) -> String {
+    match layout.names.as_ref().and_then(|names| names.get(column)) {
+        Some(name) => format!(" ({name:?})"),
+        None => String::new(),
+    }
 }
 
 /// The 0-based position of the label column in rows of `columns` fields.

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Axis};
 
-use crate::huge_pages::select_rows;
+use crate::huge_pages::{self, select_rows};
 use crate::labels::classes_of;
-use crate::DataError;
+use crate::{DataError, LabelRule};
 
 /// Examples in memory: features flattened row-major per example.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +84,62 @@ impl Dataset {
             classes: self.classes,
         }
     }
+
+    /// The rows `indices` (strictly increasing) of this dataset, kept in place: the rows
+    /// move to the front of the same allocation and the rest is released, so a training
+    /// split costs no second copy of the data. The features are then advised onto huge pages
+    /// (a loader's allocation already is). Indices that are not strictly increasing, or
+    /// features not in row-major order, fall back to [`Dataset::subset`].
+    ///
+    /// # Panics
+    /// If an index is not below [`Dataset::len`].
+    pub fn retain_rows(self, indices: &[usize]) -> Dataset {
+        let increasing = indices.windows(2).all(|w| w[0] < w[1]);
+        if !increasing || !self.features.is_standard_layout() {
+            return self.subset(indices);
+        }
+        if let Some(&last) = indices.last() {
+            assert!(
+                last < self.len(),
+                "retain_rows: row {last} of {}",
+                self.len()
+            );
+        }
+        let width = self.features.ncols();
+        let (mut values, offset) = self.features.into_raw_vec_and_offset();
+        let start = offset.unwrap_or(0);
+        let mut labels = self.labels.to_vec();
+        for (to, &from) in indices.iter().enumerate() {
+            // `to <= from` (the indices increase), so no row is overwritten before it moves.
+            if to != from {
+                let at = start + from * width;
+                values.copy_within(at..at + width, start + to * width);
+            }
+            labels[to] = labels[from];
+        }
+        values.truncate(start + indices.len() * width);
+        values.drain(..start);
+        values.shrink_to_fit();
+        labels.truncate(indices.len());
+        huge_pages::collapse(&values);
+        Dataset {
+            features: Array2::from_shape_vec((indices.len(), width), values)
+                .expect("one row of values per index"),
+            feature_dims: self.feature_dims,
+            labels: Array1::from_vec(labels),
+            classes: self.classes,
+        }
+    }
+}
+
+/// An array read from a binary file, with where its values start, for messages.
+pub(crate) struct Array {
+    /// The values, in row-major order.
+    pub(crate) array: ArrayD<f32>,
+    /// The byte offset of the first value in the (decompressed) file.
+    pub(crate) body_offset: u64,
+    /// The bytes per value in the file.
+    pub(crate) element_size: usize,
 }
 
 /// A dataset from a features array `[n, ...]` and a labels array `[n]` or `[n, 1]` read from
@@ -91,9 +147,15 @@ impl Dataset {
 pub(crate) fn from_arrays(
     features: ArrayD<f32>,
     features_path: &Path,
-    labels: ArrayD<f32>,
+    labels: Array,
     labels_path: &Path,
+    rule: LabelRule,
 ) -> Result<Dataset, DataError> {
+    let Array {
+        array: labels,
+        body_offset,
+        element_size,
+    } = labels;
     let shape = features.shape().to_vec();
     let Some((&n, example_dims)) = shape.split_first() else {
         return Err(DataError::BadShape {
@@ -158,6 +220,17 @@ pub(crate) fn from_arrays(
             value,
         });
     }
+    let step = element_size as u64;
+    for (i, &value) in labels.iter().enumerate() {
+        if let Err(expected) = rule.check(value) {
+            return Err(DataError::BadLabel {
+                path: labels_path.to_owned(),
+                place: format!("byte offset {} (label {i})", body_offset + i as u64 * step),
+                value: value.to_string(),
+                expected,
+            });
+        }
+    }
     Dataset::new(features, feature_dims, labels)
 }
 
@@ -175,6 +248,48 @@ fn first_non_finite(values: ArrayView2<f32>) -> Option<(usize, usize, f32)> {
 mod tests {
     use super::*;
     use ndarray::{array, IxDyn};
+
+    /// `values` as an array read from a file whose values start at byte 8, 1 byte each.
+    fn array(values: ArrayD<f32>) -> Array {
+        Array {
+            array: values,
+            body_offset: 8,
+            element_size: 1,
+        }
+    }
+
+    #[test]
+    fn labels_are_checked_with_their_offset() {
+        let features = ArrayD::<f32>::zeros(IxDyn(&[3, 2]));
+        let labels = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, 0.0, 200.0]).unwrap();
+        let err = from_arrays(
+            features,
+            Path::new("f"),
+            array(labels),
+            Path::new("l.idx"),
+            LabelRule::Classes(10),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "l.idx: byte offset 10 (label 2): the label is 200; expected a class index, an \
+             integer in 0..10 (the model predicts 10 classes)"
+        );
+    }
+
+    #[test]
+    fn retain_rows_keeps_rows_in_place() {
+        let data = Dataset::new(
+            Array2::from_shape_fn((5, 2), |(i, j)| (i * 2 + j) as f32),
+            vec![2],
+            array![0.0, 1.0, 2.0, 3.0, 4.0],
+        )
+        .unwrap();
+        let kept = data.clone().retain_rows(&[1, 3, 4]);
+        assert_eq!(kept, data.subset(&[1, 3, 4]));
+        assert_eq!(data.clone().retain_rows(&[4, 0]), data.subset(&[4, 0]));
+        assert_eq!(data.clone().retain_rows(&[]).len(), 0);
+    }
 
     #[test]
     fn new_infers_classes_and_checks_shapes() {
@@ -203,7 +318,14 @@ mod tests {
         let features =
             ArrayD::from_shape_vec(IxDyn(&[2, 2, 3]), (0..12).map(|v| v as f32).collect()).unwrap();
         let labels = ArrayD::from_shape_vec(IxDyn(&[2, 1]), vec![1.0, 0.0]).unwrap();
-        let data = from_arrays(features, Path::new("f"), labels, Path::new("l")).unwrap();
+        let data = from_arrays(
+            features,
+            Path::new("f"),
+            array(labels),
+            Path::new("l"),
+            LabelRule::Any,
+        )
+        .unwrap();
         assert_eq!(data.feature_dims, vec![2, 3]);
         assert_eq!(data.features.shape(), &[2, 6]);
         assert_eq!(data.features[[1, 0]], 6.0);
@@ -215,14 +337,28 @@ mod tests {
         let features =
             ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![0.0, 1.0, f32::NAN, 2.0]).unwrap();
         let labels = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0, 0.0]).unwrap();
-        let err = from_arrays(features, Path::new("f.npy"), labels, Path::new("l")).unwrap_err();
+        let err = from_arrays(
+            features,
+            Path::new("f.npy"),
+            array(labels),
+            Path::new("l"),
+            LabelRule::Any,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "f.npy: feature 0 of example 1 is NaN; expected finite values"
         );
         let features = ArrayD::zeros(IxDyn(&[2, 2]));
         let labels = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0, f32::INFINITY]).unwrap();
-        let err = from_arrays(features, Path::new("f"), labels, Path::new("l.npy")).unwrap_err();
+        let err = from_arrays(
+            features,
+            Path::new("f"),
+            array(labels),
+            Path::new("l.npy"),
+            LabelRule::Any,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "l.npy: the label of example 1 is inf; expected finite values"
@@ -233,14 +369,27 @@ mod tests {
     fn from_arrays_checks_shapes_and_counts() {
         let features = ArrayD::<f32>::zeros(IxDyn(&[3, 2]));
         let labels = ArrayD::<f32>::zeros(IxDyn(&[2]));
-        let err =
-            from_arrays(features.clone(), Path::new("f"), labels, Path::new("l")).unwrap_err();
+        let err = from_arrays(
+            features.clone(),
+            Path::new("f"),
+            array(labels),
+            Path::new("l"),
+            LabelRule::Any,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "f: 3 examples, but l: 2 labels; expected the same count"
         );
         let labels = ArrayD::<f32>::zeros(IxDyn(&[3, 2]));
-        let err = from_arrays(features, Path::new("f"), labels, Path::new("l")).unwrap_err();
+        let err = from_arrays(
+            features,
+            Path::new("f"),
+            array(labels),
+            Path::new("l"),
+            LabelRule::Any,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "l: the array has shape [3, 2]; expected labels of shape [n] or [n, 1]"

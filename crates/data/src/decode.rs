@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::huge_pages;
+use crate::input::Input;
 use crate::DataError;
 
 /// The kind of number an element holds.
@@ -64,18 +66,8 @@ impl Element {
     }
 }
 
-/// Decodes the body of a binary array file: `bytes` is the whole (decompressed) file, whose
-/// header of `header` bytes announces `dims` values of type `element`.
-///
-/// Fails with [`DataError::Truncated`] when the file is shorter than that and with
-/// [`DataError::TrailingBytes`] when it is longer.
-pub(crate) fn body(
-    bytes: &[u8],
-    header: usize,
-    dims: &[usize],
-    element: Element,
-    path: &Path,
-) -> Result<Vec<f32>, DataError> {
+/// "8000 × 28 × 28 unsigned bytes after the 16-byte header": what a header announces.
+fn announced(header: u64, dims: &[usize], element: Element) -> String {
     let dims_text = match dims {
         [] => "1 (a scalar)".to_owned(),
         _ => dims
@@ -84,30 +76,66 @@ pub(crate) fn body(
             .collect::<Vec<_>>()
             .join(" × "),
     };
-    let what = format!(
+    format!(
         "{dims_text} {} after the {header}-byte header",
         element.describe()
-    );
-    let found = bytes.len() as u64;
-    let expected = dims
-        .iter()
-        .try_fold(element.size as u64, |acc, &d| acc.checked_mul(d as u64))
-        .and_then(|data| data.checked_add(header as u64));
-    match expected {
-        Some(expected) if found == expected => {
-            let mut values = Vec::new();
-            decode(&bytes[header..], element, &mut values);
-            Ok(values)
-        }
-        Some(expected) if found > expected => Err(DataError::TrailingBytes {
-            path: path.to_owned(),
-            offset: expected,
-            extra: found - expected,
-            what,
-        }),
-        expected => Err(truncated(path, bytes, expected.unwrap_or(u64::MAX), &what)),
-    }
+    )
 }
+
+/// Reads the body of a binary array file from `input`, positioned just after its header of
+/// `header` bytes, which announces `dims` values of type `element`; the body must end the
+/// stream.
+///
+/// The size is checked against the input's limit before anything is allocated
+/// ([`DataError::ArrayTooLarge`], naming `dims_offset`, where the header's dimensions are);
+/// the values go straight into a matrix on huge pages where they apply, so the raw bytes
+/// are never held whole. Fails with [`DataError::Truncated`] when the stream is shorter
+/// than announced and with [`DataError::TrailingBytes`] when it is longer.
+pub(crate) fn read_body(
+    input: &mut Input<'_>,
+    header: u64,
+    dims_offset: u64,
+    dims: &[usize],
+    element: Element,
+) -> Result<Vec<f32>, DataError> {
+    let count = input
+        .limit
+        .check_array(&input.path, dims_offset, dims, element.size)?;
+    let expected = header + (count as u64) * element.size as u64;
+    let mut values = huge_pages::zeroed(count);
+    let mut chunk = vec![0u8; CHUNK_VALUES * element.size];
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(CHUNK_VALUES);
+        let bytes = &mut chunk[..n * element.size];
+        let got = input.fill(bytes)?;
+        if got < bytes.len() {
+            let what = announced(header, dims, element);
+            return Err(DataError::Truncated {
+                path: input.path.clone(),
+                found: input.offset(),
+                expected,
+                what,
+            });
+        }
+        decode_into(bytes, element, &mut values[done..done + n]);
+        done += n;
+    }
+    let extra = input.count_rest()?;
+    if extra > 0 {
+        return Err(DataError::TrailingBytes {
+            path: input.path.clone(),
+            offset: expected,
+            extra,
+            what: announced(header, dims, element),
+        });
+    }
+    huge_pages::collapse(&values);
+    Ok(values)
+}
+
+/// How many values [`read_body`] reads and decodes at a time.
+const CHUNK_VALUES: usize = 1 << 14;
 
 /// The [`DataError::Truncated`] for a file of `bytes` that needed `expected` bytes for `what`.
 pub(crate) fn truncated(path: &Path, bytes: &[u8], expected: u64, what: &str) -> DataError {
@@ -120,12 +148,19 @@ pub(crate) fn truncated(path: &Path, bytes: &[u8], expected: u64, what: &str) ->
 }
 
 /// Decodes `bytes` (a whole number of elements) into `f32` values, appended to `out`.
+#[cfg(test)]
 pub(crate) fn decode(bytes: &[u8], element: Element, out: &mut Vec<f32>) {
+    let start = out.len();
+    out.resize(start + bytes.len() / element.size, 0.0);
+    decode_into(bytes, element, &mut out[start..]);
+}
+
+/// Decodes `bytes` (`out.len()` elements) into `out`.
+pub(crate) fn decode_into(bytes: &[u8], element: Element, out: &mut [f32]) {
     let big = element.big_endian;
-    out.reserve(bytes.len() / element.size);
     match (element.kind, element.size) {
-        (Kind::Unsigned | Kind::Bool, 1) => out.extend(bytes.iter().map(|&b| f32::from(b))),
-        (Kind::Signed, 1) => out.extend(bytes.iter().map(|&b| f32::from(b as i8))),
+        (Kind::Unsigned | Kind::Bool, 1) => fill(out, bytes.iter().map(|&b| f32::from(b))),
+        (Kind::Signed, 1) => fill(out, bytes.iter().map(|&b| f32::from(b as i8))),
         (Kind::Signed, 2) => words(bytes, big, out, |w| f32::from(i16::from_le_bytes(w))),
         (Kind::Unsigned, 2) => words(bytes, big, out, |w| f32::from(u16::from_le_bytes(w))),
         (Kind::Signed, 4) => words(bytes, big, out, |w| i32::from_le_bytes(w) as f32),
@@ -138,21 +173,27 @@ pub(crate) fn decode(bytes: &[u8], element: Element, out: &mut Vec<f32>) {
     }
 }
 
-/// Appends `convert(word)` for each `N`-byte word of `bytes`, handing `convert` the word in
-/// little-endian order (reversed first when the data is big-endian).
+/// Writes `values` into `out`, one each.
+fn fill(out: &mut [f32], values: impl Iterator<Item = f32>) {
+    out.iter_mut().zip(values).for_each(|(o, v)| *o = v);
+}
+
+/// Writes `convert(word)` for each `N`-byte word of `bytes` into `out`, handing `convert`
+/// the word in little-endian order (reversed first when the data is big-endian).
 fn words<const N: usize>(
     bytes: &[u8],
     big_endian: bool,
-    out: &mut Vec<f32>,
+    out: &mut [f32],
     convert: impl Fn([u8; N]) -> f32,
 ) {
-    out.extend(bytes.chunks_exact(N).map(|chunk| {
+    let values = bytes.chunks_exact(N).map(|chunk| {
         let mut word: [u8; N] = chunk.try_into().expect("chunks_exact yields N bytes");
         if big_endian {
             word.reverse();
         }
         convert(word)
-    }));
+    });
+    fill(out, values);
 }
 
 #[cfg(test)]
@@ -199,6 +240,20 @@ mod tests {
         assert_eq!(run(Kind::Unsigned, 8, true, &9u64.to_be_bytes()), [9.0]);
         assert_eq!(run(Kind::Float, 8, true, &0.125f64.to_be_bytes()), [0.125]);
         assert_eq!(run(Kind::Float, 8, false, &0.125f64.to_le_bytes()), [0.125]);
+    }
+
+    /// [`read_body`] over `bytes`, whose first `header` bytes are the header.
+    fn body(
+        bytes: &[u8],
+        header: usize,
+        dims: &[usize],
+        element: Element,
+        path: &Path,
+    ) -> Result<Vec<f32>, DataError> {
+        let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        let mut input = Input::new(reader, path, false, crate::Limit::exactly(1 << 20));
+        input.read_up_to(header, &mut Vec::new())?;
+        read_body(&mut input, header as u64, 0, dims, element)
     }
 
     #[test]

@@ -25,6 +25,88 @@ pub enum DataError {
         source: std::io::Error,
     },
 
+    /// A data file is not a regular file (a device, a FIFO, a folder), or cannot be opened.
+    #[error(transparent)]
+    File(#[from] knit_io::FileError),
+
+    /// A file decodes (decompresses) to more bytes than the data limit allows.
+    #[error(
+        "{}: {} more than {} (at {}byte offset {limit}); expected at most {}",
+        path.display(),
+        if *gzip { "the gzip data decompresses to" } else { "the file holds" },
+        crate::limit::bytes_text(*limit),
+        if *gzip { "decompressed " } else { "" },
+        origin.explain(*limit)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Where the limit comes from.
+        origin: crate::LimitOrigin,
+        /// Whether the bytes counted are decompressed gzip bytes.
+        gzip: bool,
+    },
+
+    /// A text file's values, held as `f32`, pass the data limit.
+    #[error(
+        "{}: line {line}: the values read up to here take more than {} as f32; expected at \
+         most {}",
+        path.display(),
+        crate::limit::bytes_text(*limit),
+        origin.explain(*limit)
+    )]
+    ValuesTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line where the limit was passed.
+        line: u64,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Where the limit comes from.
+        origin: crate::LimitOrigin,
+    },
+
+    /// A header announces an array whose values would not fit within the data limit; refused
+    /// before anything is allocated.
+    #[error(
+        "{}: byte offset {offset}: the header's dimensions {} make {values} values ({} as f32), \
+         more than {}; expected at most {}",
+        path.display(),
+        dims_text(dims),
+        crate::limit::bytes_text(values.saturating_mul(4)),
+        crate::limit::bytes_text(*limit),
+        origin.explain(*limit)
+    )]
+    ArrayTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Where the dimensions are in the file.
+        offset: u64,
+        /// The dimensions the header gives.
+        dims: Vec<u64>,
+        /// Their product (saturated at `u64::MAX`).
+        values: u64,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Where the limit comes from.
+        origin: crate::LimitOrigin,
+    },
+
+    /// A label is not what the program needs (a class index below the model's class count).
+    #[error("{}: {place}: the label is {value}; expected {expected}", path.display())]
+    BadLabel {
+        /// The file.
+        path: PathBuf,
+        /// Where: "line 701, column 65" for CSV, "byte offset 8 (label 0)" for binary files.
+        place: String,
+        /// The label as written (CSV) or decoded (binary files).
+        value: String,
+        /// What was expected.
+        expected: String,
+    },
+
     /// The file holds no bytes at all.
     #[error("{}: the file is empty; expected {expected}", path.display())]
     EmptyFile {
@@ -293,13 +375,16 @@ pub enum DataError {
 
     /// An NPY array has an element type knit does not read.
     #[error(
-        "{}: unsupported NPY dtype {descr:?}; expected a float (f4, f8), a signed (i1, i2, i4, \
-         i8) or unsigned (u1, u2, u4, u8) integer or a bool (b1), in either byte order",
+        "{}: byte offset {offset}: unsupported NPY dtype {descr:?}; expected a float (f4, f8), a \
+         signed (i1, i2, i4, i8) or unsigned (u1, u2, u4, u8) integer or a bool (b1), in either \
+         byte order",
         path.display()
     )]
     NpyDtype {
         /// The file.
         path: PathBuf,
+        /// The byte offset of the `descr` value in the file.
+        offset: u64,
         /// The `descr` field as written.
         descr: String,
     },
@@ -538,6 +623,12 @@ fn feature_name(feature: &Option<usize>) -> String {
         Some(j) => format!("feature {j}"),
         None => "the label".to_owned(),
     }
+}
+
+/// "60000 × 28 × 28".
+fn dims_text(dims: &[u64]) -> String {
+    let text: Vec<String> = dims.iter().map(u64::to_string).collect();
+    text.join(" × ")
 }
 
 /// How many names [`list`] shows before summarizing the rest.

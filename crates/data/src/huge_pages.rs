@@ -36,6 +36,22 @@ pub(crate) fn select_rows(source: ArrayView2<f32>, indices: &[usize]) -> Array2<
         .expect("one row of values per index")
 }
 
+/// `len` zeros in a fresh allocation advised to be backed by huge pages once written: where
+/// a loader decodes a file's values, which then become the training set without a copy.
+pub(crate) fn zeroed(len: usize) -> Vec<f32> {
+    let values = vec![0.0f32; len];
+    advise(&values, Advice::BackWithHugePages);
+    values
+}
+
+/// Asks for `values`, already written, to be moved onto huge pages (both advices: a
+/// region filled before it was advised, such as a CSV file's values, gets them now; one
+/// from [`zeroed`] keeps the pages it has).
+pub(crate) fn collapse(values: &[f32]) {
+    advise(values, Advice::BackWithHugePages);
+    advise(values, Advice::CollapseIntoHugePages);
+}
+
 /// What to ask of the kernel about a region.
 #[derive(Clone, Copy)]
 enum Advice {

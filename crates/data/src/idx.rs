@@ -10,10 +10,10 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::dataset::{from_arrays, Dataset};
-use crate::decode::{body, truncated, Element, Kind};
-use crate::input::read_all;
-use crate::DataError;
+use crate::dataset::{from_arrays, Array, Dataset};
+use crate::decode::{read_body, truncated, Element, Kind};
+use crate::input::Input;
+use crate::{DataError, LabelRule, Limit};
 
 /// What an IDX file is read as, which decides the dimensions it may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,17 +47,34 @@ impl Role {
     }
 }
 
-/// Reads an IDX file of any type and number of dimensions as an `f32` array of its shape.
+/// Reads an IDX file of any type and number of dimensions as an `f32` array of its shape,
+/// within the default [`Limit`].
 pub fn read_idx(path: &Path) -> Result<ArrayD<f32>, DataError> {
-    parse(&read_all(path)?, path, Role::Images)
+    Ok(read(path, Role::Images, Limit::default())?.array)
 }
 
 /// Loads an images file `[n, ...]` and a labels file `[n]` as a dataset whose
-/// `feature_dims` are the images' per-example shape (`[28, 28]` for MNIST).
+/// `feature_dims` are the images' per-example shape (`[28, 28]` for MNIST), within the
+/// default [`Limit`], the labels checked by [`LabelRule::Any`].
 pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset, DataError> {
-    let features = parse(&read_all(images)?, images, Role::Images)?;
-    let targets = parse(&read_all(labels)?, labels, Role::Labels)?;
-    from_arrays(features, images, targets, labels)
+    load_idx_within(images, labels, Limit::default(), LabelRule::Any)
+}
+
+/// [`load_idx`] within `limit` (per file), each label checked by `rule`.
+pub fn load_idx_within(
+    images: &Path,
+    labels: &Path,
+    limit: Limit,
+    rule: LabelRule,
+) -> Result<Dataset, DataError> {
+    let features = read(images, Role::Images, limit)?;
+    let targets = read(labels, Role::Labels, limit)?;
+    from_arrays(features.array, images, targets, labels, rule)
+}
+
+/// Reads the IDX file at `path` as `role`.
+fn read(path: &Path, role: Role, limit: Limit) -> Result<Array, DataError> {
+    parse(&mut Input::open(path, limit)?, role)
 }
 
 /// The element type of an IDX type code.
@@ -74,24 +91,27 @@ fn element_of(code: u8) -> Option<Element> {
     Element::new(kind, size, true)
 }
 
-/// Parses the (decompressed) bytes of an IDX file read as `role`.
-fn parse(bytes: &[u8], path: &Path, role: Role) -> Result<ArrayD<f32>, DataError> {
+/// Parses the (decompressed) stream of an IDX file read as `role`.
+fn parse(input: &mut Input<'_>, role: Role) -> Result<Array, DataError> {
+    let path = input.path.clone();
+    let mut bytes = Vec::with_capacity(4);
+    input.read_up_to(4, &mut bytes)?;
     if bytes.is_empty() {
         return Err(DataError::EmptyFile {
-            path: path.to_owned(),
+            path,
             expected: "an IDX header",
         });
     }
-    let Some(magic_bytes) = bytes.first_chunk::<4>() else {
-        return Err(truncated(path, bytes, 4, "the 4-byte magic number"));
+    let Some(magic_bytes) = bytes.first_chunk::<4>().copied() else {
+        return Err(truncated(&path, &bytes, 4, "the 4-byte magic number"));
     };
-    let magic = u32::from_be_bytes(*magic_bytes);
+    let magic = u32::from_be_bytes(magic_bytes);
     let element = match (magic_bytes[0], magic_bytes[1], element_of(magic_bytes[2])) {
         (0, 0, Some(element)) => element,
         _ => {
             let expected = role.expected_magic();
             return Err(DataError::IdxMagic {
-                path: path.to_owned(),
+                path,
                 found: magic,
                 expected,
             });
@@ -108,7 +128,7 @@ fn parse(bytes: &[u8], path: &Path, role: Role) -> Result<ArrayD<f32>, DataError
     if let Some(expected) = expected_dims {
         let role = role.name();
         return Err(DataError::IdxDims {
-            path: path.to_owned(),
+            path,
             role,
             magic,
             found: ndims,
@@ -117,25 +137,38 @@ fn parse(bytes: &[u8], path: &Path, role: Role) -> Result<ArrayD<f32>, DataError
     }
 
     let header = 4 + 4 * usize::from(ndims);
+    input.read_up_to(header - 4, &mut bytes)?;
     if bytes.len() < header {
         let what = format!("the {header}-byte header for {ndims} dimension(s)");
-        return Err(truncated(path, bytes, header as u64, &what));
+        return Err(truncated(&path, &bytes, header as u64, &what));
     }
     let dims: Vec<usize> = bytes[4..header]
         .chunks_exact(4)
         .map(|d| u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize)
         .collect();
-    let values = body(bytes, header, &dims, element, path)?;
-    ArrayD::from_shape_vec(IxDyn(&dims), values).map_err(|_| DataError::BadShape {
-        path: path.to_owned(),
+    let values = read_body(input, header as u64, 4, &dims, element)?;
+    let array = ArrayD::from_shape_vec(IxDyn(&dims), values).map_err(|_| DataError::BadShape {
+        path,
         found: dims.clone(),
         expected: "dimensions whose product fits in memory",
+    })?;
+    Ok(Array {
+        array,
+        body_offset: header as u64,
+        element_size: element.size,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses `bytes` as an IDX file named `path` read as `role`.
+    fn parse(bytes: &[u8], path: &Path, role: Role) -> Result<ArrayD<f32>, DataError> {
+        let reader = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        let mut input = Input::new(reader, path, false, Limit::exactly(1 << 20));
+        Ok(super::parse(&mut input, role)?.array)
+    }
 
     /// An IDX file's bytes: magic with `code` and `dims.len()`, the dims, then `data`.
     fn idx(code: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {

@@ -14,22 +14,34 @@
 use std::path::Path;
 
 use crate::split::Partition;
-use crate::{DataError, IndexSplit};
+use crate::{DataError, IndexSplit, Limit};
 
 /// Reads the parts `spec` names from its file, for a main source of `examples` rows.
 ///
 /// The training key must exist. A validation or test key given explicitly must exist too; the
 /// default keys (`"validation"`, `"test"`) are used only when the file has them.
+///
+/// The file must be a regular file (a FIFO or a device is refused without waiting on it)
+/// of at most the default [`Limit`].
 pub fn partition_by_indices(
     spec: &IndexSplit,
     base_dir: &Path,
     examples: usize,
 ) -> Result<Partition, DataError> {
+    partition_within(spec, base_dir, examples, Limit::default())
+}
+
+/// [`partition_by_indices`], the file read within `limit` bytes.
+pub(crate) fn partition_within(
+    spec: &IndexSplit,
+    base_dir: &Path,
+    examples: usize,
+    limit: Limit,
+) -> Result<Partition, DataError> {
     let path = base_dir.join(&spec.path);
-    let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
-        path: path.clone(),
-        action: "read the split's index file",
-        source,
+    let text = knit_io::read_text_bounded(&path, limit.bytes).map_err(|e| match e {
+        knit_io::FileError::TooLarge { .. } => limit.exceeded(&path, false),
+        other => DataError::File(other),
     })?;
     let format = |message: String| DataError::IndexFile {
         path: path.clone(),

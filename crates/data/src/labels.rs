@@ -19,6 +19,49 @@ pub fn classes_of(labels: &[f32]) -> Option<usize> {
     max.map(|m| m as usize + 1)
 }
 
+/// What labels must be, checked by the loaders where each label is read, so that a bad
+/// one is an error naming its file and place ([`DataError::BadLabel`](crate::DataError)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LabelRule {
+    /// Any finite number; whether they are classes is inferred ([`classes_of`]).
+    #[default]
+    Any,
+    /// Class indices of any count (below [`MAX_CLASSES`]): what a stratified split needs.
+    ClassIndices,
+    /// Class indices below this count: the classes the model predicts.
+    Classes(usize),
+}
+
+impl LabelRule {
+    /// The rule for data split as `split` says, for a model predicting `classes` classes
+    /// (`None`: a regression, or unknown).
+    pub fn for_split(split: &crate::Split, classes: Option<usize>) -> LabelRule {
+        match classes {
+            Some(k) => LabelRule::Classes(k),
+            None if split.stratified => LabelRule::ClassIndices,
+            None => LabelRule::Any,
+        }
+    }
+
+    /// `Ok` if `label` follows the rule, else what was expected.
+    pub fn check(self, label: f32) -> Result<(), String> {
+        let (limit, why) = match self {
+            LabelRule::Any => return Ok(()),
+            LabelRule::ClassIndices => (MAX_CLASSES, "as a stratified split needs".to_owned()),
+            LabelRule::Classes(k) => (k, format!("the model predicts {k} classes")),
+        };
+        if label >= 0.0 && label.fract() == 0.0 && (label as f64) < limit as f64 {
+            return Ok(());
+        }
+        Err(match self {
+            LabelRule::ClassIndices => {
+                format!("a class index, an integer in 0..{limit}, {why}")
+            }
+            _ => format!("a class index, an integer in 0..{limit} ({why})"),
+        })
+    }
+}
+
 /// The one-hot matrix `[n, classes]` of class-index labels.
 ///
 /// A label that is not an integer in `0..classes` gets a row of zeros.
@@ -69,6 +112,22 @@ mod tests {
         assert_eq!(classes_of(&[f32::NAN]), None);
         assert_eq!(classes_of(&[1e9]), None);
         assert_eq!(classes_of(&[]), None);
+    }
+
+    #[test]
+    fn rules() {
+        assert!(LabelRule::Any.check(2.5).is_ok());
+        assert!(LabelRule::Classes(10).check(9.0).is_ok());
+        assert_eq!(
+            LabelRule::Classes(10).check(10.0).unwrap_err(),
+            "a class index, an integer in 0..10 (the model predicts 10 classes)"
+        );
+        for bad in [-1.0, 2.5, 1e30, 65536.0] {
+            assert_eq!(
+                LabelRule::ClassIndices.check(bad).unwrap_err(),
+                "a class index, an integer in 0..65536, as a stratified split needs"
+            );
+        }
     }
 
     #[test]

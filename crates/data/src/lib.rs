@@ -45,6 +45,7 @@ mod idx;
 mod index_split;
 mod input;
 mod labels;
+mod limit;
 mod load;
 mod npy;
 mod npz;
@@ -56,15 +57,16 @@ mod synthetic;
 
 pub use self::batch::{batch_count, epoch_order, gather, gather_rows, Batches};
 pub use self::bootstrap::bootstrap;
-pub use self::csv::{load_csv, load_features_csv};
+pub use self::csv::{load_csv, load_csv_within, load_features_csv};
 pub use self::dataset::Dataset;
 pub use self::error::DataError;
-pub use self::idx::{load_idx, read_idx};
+pub use self::idx::{load_idx, load_idx_within, read_idx};
 pub use self::index_split::partition_by_indices;
-pub use self::labels::{classes_of, one_hot, one_hot_into, MAX_CLASSES};
-pub use self::load::{load, load_source, Role, Splits};
-pub use self::npy::{load_npy, parse_npy, read_npy};
-pub use self::npz::{load_npz, Npz};
+pub use self::labels::{classes_of, one_hot, one_hot_into, LabelRule, MAX_CLASSES};
+pub use self::limit::{available_memory, Limit, LimitOrigin, DEFAULT_LIMIT};
+pub use self::load::{load, load_for, load_source, Role, Splits};
+pub use self::npy::{load_npy, load_npy_within, parse_npy, read_npy};
+pub use self::npz::{load_npz, load_npz_within, Npz};
 pub use self::scale::{Scaler, KIND_NAME, SCALE_NAME, SHIFT_NAME};
 pub use self::spec::{
     DataSpec, Header, IndexSplit, LabelColumn, Scaling, Source, Split, Synthetic,

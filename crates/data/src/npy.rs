@@ -14,42 +14,73 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
-use crate::dataset::{from_arrays, Dataset};
-use crate::decode::{body, truncated, Element, Kind};
-use crate::input::read_all;
-use crate::DataError;
+use crate::dataset::{from_arrays, Array, Dataset};
+use crate::decode::{read_body, truncated, Element, Kind};
+use crate::input::Input;
+use crate::{DataError, LabelRule, Limit};
 
 /// The six bytes every NPY file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
-/// Reads an NPY file (plain or gzip-compressed) as an `f32` array of its shape, in row-major order.
+/// The longest NPY header read (NumPy itself refuses headers over 10,000 bytes by default).
+const MAX_HEADER: usize = 1 << 20;
+
+/// Reads an NPY file (plain or gzip-compressed) as an `f32` array of its shape, in row-major
+/// order, within the default [`Limit`].
 pub fn read_npy(path: &Path) -> Result<ArrayD<f32>, DataError> {
-    parse_npy(&read_all(path)?, path)
+    Ok(read(path, Limit::default())?.array)
 }
 
-/// Loads a features file `[n, ...]` and a labels file `[n]` (or `[n, 1]`) as a dataset.
+/// Loads a features file `[n, ...]` and a labels file `[n]` (or `[n, 1]`) as a dataset,
+/// within the default [`Limit`], the labels checked by [`LabelRule::Any`].
 pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset, DataError> {
-    let x = read_npy(features)?;
-    let y = read_npy(labels)?;
-    from_arrays(x, features, y, labels)
+    load_npy_within(features, labels, Limit::default(), LabelRule::Any)
 }
 
-/// Parses the bytes of an NPY file; `path` names it in errors.
+/// [`load_npy`] within `limit` (per file), each label checked by `rule`.
+pub fn load_npy_within(
+    features: &Path,
+    labels: &Path,
+    limit: Limit,
+    rule: LabelRule,
+) -> Result<Dataset, DataError> {
+    let x = read(features, limit)?;
+    let y = read(labels, limit)?;
+    from_arrays(x.array, features, y, labels, rule)
+}
+
+/// Reads the NPY file at `path` within `limit`.
+fn read(path: &Path, limit: Limit) -> Result<Array, DataError> {
+    parse(&mut Input::open(path, limit)?)
+}
+
+/// Parses the bytes of an NPY file, within the default [`Limit`] (the array a header
+/// announces is refused before it is allocated); `path` names it in errors.
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>, DataError> {
+    let limit = Limit::default();
+    let mut input = Input::new(Box::new(bytes), path, false, limit);
+    Ok(parse(&mut input)?.array)
+}
+
+/// Parses the (decompressed) stream of an NPY file.
+pub(crate) fn parse(input: &mut Input<'_>) -> Result<Array, DataError> {
+    let path = input.path.clone();
     let header_error = |offset: usize, message: String| DataError::NpyHeader {
-        path: path.to_owned(),
+        path: path.clone(),
         offset: offset as u64,
         message,
     };
+    let mut bytes = Vec::with_capacity(12);
+    input.read_up_to(10, &mut bytes)?;
     if bytes.is_empty() {
         return Err(DataError::EmptyFile {
-            path: path.to_owned(),
+            path,
             expected: "an NPY header",
         });
     }
     if !bytes.starts_with(MAGIC) {
-        if MAGIC.starts_with(bytes) {
-            return Err(truncated(path, bytes, 10, "the NPY preamble"));
+        if MAGIC.starts_with(&bytes) {
+            return Err(truncated(&path, &bytes, 10, "the NPY preamble"));
         }
         let found = bytes
             .iter()
@@ -57,40 +88,36 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>, DataError> {
             .flat_map(|b| std::ascii::escape_default(*b))
             .map(char::from);
         return Err(DataError::NpyMagic {
-            path: path.to_owned(),
+            path,
             found: found.collect(),
         });
     }
     let (major, minor) = match bytes.get(6..8) {
         Some(&[major, minor]) => (major, minor),
-        _ => return Err(truncated(path, bytes, 10, "the NPY preamble")),
+        _ => return Err(truncated(&path, &bytes, 10, "the NPY preamble")),
     };
     let (length_bytes, start) = match (major, minor) {
         (1, 0) => (2, 10),
         (2 | 3, 0) => (4, 12),
-        _ => {
-            return Err(DataError::NpyVersion {
-                path: path.to_owned(),
-                major,
-                minor,
-            })
-        }
+        _ => return Err(DataError::NpyVersion { path, major, minor }),
     };
+    input.read_up_to(start - bytes.len(), &mut bytes)?;
     let Some(length) = bytes.get(8..8 + length_bytes) else {
-        return Err(truncated(path, bytes, start as u64, "the NPY preamble"));
+        return Err(truncated(&path, &bytes, start as u64, "the NPY preamble"));
     };
     let length = length
         .iter()
         .rev()
         .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    if length > MAX_HEADER {
+        let message = format!("the header length is {length} bytes; expected at most {MAX_HEADER}");
+        return Err(header_error(8, message));
+    }
     let end = start + length;
+    input.read_up_to(length, &mut bytes)?;
     let Some(text) = bytes.get(start..end) else {
-        return Err(truncated(
-            path,
-            bytes,
-            end as u64,
-            &format!("the {length}-byte NPY header"),
-        ));
+        let what = format!("the {length}-byte NPY header");
+        return Err(truncated(&path, &bytes, end as u64, &what));
     };
     if major == 3 && std::str::from_utf8(text).is_err() {
         return Err(header_error(
@@ -100,22 +127,28 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>, DataError> {
     }
     let header =
         Header::parse(text, start).map_err(|(offset, message)| header_error(offset, message))?;
-    let element = header.element(path)?;
-    let values = body(bytes, end, &header.shape, element, path)?;
+    let element = header.element(&path)?;
+    let shape_offset = header.shape_offset as u64;
+    let values = read_body(input, end as u64, shape_offset, &header.shape, element)?;
     let shape = IxDyn(&header.shape);
     let bad_shape = || DataError::BadShape {
-        path: path.to_owned(),
+        path: path.clone(),
         found: header.shape.clone(),
         expected: "a shape whose product fits in memory",
     };
-    if header.fortran_order {
+    let array = if header.fortran_order {
         let columns = ArrayD::from_shape_vec(shape.clone().f(), values).map_err(|_| bad_shape())?;
         let mut rows = ArrayD::zeros(shape);
         rows.assign(&columns);
-        Ok(rows)
+        rows
     } else {
-        ArrayD::from_shape_vec(shape, values).map_err(|_| bad_shape())
-    }
+        ArrayD::from_shape_vec(shape, values).map_err(|_| bad_shape())?
+    };
+    Ok(Array {
+        array,
+        body_offset: end as u64,
+        element_size: element.size,
+    })
 }
 
 /// The three fields of an NPY header.
@@ -123,6 +156,10 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>, DataError> {
 struct Header {
     /// The dtype string, e.g. `<f4`; `None` for a structured (list) dtype, with its text.
     descr: Result<String, String>,
+    /// The byte offset of the `descr` value in the file.
+    descr_offset: usize,
+    /// The byte offset of the `shape` value in the file.
+    shape_offset: usize,
     /// Whether values are stored column-major.
     fortran_order: bool,
     /// The array's shape.
@@ -132,7 +169,11 @@ struct Header {
 impl Header {
     /// Parses the header text found at byte offset `start`; errors carry a file offset.
     fn parse(text: &[u8], start: usize) -> Result<Header, (usize, String)> {
-        let mut parser = Parser { text, pos: 0 };
+        let mut parser = Parser {
+            text,
+            pos: 0,
+            depth: 0,
+        };
         let dict = match parser.value() {
             Ok(Literal::Dict(entries)) => entries,
             Ok(_) => return Err((start, "expected a dict {'descr': ..., ...}".to_owned())),
@@ -141,7 +182,14 @@ impl Header {
         let mut descr = None;
         let mut fortran_order = None;
         let mut shape = None;
-        for (key, value) in dict {
+        let (mut descr_offset, mut shape_offset) = (start, start);
+        for (key, at, value) in dict {
+            let at = start + at;
+            match key.as_str() {
+                "descr" => descr_offset = at,
+                "shape" => shape_offset = at,
+                _ => {}
+            }
             match (key.as_str(), value) {
                 ("descr", Literal::Str(s)) => descr = Some(Ok(s)),
                 ("descr", other) => descr = Some(Err(other.to_string())),
@@ -155,11 +203,11 @@ impl Header {
                         })
                         .collect();
                     let message = "expected 'shape' to be a tuple of non-negative integers";
-                    shape = Some(dims.ok_or((start, message.to_owned()))?);
+                    shape = Some(dims.ok_or((at, message.to_owned()))?);
                 }
                 ("fortran_order" | "shape", other) => {
                     let message = format!("unexpected value {other} for '{key}'");
-                    return Err((start, message));
+                    return Err((at, message));
                 }
                 _ => {}
             }
@@ -167,6 +215,8 @@ impl Header {
         match (descr, fortran_order, shape) {
             (Some(descr), Some(fortran_order), Some(shape)) => Ok(Header {
                 descr,
+                descr_offset,
+                shape_offset,
                 fortran_order,
                 shape,
             }),
@@ -182,6 +232,7 @@ impl Header {
     fn element(&self, path: &Path) -> Result<Element, DataError> {
         let unsupported = |descr: &str| DataError::NpyDtype {
             path: path.to_owned(),
+            offset: self.descr_offset as u64,
             descr: descr.to_owned(),
         };
         let descr = self.descr.as_ref().map_err(|text| unsupported(text))?;
@@ -221,8 +272,8 @@ enum Literal {
     Tuple(Vec<Literal>),
     /// `[a, b, ...]`.
     List(Vec<Literal>),
-    /// `{'key': value, ...}` (string keys).
-    Dict(Vec<(String, Literal)>),
+    /// `{'key': value, ...}` (string keys), each value with its position in the text.
+    Dict(Vec<(String, usize, Literal)>),
 }
 
 impl std::fmt::Display for Literal {
@@ -253,7 +304,7 @@ impl std::fmt::Display for Literal {
             Literal::None => f.write_str("None"),
             Literal::Tuple(items) => join(f, "(", items, ")", |f, item| write!(f, "{item}")),
             Literal::List(items) => join(f, "[", items, "]", |f, item| write!(f, "{item}")),
-            Literal::Dict(entries) => join(f, "{", entries, "}", |f, (key, value)| {
+            Literal::Dict(entries) => join(f, "{", entries, "}", |f, (key, _, value)| {
                 write!(f, "'{key}': {value}")
             }),
         }
@@ -266,7 +317,13 @@ struct Parser<'a> {
     text: &'a [u8],
     /// The next byte to read.
     pos: usize,
+    /// How many dicts, tuples and lists are open around the current position.
+    depth: usize,
 }
+
+/// The deepest nesting of dicts, tuples and lists read (a real header nests 3 deep; a
+/// hostile one could nest a million deep and overflow the stack).
+const MAX_DEPTH: usize = 32;
 
 impl Parser<'_> {
     /// The next non-blank byte, not consumed.
@@ -306,7 +363,9 @@ impl Parser<'_> {
                         _ => return p.error("a string key"),
                     };
                     p.expect(b':')?;
-                    Ok((key, p.value()?))
+                    p.peek();
+                    let at = p.pos;
+                    Ok((key, at, p.value()?))
                 })?;
                 Ok(Literal::Dict(entries))
             }
@@ -362,11 +421,16 @@ impl Parser<'_> {
         close: u8,
         mut item: impl FnMut(&mut Self) -> Result<T, (usize, String)>,
     ) -> Result<Vec<T>, (usize, String)> {
+        if self.depth >= MAX_DEPTH {
+            return self.error(&format!("at most {MAX_DEPTH} nested brackets"));
+        }
         self.expect(open)?;
+        self.depth += 1;
         let mut items = Vec::new();
         loop {
             if self.peek() == Some(close) {
                 self.pos += 1;
+                self.depth -= 1;
                 return Ok(items);
             }
             items.push(item(self)?);
@@ -406,6 +470,8 @@ mod tests {
             header,
             Header {
                 descr: Ok("<f8".into()),
+                descr_offset: 10 + 10,
+                shape_offset: 10 + 50,
                 fortran_order: false,
                 shape: vec![3, 4]
             }
@@ -474,7 +540,7 @@ mod tests {
         let err = parse_npy(&bytes, Path::new("h.npy")).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("h.npy: unsupported NPY dtype \"<f2\""),
+                .starts_with("h.npy: byte offset 20: unsupported NPY dtype \"<f2\""),
             "{err}"
         );
         let bytes = npy(
@@ -484,7 +550,7 @@ mod tests {
         let err = parse_npy(&bytes, Path::new("s.npy")).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("s.npy: unsupported NPY dtype \"[('a', '<f4')]\""),
+                .starts_with("s.npy: byte offset 20: unsupported NPY dtype \"[('a', '<f4')]\""),
             "{err}"
         );
         let mut bytes = npy(

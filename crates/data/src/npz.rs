@@ -4,17 +4,16 @@
 //! Errors inside a member name it as `archive.npz/name.npy`.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
 use zip::result::ZipError;
 use zip::ZipArchive;
 
-use crate::dataset::{from_arrays, Dataset};
-use crate::input::open_file;
-use crate::npy::parse_npy;
-use crate::DataError;
+use crate::dataset::{from_arrays, Array, Dataset};
+use crate::input::Input;
+use crate::npy::parse;
+use crate::{DataError, LabelRule, Limit};
 
 /// An opened NPZ archive.
 pub struct Npz {
@@ -22,16 +21,25 @@ pub struct Npz {
     archive: ZipArchive<File>,
     /// The archive's path, for messages.
     path: PathBuf,
+    /// The most bytes decoded from one member (whatever size the archive declares for it).
+    limit: Limit,
 }
 
 impl Npz {
-    /// Opens the archive at `path`.
+    /// Opens the archive at `path` (a regular file), its members read within the default
+    /// [`Limit`].
     pub fn open(path: &Path) -> Result<Npz, DataError> {
-        let file = open_file(path)?;
+        Npz::open_within(path, Limit::default())
+    }
+
+    /// Opens the archive at `path`, each member read within `limit` decoded bytes.
+    pub fn open_within(path: &Path, limit: Limit) -> Result<Npz, DataError> {
+        let file = knit_io::open_regular(path)?;
         let archive = ZipArchive::new(file).map_err(|err| archive_error(path, err))?;
         Ok(Npz {
             archive,
             path: path.to_owned(),
+            limit,
         })
     }
 
@@ -46,6 +54,11 @@ impl Npz {
 
     /// Reads the array `name` (the member `name.npy`, or `name` itself) as `f32`.
     pub fn read(&mut self, name: &str) -> Result<ArrayD<f32>, DataError> {
+        Ok(self.read_array(name)?.array)
+    }
+
+    /// [`Npz::read`], with where the values are in the member.
+    fn read_array(&mut self, name: &str) -> Result<Array, DataError> {
         let available = self.names();
         let member = [format!("{name}.npy"), name.to_owned()]
             .into_iter()
@@ -56,32 +69,44 @@ impl Npz {
                 available,
             })?;
         let member_path = self.path.join(&member);
-        let mut file = self
+        let file = self
             .archive
             .by_name(&member)
             .map_err(|err| archive_error(&self.path, err))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|source| DataError::Io {
-                path: member_path.clone(),
-                action: "decompress the archive member",
-                source,
-            })?;
-        parse_npy(&bytes, &member_path)
+        // The member's declared size is not trusted: the bounded stream stops at the limit.
+        parse(&mut Input::new(
+            Box::new(file),
+            &member_path,
+            false,
+            self.limit,
+        ))
     }
 }
 
 /// Loads the arrays `features` (`[n, ...]`) and `labels` (`[n]` or `[n, 1]`) of the archive
-/// at `path` as a dataset.
+/// at `path` as a dataset, within the default [`Limit`], the labels checked by
+/// [`LabelRule::Any`].
 pub fn load_npz(path: &Path, features: &str, labels: &str) -> Result<Dataset, DataError> {
-    let mut npz = Npz::open(path)?;
-    let x = npz.read(features)?;
-    let y = npz.read(labels)?;
+    load_npz_within(path, features, labels, Limit::default(), LabelRule::Any)
+}
+
+/// [`load_npz`] within `limit` (per member), each label checked by `rule`.
+pub fn load_npz_within(
+    path: &Path,
+    features: &str,
+    labels: &str,
+    limit: Limit,
+    rule: LabelRule,
+) -> Result<Dataset, DataError> {
+    let mut npz = Npz::open_within(path, limit)?;
+    let x = npz.read_array(features)?;
+    let y = npz.read_array(labels)?;
     from_arrays(
-        x,
+        x.array,
         &path.join(format!("{features}.npy")),
         y,
         &path.join(format!("{labels}.npy")),
+        rule,
     )
 }
 

@@ -176,4 +176,8 @@ pub struct DataSpec {
     pub scaling: Scaling,
     /// Seed of the split's shuffle (derived from the program's seed when not given).
     pub seed: u64,
+    /// The most bytes decoded from any one data file, and held for its values (the data
+    /// block's `limit` line); `None` for the default (see [`Limit`](crate::Limit)). The
+    /// memory available on the machine caps either.
+    pub limit: Option<u64>,
 }

@@ -36,6 +36,7 @@ fn spec(source: Source, split: Split, scaling: Scaling) -> DataSpec {
         indices: None,
         scaling,
         seed: 11,
+        limit: None,
     }
 }
 
@@ -268,8 +269,14 @@ fn invalid_fractions_and_empty_sets_are_errors() {
         fractions(0.5, 0.5, 0.0, true),
         Scaling::None,
     );
-    let err = load(&stratified, dir.path()).unwrap_err();
-    assert!(matches!(err, DataError::StratifyRegression), "{err}");
+    let err = load(&stratified, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.ends_with(
+            "r.csv: line 2, column 3 (\"label\"): the label is 0.25; expected a class index, \
+             an integer in 0..65536, as a stratified split needs"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

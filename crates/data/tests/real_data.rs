@@ -56,6 +56,7 @@ fn digits_csv() {
         indices: None,
         scaling: Scaling::Standardize,
         seed: 0,
+        limit: None,
     };
     let splits = load(&spec, Path::new("/")).unwrap();
     let (train, validation, test) = (
@@ -127,6 +128,7 @@ fn digits_with_the_reference_index_split() {
         }),
         scaling: Scaling::Divide(16.0),
         seed: 0,
+        limit: None,
     };
     let full = load(&spec("train", None), Path::new("/")).unwrap();
     let test = full.test.unwrap();

@@ -164,6 +164,15 @@ pub enum DataSetting {
     },
     /// `seed N`: the split's own seed.
     Seed(Seed),
+    /// `limit 8 GiB`: the most bytes decoded from any one data file.
+    Limit {
+        /// The amount.
+        value: Expr,
+        /// Its unit (`B`, `KiB`, `MiB`, `GiB`, `TiB`), required by the checker.
+        unit: Option<Ident>,
+        /// The whole line.
+        span: Span,
+    },
 }
 
 impl DataSetting {
@@ -173,7 +182,8 @@ impl DataSetting {
             DataSetting::Source { span, .. }
             | DataSetting::Split { span, .. }
             | DataSetting::SplitIndices { span, .. }
-            | DataSetting::Scale { span, .. } => *span,
+            | DataSetting::Scale { span, .. }
+            | DataSetting::Limit { span, .. } => *span,
             DataSetting::Seed(s) => s.span,
         }
     }

@@ -553,6 +553,15 @@ impl Explainer<'_> {
             number(derive_seed(self.resolved.seed, &format!("data.{}", d.name.name)) as f64)
         });
         settings.push(DataSetting::Seed(Seed { value: seed, span }));
+        // The data limit, only when given: its default depends on the machine's memory.
+        settings.extend(d.settings.iter().filter_map(|s| match s {
+            DataSetting::Limit { value, unit, .. } => Some(DataSetting::Limit {
+                value: self.expr(value),
+                unit: unit.clone(),
+                span,
+            }),
+            _ => None,
+        }));
         DataDecl {
             settings,
             ..d.clone()

@@ -58,7 +58,10 @@ pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
         return Err(ExitCode::FAILURE);
     }
     match outcome.checked.plan {
-        Some(plan) => Ok(plan),
+        Some(plan) => {
+            remember_data_lines(&outcome.loaded, &plan.data.name);
+            Ok(plan)
+        }
         None => Err(failure(format!(
             "{} has no `train` block: there is nothing to run",
             file.display()
@@ -75,9 +78,84 @@ pub fn base_dir(file: &Path) -> PathBuf {
 }
 
 /// Loads the plan's data (knit-dsl already resolved its paths against the `.net` file's
-/// folder).
+/// folder); for a classifier every label must be a class index below the model's class
+/// count (a bad one is an error naming its file and line or byte offset).
 pub fn load_data(plan: &Plan) -> Result<Splits, ExitCode> {
-    knit_data::load(&plan.data, Path::new("")).map_err(failure)
+    let classes = match plan.task {
+        Task::Classification { classes } => Some(classes),
+        Task::Regression => None,
+    };
+    knit_data::load_for(&plan.data, Path::new(""), classes).map_err(|e| data_failure(&e))
+}
+
+/// The program's `split` line (or its data block's name when it has none) and the files
+/// read, kept by [`compile`]: a split that leaves a set empty is found only once the data
+/// is loaded, and is then reported at that line. A command compiles one program.
+static DATA_LINES: std::sync::OnceLock<DataLines> = std::sync::OnceLock::new();
+
+/// Where the compiled program's data block says how to split its data.
+struct DataLines {
+    /// The files read, to render the diagnostic.
+    sources: knit_dsl::source::SourceMap,
+    /// The file and span of the `split` line, or of the data block's name.
+    split: (knit_dsl::source::FileId, knit_dsl::span::Span, bool),
+}
+
+/// Finds the data block `name` in `loaded` and keeps its split line in [`DATA_LINES`].
+fn remember_data_lines(loaded: &knit_dsl::Loaded, name: &str) {
+    use knit_dsl::ast::{DataSetting, Item};
+    for module in &loaded.modules {
+        for item in &module.program.items {
+            let Item::Data(d) = item else { continue };
+            if d.name.name != name {
+                continue;
+            }
+            let split = d.settings.iter().find_map(|s| match s {
+                DataSetting::Split { span, .. } | DataSetting::SplitIndices { span, .. } => {
+                    Some(*span)
+                }
+                _ => None,
+            });
+            let place = match split {
+                Some(span) => (module.file, span, true),
+                None => (module.file, d.name.span, false),
+            };
+            let _ = DATA_LINES.set(DataLines {
+                sources: loaded.sources.clone(),
+                split: place,
+            });
+            return;
+        }
+    }
+}
+
+/// A data error printed for people: one about the split at the program's `split` line.
+fn data_failure(error: &knit_data::DataError) -> ExitCode {
+    use knit_data::DataError;
+    let about_split = matches!(
+        error,
+        DataError::EmptySplit { .. }
+            | DataError::SplitConflict { .. }
+            | DataError::IndexConflict { .. }
+    );
+    let Some(lines) = DATA_LINES.get().filter(|_| about_split) else {
+        return failure(error);
+    };
+    let (file, span, is_split) = lines.split;
+    let text = error.to_string();
+    let message = text.strip_prefix("split: ").unwrap_or(&text);
+    let label = if is_split {
+        "this split, for the data as loaded"
+    } else {
+        "this data, split by default"
+    };
+    let diagnostic =
+        knit_dsl::Diagnostic::error(knit_dsl::Code::BadValue, message).label(file, span, label);
+    let diags = knit_dsl::Diagnostics {
+        items: vec![diagnostic],
+    };
+    report::print(&lines.sources, &diags);
+    ExitCode::FAILURE
 }
 
 /// Reads a checkpoint, or fails naming the file.

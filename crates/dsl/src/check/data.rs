@@ -45,6 +45,7 @@ pub(crate) fn check_data(
     let mut indices: Option<(IndexSplit, Span)> = None;
     let mut scaling = None;
     let mut seed = None;
+    let mut limit = None;
     let mut seen: Vec<(&str, Span)> = Vec::new();
     let mut ok = true;
     for s in &d.settings {
@@ -53,6 +54,7 @@ pub(crate) fn check_data(
             DataSetting::Split { .. } | DataSetting::SplitIndices { .. } => "split",
             DataSetting::Scale { .. } => "scale",
             DataSetting::Seed(_) => "seed",
+            DataSetting::Limit { .. } => "limit",
         };
         if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == key) {
             sink.push(
@@ -91,6 +93,10 @@ pub(crate) fn check_data(
                     .integer(sink, &sd.value, 0, crate::seed::MAX_SEED as usize)
                     .map(|v| v as u64);
                 ok &= seed.is_some();
+            }
+            DataSetting::Limit { value, unit, span } => {
+                limit = data_limit(&ev, sink, value, unit.as_ref(), *span);
+                ok &= limit.is_some();
             }
         }
     }
@@ -149,6 +155,7 @@ pub(crate) fn check_data(
             scaling: scaling.unwrap_or_default(),
             seed: seed
                 .unwrap_or_else(|| derive_seed(program_seed, &format!("data.{}", d.name.name))),
+            limit,
         },
         has_validation,
         synthetic,
@@ -170,6 +177,16 @@ fn source_spec(
     let b = ev.call(sink, e, SOURCES, "data source")?;
     let path = |sink: &mut Sink, key: &str| -> Option<std::path::PathBuf> {
         let p = dir.join(ev.string(sink, &b, key)?);
+        if let Some(kind) = special_file(&p) {
+            sink.push(
+                Diagnostic::error(
+                    Code::BadValue,
+                    format!("data file {} is {kind}, not a regular file", p.display()),
+                )
+                .label(ev.file, b.span(key), "not a regular file"),
+            );
+            return None;
+        }
         if !p.exists() {
             sink.push(
                 Diagnostic::warning(
@@ -351,6 +368,19 @@ fn index_split(ev: &Ev<'_>, sink: &mut Sink, call: &Expr, dir: &Path) -> Option<
     };
     let (validation, test) = (key("validation"), key("test"));
     let path = path?;
+    if let Some(kind) = special_file(&dir.join(&path)) {
+        sink.push(
+            Diagnostic::error(
+                Code::BadValue,
+                format!(
+                    "split index file {} is {kind}, not a regular file",
+                    dir.join(&path).display()
+                ),
+            )
+            .label(ev.file, b.span("path"), "not a regular file"),
+        );
+        return None;
+    }
     if !dir.join(&path).exists() {
         sink.push(
             Diagnostic::warning(
@@ -372,13 +402,79 @@ fn index_split(ev: &Ev<'_>, sink: &mut Sink, call: &Expr, dir: &Path) -> Option<
     })
 }
 
+/// What `path` is when it exists but is not a regular file (a device, a FIFO, a folder),
+/// found without opening it.
+fn special_file(path: &Path) -> Option<knit_io::FileKind> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let kind = knit_io::file_kind(&metadata);
+    (kind != knit_io::FileKind::Regular).then_some(kind)
+}
+
+/// The largest index file read at check time (Fashion-MNIST's 70,000 row indices take
+/// under 500 KB); a larger one is read when the data is loaded, within the data limit.
+const MAX_INDEX_FILE: u64 = 64 << 20;
+
 /// Whether the JSON index file at `path` has a list under `key` (false when it cannot be
-/// read; loading the data reports that).
+/// read; loading the data reports that). The file is read only if it is a regular file (a
+/// FIFO would block the check forever) and within [`MAX_INDEX_FILE`] bytes.
 fn index_file_has(path: &Path, key: &str) -> bool {
-    std::fs::read_to_string(path)
+    knit_io::read_text_bounded(path, MAX_INDEX_FILE)
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .is_some_and(|json| json.get(key).is_some_and(|v| v.is_array()))
+}
+
+/// The byte multiples a `limit` line may use.
+const UNITS: [(&str, u64); 5] = [
+    ("B", 1),
+    ("KiB", 1 << 10),
+    ("MiB", 1 << 20),
+    ("GiB", 1 << 30),
+    ("TiB", 1 << 40),
+];
+
+/// `limit 8 GiB`: the most bytes decoded from any one data file, in bytes.
+fn data_limit(
+    ev: &Ev<'_>,
+    sink: &mut Sink,
+    value: &Expr,
+    unit: Option<&Ident>,
+    span: Span,
+) -> Option<u64> {
+    let names = UNITS.map(|(name, _)| name);
+    let Some(unit) = unit else {
+        sink.push(
+            Diagnostic::error(Code::Missing, "`limit` needs a unit")
+                .label(ev.file, span, "how many bytes?")
+                .help("write the size with its unit: `limit 8 GiB` (B, KiB, MiB, GiB, TiB)"),
+        );
+        return None;
+    };
+    let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit.name) else {
+        sink.push(
+            Diagnostic::error(Code::UnknownValue, format!("unknown unit `{}`", unit.name))
+                .label(ev.file, unit.span, "not a unit of bytes")
+                .help(help_for(&unit.name, names, "units")),
+        );
+        return None;
+    };
+    let amount = ev.number(sink, value)?;
+    let bytes = amount * scale as f64;
+    if !(amount > 0.0 && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        sink.push(
+            Diagnostic::error(
+                Code::BadValue,
+                format!(
+                    "a data limit must be at least 1 byte and below 16 EiB, found {} {}",
+                    super::consts::num_text(amount),
+                    unit.name
+                ),
+            )
+            .label(ev.file, value.span(), "out of range"),
+        );
+        return None;
+    }
+    Some(bytes as u64)
 }
 
 /// `split train 0.8, validation 0.1, test 0.1, stratified`: the split, and whether a

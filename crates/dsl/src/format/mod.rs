@@ -176,6 +176,14 @@ fn data(p: &mut Printer<'_>, d: &DataDecl) {
                 },
             ),
             DataSetting::Seed(s) => (s.span, "seed", e(&s.value)),
+            DataSetting::Limit { value, unit, span } => (
+                *span,
+                "limit",
+                match unit {
+                    Some(u) => format!("{} {}", e(value), u.name),
+                    None => e(value),
+                },
+            ),
         })
         .collect();
     braces(

@@ -18,6 +18,8 @@ pub(crate) enum BuildError {
     Internal(String),
     /// An expression with more operators than knit accepts.
     TooComplex(Span),
+    /// A number literal beyond the range of a float (`1e999`).
+    NotFinite(Span),
 }
 
 impl From<String> for BuildError {
@@ -320,6 +322,12 @@ impl Ctx {
                 DataSetting::Scale { scale, span }
             }
             Rule::seed_s => DataSetting::Seed(self.seed(inner, span)?),
+            Rule::limit_s => {
+                next(&mut inner, "keyword")?;
+                let value = self.expr(next(&mut inner, "amount")?)?;
+                let unit = inner.next().map(|u| self.ident(u)).transpose()?;
+                DataSetting::Limit { value, unit, span }
+            }
             _ => {
                 return Err(BuildError::Internal(format!(
                     "unexpected data setting {rule:?}"
@@ -582,6 +590,9 @@ impl Ctx {
                 let value = text
                     .parse::<f64>()
                     .map_err(|e| format!("number {text}: {e}"))?;
+                if !value.is_finite() {
+                    return Err(BuildError::NotFinite(span));
+                }
                 Expr::Number { value, text, span }
             }
             Rule::string => Expr::Str(self.string(pair)?),
