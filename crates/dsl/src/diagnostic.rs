@@ -49,6 +49,8 @@ pub enum Code {
     NoValidation,
     /// A block that uses itself.
     RecursiveBlock,
+    /// Blocks that use blocks nested deeper than knit expands.
+    BlockTooDeep,
     /// A file named by the program does not exist (a warning: it may be created later).
     MissingFile,
     /// Settings that contradict each other.
@@ -80,6 +82,7 @@ impl Code {
             Code::SplitSum => "knit::split_sum",
             Code::NoValidation => "knit::no_validation",
             Code::RecursiveBlock => "knit::recursive_block",
+            Code::BlockTooDeep => "knit::block_too_deep",
             Code::MissingFile => "knit::missing_file",
             Code::Conflict => "knit::conflict",
         }

@@ -4,8 +4,10 @@
 use crate::ast::{Item, Program};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::parser::parse;
+use crate::parser::{MAX_FILE_BYTES, MAX_PROGRAM_BYTES};
 use crate::source::{FileId, SourceMap};
 use crate::span::Span;
+use knit_io::FileError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -43,17 +45,13 @@ impl Loaded {
 pub fn load_file(path: &Path) -> (Loaded, Diagnostics) {
     let mut loader = Loader::default();
     let name = path.display().to_string();
-    match read(path) {
+    match read_source(path) {
         Ok(text) => {
             let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            loader.total_bytes = text.len();
             loader.visit(name, path.to_path_buf(), canonical, text, None);
         }
-        Err(message) => {
-            loader.diags.push(Diagnostic::error(
-                Code::Io,
-                format!("cannot read {name}: {message}"),
-            ));
-        }
+        Err(error) => loader.diags.push(read_error(&error)),
     }
     loader.finish()
 }
@@ -73,14 +71,35 @@ pub fn load_text(path: &Path, text: &str) -> (Loaded, Diagnostics) {
     loader.finish()
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "the file is not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        )
+/// Reads a program file as knit does: a regular file (a FIFO or a device is refused without
+/// waiting on it) of at most [`MAX_FILE_BYTES`] bytes, checked while reading, in UTF-8 (an
+/// error names the first bad byte); a leading byte-order mark is dropped, as editors on
+/// Windows write one.
+pub fn read_source(path: &Path) -> Result<String, FileError> {
+    read_bounded(path, MAX_FILE_BYTES)
+}
+
+fn read_bounded(path: &Path, limit: usize) -> Result<String, FileError> {
+    let text = knit_io::read_text_bounded(path, limit as u64)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
+}
+
+/// The diagnostic for a file that cannot be read.
+pub fn read_error(error: &FileError) -> Diagnostic {
+    let d = Diagnostic::error(
+        match error {
+            FileError::TooLarge { .. } => Code::TooComplex,
+            _ => Code::Io,
+        },
+        format!("cannot read {}: {}", error.path().display(), error.reason()),
+    );
+    match error {
+        FileError::TooLarge { .. } => d.help("split the program into files joined with `import`"),
+        _ => d,
+    }
 }
 
 /// A file being imported: its path and the import that led to it.
@@ -95,6 +114,8 @@ struct Loader {
     diags: Diagnostics,
     done: HashMap<PathBuf, FileId>,
     stack: Vec<Frame>,
+    /// The bytes of every file read so far, bounded by [`MAX_PROGRAM_BYTES`].
+    total_bytes: usize,
 }
 
 impl Loader {
@@ -159,21 +180,38 @@ impl Loader {
         if self.done.contains_key(&canonical) {
             return;
         }
-        match read(&path) {
-            Ok(text) => self.visit(
-                path.display().to_string(),
-                path,
-                canonical,
-                text,
-                Some((from, span)),
-            ),
-            Err(message) => self.diags.push(
-                Diagnostic::error(
-                    Code::Io,
-                    format!("cannot read {}: {message}", path.display()),
+        let budget = MAX_PROGRAM_BYTES.saturating_sub(self.total_bytes);
+        let result = match read_bounded(&path, budget.min(MAX_FILE_BYTES)) {
+            Err(FileError::TooLarge { .. }) if budget < MAX_FILE_BYTES => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TooComplex,
+                        format!(
+                            "the program's files hold more than {MAX_PROGRAM_BYTES} bytes together; {} would pass that",
+                            path.display()
+                        ),
+                    )
+                    .label(from, span, "imported here")
+                    .help("a program and its imports may hold at most 4 MiB of text"),
+                );
+                return;
+            }
+            other => other,
+        };
+        match result {
+            Ok(text) => {
+                self.total_bytes += text.len();
+                self.visit(
+                    path.display().to_string(),
+                    path,
+                    canonical,
+                    text,
+                    Some((from, span)),
                 )
-                .label(from, span, "imported here"),
-            ),
+            }
+            Err(error) => self
+                .diags
+                .push(read_error(&error).label(from, span, "imported here")),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! any other.
 
 use crate::ast::{Item, Program, TrainKind};
+use crate::diagnostic::Severity;
 use crate::parser::TRAIN_SETTINGS;
 use crate::source::FileId;
 
@@ -43,6 +44,16 @@ pub enum OverrideError {
     /// A `set` entry without `=`.
     #[error("--set {0:?}: expected key=value (a top-level `let` constant or a train setting)")]
     NotKeyValue(String),
+    /// A value that makes the program's text unparseable (`--set hidden=abc(`).
+    #[error("--set {key}={value}: the value is not valid here: {message}")]
+    BadValue {
+        /// The key given.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What the parser says of the program with this value.
+        message: String,
+    },
     /// A key that is neither a constant nor a settable train setting.
     #[error(
         "--set {key}: the program has no top-level `let {key}` (its constants: {}) and `{key}` \
@@ -78,10 +89,10 @@ pub fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, Over
             Item::Let(l) if l.name.name == key => Some(l.value.span()),
             _ => None,
         });
-        if let Some(span) = constant {
-            edits.push((span.start, span.end, value.to_string()));
+        let own: Vec<(usize, usize, String)> = if let Some(span) = constant {
+            vec![(span.start, span.end, value.to_string())]
         } else if settable().any(|s| s == key) {
-            edits.extend(train_setting_edits(&program, key, value));
+            train_setting_edits(&program, key, value)
         } else {
             return Err(OverrideError::UnknownKey {
                 key: key.to_string(),
@@ -94,17 +105,33 @@ pub fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, Over
                     })
                     .collect(),
             });
+        };
+        // Each value alone must leave a program that parses, so that a syntax error in a
+        // value is reported against the `--set` that brought it, not at a line of the file.
+        let (_, diags) = crate::parse(FileId(0), &edited(text, own.clone()));
+        if let Some(d) = diags.items.iter().find(|d| d.severity == Severity::Error) {
+            return Err(OverrideError::BadValue {
+                key: key.to_string(),
+                value: value.to_string(),
+                message: d.message.clone(),
+            });
         }
+        edits.extend(own);
     }
     if let Some(seed) = overrides.seed {
         edits.push(seed_edit(&program, seed));
     }
+    Ok(edited(text, edits))
+}
+
+/// `text` with every `(start, end, replacement)` edit applied (the edits do not overlap).
+fn edited(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
     edits.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut out = text.to_string();
     for (start, end, value) in edits {
         out.replace_range(start..end, &value);
     }
-    Ok(out)
+    out
 }
 
 /// The edit that sets the program's seed: the top-level `seed N`, else the train block's,

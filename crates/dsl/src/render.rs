@@ -2,6 +2,7 @@
 //! for tools.
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::excerpt::Excerpt;
 use crate::source::{floor_char_boundary, FileId, SourceMap};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde_json::{json, Value};
@@ -70,12 +71,14 @@ impl miette::Diagnostic for Part {
     }
 }
 
-/// A span clamped to its file's text and to character boundaries.
-fn clamp(sources: &SourceMap, file: FileId, start: usize, end: usize) -> SourceSpan {
-    let text = &sources.get(file).text;
+/// A span clamped to its file's text and to character boundaries, in the shown text.
+fn clamp(text: &str, excerpt: Option<&Excerpt>, start: usize, end: usize) -> SourceSpan {
     let s = floor_char_boundary(text, start.min(text.len()));
     let e = floor_char_boundary(text, end.min(text.len())).max(s);
-    SourceSpan::new(s.into(), e - s)
+    match excerpt {
+        Some(x) => SourceSpan::new(x.map(s).into(), x.map(e) - x.map(s)),
+        None => SourceSpan::new(s.into(), e - s),
+    }
 }
 
 fn part(sources: &SourceMap, d: &Diagnostic) -> Part {
@@ -89,13 +92,32 @@ fn part(sources: &SourceMap, d: &Diagnostic) -> Part {
             files.push(l.file);
         }
     }
+    let excerpts: Vec<Option<Excerpt>> = files
+        .iter()
+        .map(|&file| {
+            let spans: Vec<(usize, usize)> = d
+                .labels
+                .iter()
+                .filter(|l| l.file == file)
+                .map(|l| (l.span.start, l.span.end))
+                .collect();
+            Excerpt::new(&sources.get(file).text, &spans)
+        })
+        .collect();
+    let excerpt_of = |file: FileId| {
+        files
+            .iter()
+            .position(|&f| f == file)
+            .and_then(|i| excerpts[i].as_ref())
+    };
     let labels_in = |file: FileId, primary: bool| -> Vec<LabeledSpan> {
+        let text = &sources.get(file).text;
         d.labels
             .iter()
             .enumerate()
             .filter(|(_, l)| l.file == file)
             .map(|(i, l)| {
-                let span = clamp(sources, file, l.span.start, l.span.end);
+                let span = clamp(text, excerpt_of(file), l.span.start, l.span.end);
                 if i == 0 && primary {
                     LabeledSpan::new_primary_with_span(Some(l.text.clone()), span)
                 } else {
@@ -106,7 +128,8 @@ fn part(sources: &SourceMap, d: &Diagnostic) -> Part {
     };
     let named = |file: FileId| {
         let f = sources.get(file);
-        NamedSource::new(f.name.clone(), f.text.clone())
+        let text = excerpt_of(file).map_or_else(|| f.text.clone(), |x| x.text.clone());
+        NamedSource::new(f.name.clone(), text)
     };
     let related = files
         .iter()
@@ -125,7 +148,7 @@ fn part(sources: &SourceMap, d: &Diagnostic) -> Part {
         message: d.message.clone(),
         code: Some(d.code.as_str().to_string()),
         severity,
-        help: d.help.clone(),
+        help: with_cut_note(d.help.clone(), files.first().and_then(|&f| excerpt_of(f))),
         source: files.first().map(|&f| named(f)),
         labels: files
             .first()
@@ -133,6 +156,31 @@ fn part(sources: &SourceMap, d: &Diagnostic) -> Part {
             .unwrap_or_default(),
         related,
     }
+}
+
+/// `help`, followed by where the shown lines were cut, so that the column miette prints
+/// (counted in the shown text) can be read against the file.
+fn with_cut_note(help: Option<String>, excerpt: Option<&Excerpt>) -> Option<String> {
+    let cuts = excerpt.map(|x| x.cut_lines.as_slice()).unwrap_or_default();
+    if cuts.is_empty() {
+        return help;
+    }
+    let notes: Vec<String> = cuts
+        .iter()
+        .take(3)
+        .map(|(line, len, from)| match from {
+            0 => format!("line {line} has {len} bytes, shown in part"),
+            _ => format!(
+                "line {line} has {len} bytes, shown from byte {} (its columns count from there)",
+                from + 1
+            ),
+        })
+        .collect();
+    let note = format!("({})", notes.join("; "));
+    Some(match help {
+        Some(h) => format!("{h}\n{note}"),
+        None => note,
+    })
 }
 
 /// A diagnostic drawn with its source lines, `file:line:col`, labels, code and hint.

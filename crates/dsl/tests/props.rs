@@ -176,8 +176,17 @@ impl Gen {
     }
 }
 
+/// Cases per property: 256, or `KNIT_FUZZ_CASES` for a long fuzzing run
+/// (`KNIT_FUZZ_CASES=200000 cargo test --release -p knit-dsl --test props`).
+fn cases() -> u32 {
+    std::env::var("KNIT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn fmt_is_idempotent_and_round_trips(seed in 1u64..u64::MAX) {

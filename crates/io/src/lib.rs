@@ -23,10 +23,12 @@
 
 mod atomic;
 mod bounded;
+mod bytes;
 mod error;
 mod regular;
 
 pub use atomic::{temporary_path, write_atomically};
 pub use bounded::{Bounded, LimitExceeded};
+pub use bytes::bytes_text;
 pub use error::FileError;
 pub use regular::{file_kind, open_regular, read_bounded, read_text_bounded, FileKind};

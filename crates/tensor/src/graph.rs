@@ -299,6 +299,22 @@ impl Graph {
         self.push(name, kind, shape)
     }
 
+    /// Gives the node `id` the name `name` (unique, as at creation), for a node created
+    /// without one: its generated name (`scale#4`) means nothing to the user who wrote the
+    /// model, and it is the name errors at run time show.
+    pub fn rename(&mut self, id: NodeId, name: &str) -> Result<(), TensorError> {
+        self.node(id)?;
+        if self.names.contains_key(name) {
+            return Err(TensorError::DuplicateName {
+                name: name.to_string(),
+            });
+        }
+        let old = std::mem::replace(&mut self.nodes[id.0].name, name.to_string());
+        self.names.remove(&old);
+        self.names.insert(name.to_string(), id);
+        Ok(())
+    }
+
     fn push(&mut self, name: String, kind: NodeKind, shape: Shape) -> Result<NodeId, TensorError> {
         if self.names.contains_key(&name) {
             return Err(TensorError::DuplicateName { name });

@@ -25,17 +25,37 @@ pub(crate) enum Const {
 }
 
 impl Const {
+    /// How many values this holds: 1 for a scalar, the sum over the items for a list.
+    fn values(&self) -> usize {
+        match self {
+            Const::List(items) => items.iter().map(Const::values).sum(),
+            _ => 1,
+        }
+    }
+
     /// What kind of value this is, for messages.
     pub(crate) fn describe(&self) -> String {
         match self {
             Const::Num(n) => format!("the number {}", num_text(*n)),
             Const::Bool(b) => format!("the boolean {b}"),
+            Const::Str(s) if s.chars().count() > 60 => {
+                let head: String = s.chars().take(60).collect();
+                format!("the string {head:?}… ({} bytes)", s.len())
+            }
             Const::Str(s) => format!("the string {s:?}"),
             Const::Word(w) => format!("the name `{w}`"),
             Const::List(_) => "a list".into(),
         }
     }
 }
+
+/// The longest string constant, in bytes (a path is at most 4096 bytes on Linux): strings
+/// joined with `+` could otherwise double until memory runs out.
+pub(crate) const MAX_STRING_BYTES: usize = 4096;
+
+/// The most values a list constant holds, nested lists' values included (a list of lists
+/// could otherwise double like a string).
+pub(crate) const MAX_LIST_VALUES: usize = 4096;
 
 /// The largest whole number a `.net` number holds exactly (2^53): seeds are at most this.
 pub(crate) const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
@@ -59,6 +79,8 @@ pub(crate) enum Lookup {
     Param,
     /// Nothing: the name is a keyword value.
     Unknown,
+    /// A constant whose definition failed (already reported): uses of it say nothing more.
+    Failed,
 }
 
 /// Where constants are looked up.
@@ -73,12 +95,13 @@ pub(crate) trait Scope {
 pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -> Option<Const> {
     match e {
         Expr::Number { value, .. } => Some(Const::Num(*value)),
-        Expr::Str(s) => Some(Const::Str(s.value.clone())),
+        Expr::Str(s) => bounded_string(sink, file, s.span, s.value.clone()),
         Expr::Bool { value, .. } => Some(Const::Bool(*value)),
         Expr::Paren { expr, .. } => eval(scope, sink, file, expr),
         Expr::Name(id) => match scope.lookup(&id.name) {
             Lookup::Const(c) => Some(c),
             Lookup::Unknown => Some(Const::Word(id.name.clone())),
+            Lookup::Failed => None,
             Lookup::Tensor => {
                 sink.push(
                     Diagnostic::error(
@@ -103,10 +126,21 @@ pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -
         Expr::List { items, .. } => {
             let values: Vec<Option<Const>> =
                 items.iter().map(|i| eval(scope, sink, file, i)).collect();
-            values
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(Const::List)
+            let list = Const::List(values.into_iter().collect::<Option<Vec<_>>>()?);
+            let count = list.values();
+            if count > MAX_LIST_VALUES {
+                sink.push(
+                    Diagnostic::error(
+                        Code::TooComplex,
+                        format!(
+                            "this list holds {count} values; knit's lists hold at most {MAX_LIST_VALUES}"
+                        ),
+                    )
+                    .label(file, e.span(), "too many values"),
+                );
+                return None;
+            }
+            Some(list)
         }
         Expr::Neg { expr, .. } => Some(Const::Num(-number(scope, sink, file, expr)?)),
         Expr::Binary { op, lhs, rhs, span } => {
@@ -124,6 +158,19 @@ pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -
             let b = eval(scope, sink, file, rhs);
             let (a, b) = (a?, b?);
             if let (BinOp::Add, Const::Str(a), Const::Str(b)) = (op, &a, &b) {
+                if a.len() + b.len() > MAX_STRING_BYTES {
+                    sink.push(
+                        Diagnostic::error(
+                            Code::TooComplex,
+                            format!(
+                                "the joined string would have {} bytes; knit's strings have at most {MAX_STRING_BYTES}",
+                                a.len() + b.len()
+                            ),
+                        )
+                        .label(file, *span, "too long"),
+                    );
+                    return None;
+                }
                 return Some(Const::Str(format!("{a}{b}")));
             }
             let a = as_number(scope, sink, file, lhs, a);
@@ -168,6 +215,24 @@ pub(crate) fn eval(scope: &dyn Scope, sink: &mut Sink, file: FileId, e: &Expr) -
             None
         }
     }
+}
+
+/// A string literal as a constant, refused past [`MAX_STRING_BYTES`].
+fn bounded_string(sink: &mut Sink, file: FileId, span: Span, value: String) -> Option<Const> {
+    if value.len() > MAX_STRING_BYTES {
+        sink.push(
+            Diagnostic::error(
+                Code::TooComplex,
+                format!(
+                    "this string has {} bytes; knit's strings have at most {MAX_STRING_BYTES}",
+                    value.len()
+                ),
+            )
+            .label(file, span, "too long"),
+        );
+        return None;
+    }
+    Some(Const::Str(value))
 }
 
 /// Evaluates a number.

@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics as Sink};
 use crate::loader::Module;
 use crate::source::FileId;
 use crate::span::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A definition and the file it is in.
 pub(crate) type In<'a, T> = (FileId, &'a T);
@@ -17,6 +17,8 @@ pub(crate) type In<'a, T> = (FileId, &'a T);
 pub(crate) struct Defs<'a> {
     /// Constants with their values.
     pub lets: HashMap<String, Const>,
+    /// Constants whose value could not be computed (reported once, where defined).
+    pub failed_lets: HashSet<String>,
     /// Shared parameters.
     pub params: HashMap<String, In<'a, ParamDecl>>,
     /// Blocks.
@@ -118,9 +120,17 @@ impl<'a> Defs<'a> {
             }
             Item::Let(l) => {
                 if self.define(file, &l.name, "constant", sink) {
-                    let scope = LetScope { lets: &self.lets };
-                    if let Some(v) = consts::eval(&scope, sink, file, &l.value) {
-                        self.lets.insert(l.name.name.clone(), v);
+                    let scope = LetScope {
+                        lets: &self.lets,
+                        failed: &self.failed_lets,
+                    };
+                    match consts::eval(&scope, sink, file, &l.value) {
+                        Some(v) => {
+                            self.lets.insert(l.name.name.clone(), v);
+                        }
+                        None => {
+                            self.failed_lets.insert(l.name.name.clone());
+                        }
                     }
                 }
             }
@@ -187,10 +197,14 @@ impl<'a> Defs<'a> {
 /// The scope of `let` values: earlier constants only.
 struct LetScope<'s> {
     lets: &'s HashMap<String, Const>,
+    failed: &'s HashSet<String>,
 }
 
 impl Scope for LetScope<'_> {
     fn lookup(&self, name: &str) -> Lookup {
+        if self.failed.contains(name) {
+            return Lookup::Failed;
+        }
         self.lets
             .get(name)
             .cloned()
@@ -226,6 +240,9 @@ impl Scope for TopScope<'_, '_> {
         }
         if self.defs.params.contains_key(name) {
             return Lookup::Param;
+        }
+        if self.defs.failed_lets.contains(name) {
+            return Lookup::Failed;
         }
         Lookup::Unknown
     }

@@ -67,7 +67,14 @@ impl<'d, 'a> Lowering<'d, 'a> {
         });
     }
 
-    fn made(&self, id: knit_tensor::NodeId, span: Span, what: String) -> T {
+    /// The node `id` a layer made, named after its statement (`h1.relu`) if the graph gave
+    /// it a generated name.
+    fn made(&mut self, id: knit_tensor::NodeId, span: Span, what: String) -> T {
+        let kind = match self.graph.node(id).map(|n| (&n.kind, n.name.contains('#'))) {
+            Ok((knit_tensor::NodeKind::Op { op, .. }, true)) => Some(op.kind()),
+            _ => None,
+        };
+        let id = kind.map_or(id, |kind| self.named(id, kind));
         T {
             id,
             origin: Rc::new(Origin {

@@ -16,7 +16,7 @@ mod values;
 
 pub use model::LayerRow;
 pub use summary::{thousands, ModelSummary, Summary};
-pub use train::TrainSummary;
+pub use train::{TrainSummary, MAX_EPOCHS};
 
 use crate::ast::TrainKind;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};

@@ -89,14 +89,15 @@ pub(crate) struct Built {
 #[derive(Clone, Default)]
 struct Frame {
     file: FileId,
-    vars: HashMap<String, (Val, Span)>,
+    /// Its names; shared with [`FrameScope`]s, so that taking a scope costs no copy.
+    vars: Rc<HashMap<String, (Val, Span)>>,
     /// Prefix of node names made here: "", "a.", "a.r1.".
     path: String,
     /// Suffix from enclosing repeats: "", ".0", ".2.1".
     suffix: String,
     repeat_depth: usize,
     /// `param` statements of this body.
-    params: HashMap<String, (FileId, ParamDecl)>,
+    params: Rc<HashMap<String, (FileId, ParamDecl)>>,
 }
 
 /// Naming of layers within one statement (see the language reference).
@@ -155,24 +156,27 @@ pub(crate) struct Lowering<'d, 'a> {
     too_many_nodes: bool,
 }
 
-/// The scope of the current frame, owned so that evaluation does not borrow the lowering.
+/// The scope of the current frame, owned so that evaluation does not borrow the lowering;
+/// it shares the frame's maps, so taking one is O(1) whatever the number of statements.
 pub(crate) struct FrameScope<'d, 'a> {
-    consts: Vec<(String, Const)>,
-    tensors: Vec<String>,
-    params: Vec<String>,
+    vars: Option<Rc<HashMap<String, (Val, Span)>>>,
+    params: Option<Rc<HashMap<String, (FileId, ParamDecl)>>>,
     defs: &'d Defs<'a>,
 }
 
 impl Scope for FrameScope<'_, '_> {
     fn lookup(&self, name: &str) -> Lookup {
-        if let Some((_, c)) = self.consts.iter().find(|(n, _)| n == name) {
-            return Lookup::Const(c.clone());
+        match self.vars.as_ref().and_then(|v| v.get(name)) {
+            Some((Val::Const(c), _)) => return Lookup::Const(c.clone()),
+            Some((Val::Tensor(_) | Val::Failed, _)) => return Lookup::Tensor,
+            None => {}
         }
-        if self.tensors.iter().any(|n| n == name) {
-            return Lookup::Tensor;
-        }
-        if self.params.iter().any(|n| n == name) || self.defs.params.contains_key(name) {
+        let local = self.params.as_ref().is_some_and(|p| p.contains_key(name));
+        if local || self.defs.params.contains_key(name) {
             return Lookup::Param;
+        }
+        if self.defs.failed_lets.contains(name) {
+            return Lookup::Failed;
         }
         self.defs
             .lets
@@ -183,12 +187,15 @@ impl Scope for FrameScope<'_, '_> {
 
     fn const_names(&self) -> Vec<String> {
         let mut names = number_names(&self.defs.lets);
-        names.extend(
-            self.consts
-                .iter()
-                .filter(|(_, c)| matches!(c, Const::Num(_)))
-                .map(|(n, _)| n.clone()),
-        );
+        let mut own: Vec<String> = self
+            .vars
+            .iter()
+            .flat_map(|v| v.iter())
+            .filter(|(_, (val, _))| matches!(val, Val::Const(Const::Num(_))))
+            .map(|(n, _)| n.clone())
+            .collect();
+        own.sort();
+        names.extend(own);
         names
     }
 }
@@ -217,22 +224,21 @@ impl<'d, 'a> Lowering<'d, 'a> {
     }
 
     pub(crate) fn scope(&self) -> FrameScope<'d, 'a> {
-        let mut s = FrameScope {
-            consts: vec![],
-            tensors: vec![],
-            params: vec![],
+        let frame = self.frames.last();
+        FrameScope {
+            vars: frame.map(|f| Rc::clone(&f.vars)),
+            params: frame.map(|f| Rc::clone(&f.params)),
             defs: self.defs,
-        };
-        if let Some(f) = self.frames.last() {
-            for (name, (val, _)) in &f.vars {
-                match val {
-                    Val::Const(c) => s.consts.push((name.clone(), c.clone())),
-                    Val::Tensor(_) | Val::Failed => s.tensors.push(name.clone()),
-                }
-            }
-            s.params.extend(f.params.keys().cloned());
         }
-        s
+    }
+
+    /// `id`, a node made without a name, named after its statement (`h2.sum`), so that an
+    /// error at run time names something the program shows.
+    pub(crate) fn named(&mut self, id: NodeId, kind: &'static str) -> NodeId {
+        let name = self.naming.take(kind, false);
+        // A clash leaves the generated name: only messages are worse for it.
+        let _ = self.graph.rename(id, &name);
+        id
     }
 
     pub(crate) fn err(&mut self, d: Diagnostic) -> Option<T> {
@@ -284,7 +290,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             path: prefix.to_string(),
             ..Frame::default()
         };
-        frame.vars.insert(
+        Rc::make_mut(&mut frame.vars).insert(
             m.input.name.clone(),
             (Val::Tensor(T { id: input, origin }), m.input.span),
         );
@@ -368,12 +374,12 @@ impl<'d, 'a> Lowering<'d, 'a> {
             self.sink.push(d);
             return;
         }
-        frame.params.insert(p.name.name.clone(), (file, p.clone()));
+        Rc::make_mut(&mut frame.params).insert(p.name.name.clone(), (file, p.clone()));
     }
 
     fn bind_name(&mut self, name: &Ident, val: Val) {
         if let Some(frame) = self.frames.last_mut() {
-            frame.vars.insert(name.name.clone(), (val, name.span));
+            Rc::make_mut(&mut frame.vars).insert(name.name.clone(), (val, name.span));
         }
     }
 
@@ -425,16 +431,17 @@ impl<'d, 'a> Lowering<'d, 'a> {
 
     fn repeat(&mut self, r: &'a Repeat) -> Option<T> {
         let file = self.file();
-        let scope = self.scope();
-        let count = Ev::new(&scope, file).integer(&mut self.sink, &r.count, 1, MAX_REPEAT)?;
+        let count = {
+            let scope = self.scope();
+            Ev::new(&scope, file).integer(&mut self.sink, &r.count, 1, MAX_REPEAT)?
+        };
         let mut last = None;
         for k in 0..count {
             let frame = self.frames.last_mut()?;
             frame.repeat_depth += 1;
             frame.suffix.push_str(&format!(".{k}"));
             if let Some(i) = &r.index {
-                frame
-                    .vars
+                Rc::make_mut(&mut frame.vars)
                     .insert(i.name.clone(), (Val::Const(Const::Num(k as f64)), i.span));
             }
             let out = self.body(&r.body);
@@ -443,7 +450,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             let keep = frame.suffix.rfind('.').unwrap_or(0);
             frame.suffix.truncate(keep);
             if let Some(i) = &r.index {
-                frame.vars.remove(&i.name);
+                Rc::make_mut(&mut frame.vars).remove(&i.name);
             }
             last = Some(out?);
         }
@@ -470,6 +477,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             Expr::Neg { expr, span } => {
                 let x = self.tensor(expr)?;
                 let id = self.graph.neg(x.id).ok()?;
+                let id = self.named(id, "negation");
                 Some(T {
                     id,
                     origin: Rc::new(Origin {
@@ -670,11 +678,13 @@ impl<'d, 'a> Lowering<'d, 'a> {
             (None, Some(c), BinOp::Mul) | (Some(c), None, BinOp::Mul) => {
                 let x = self.tensor(if ln.is_none() { lhs } else { rhs })?;
                 let id = self.graph.scale(x.id, c).ok()?;
+                let id = self.named(id, "scale");
                 Some(T { id, origin: origin(format!("`* {}`", num_text(c))) })
             }
             (None, Some(c), BinOp::Div) if c != 0.0 => {
                 let x = self.tensor(lhs)?;
                 let id = self.graph.scale(x.id, 1.0 / c).ok()?;
+                let id = self.named(id, "scale");
                 Some(T { id, origin: origin(format!("`/ {}`", num_text(c))) })
             }
             (None, None, _) => {
@@ -687,7 +697,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     BinOp::Mul => self.graph.mul(a.id, b.id),
                     _ => self.graph.div(a.id, b.id),
                 };
-                match r {
+                match r.map(|id| self.named(id, op_name(op))) {
                     Ok(id) => Some(T { id, origin: origin(format!("the {} of {} and {}", op_name(op), a.origin.what, b.origin.what)) }),
                     Err(e) => self.tensor_error(e, &what, span, &[&a, &b]),
                 }
@@ -824,7 +834,25 @@ impl<'d, 'a> Lowering<'d, 'a> {
         span: Span,
     ) -> Option<T> {
         let file = self.file();
-        if self.blocks.contains(&block.name.name) || self.blocks.len() >= MAX_BLOCK_DEPTH {
+        if self.blocks.len() >= MAX_BLOCK_DEPTH && !self.blocks.contains(&block.name.name) {
+            let outermost = self.blocks.first().cloned().unwrap_or_default();
+            return self.err(
+                Diagnostic::error(
+                    Code::BlockTooDeep,
+                    format!(
+                        "blocks nest more than {MAX_BLOCK_DEPTH} deep: `{outermost}` reaches `{}` through {} blocks",
+                        block.name.name,
+                        self.blocks.len()
+                    ),
+                )
+                .label(file, span, format!("block number {} of the chain", MAX_BLOCK_DEPTH + 1))
+                .label(bfile, block.name.span, "the block")
+                .help(format!(
+                    "knit expands blocks inside blocks up to {MAX_BLOCK_DEPTH} levels; flatten the chain or use `repeat`"
+                )),
+            );
+        }
+        if self.blocks.contains(&block.name.name) {
             return self.err(
                 Diagnostic::error(
                     Code::RecursiveBlock,
@@ -854,7 +882,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             file: bfile,
             ..Frame::default()
         };
-        frame.vars.insert(
+        Rc::make_mut(&mut frame.vars).insert(
             first.name.name.clone(),
             (Val::Tensor(input), first.name.span),
         );
@@ -915,7 +943,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     if let Expr::Name(id) = a.value.unparen() {
                         match self.frames.last().and_then(|f| f.vars.get(&id.name)) {
                             Some((Val::Tensor(t), _)) => {
-                                frame.vars.insert(
+                                Rc::make_mut(&mut frame.vars).insert(
                                     param.name.name.clone(),
                                     (Val::Tensor(t.clone()), param.name.span),
                                 );
@@ -945,8 +973,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             };
             match value {
                 Some(v) => {
-                    frame
-                        .vars
+                    Rc::make_mut(&mut frame.vars)
                         .insert(param.name.name.clone(), (Val::Const(v), param.name.span));
                 }
                 None => ok = false,

@@ -17,8 +17,16 @@ const MAX_T: usize = 100_000_000;
 /// A schedule: a plain number is a constant.
 pub(crate) fn schedule(ev: &Ev<'_>, sink: &mut Sink, e: &Expr) -> Option<ScheduleSpec> {
     if !matches!(e.unparen(), Expr::Call(_)) {
-        if let Some(super::consts::Const::Num(v)) = ev.value(&mut Sink::default(), e) {
-            return Some(ScheduleSpec::Constant(v));
+        let mut scratch = Sink::default();
+        match ev.value(&mut scratch, e) {
+            Some(super::consts::Const::Num(v)) => return Some(ScheduleSpec::Constant(v)),
+            // Arithmetic that fails (`0/0`, an overflow) says why, rather than "expected a
+            // schedule".
+            None if scratch.has_errors() => {
+                sink.extend(scratch);
+                return None;
+            }
+            _ => {}
         }
     }
     let b = ev.call(sink, e, SCHEDULES, "schedule")?;

@@ -121,6 +121,7 @@ impl fmt::Display for Summary {
                 write!(f, ", {} frozen", thousands(t.frozen as u64))?;
             }
             writeln!(f)?;
+            writeln!(f, "  {}", t.memory)?;
         }
         Ok(())
     }

@@ -5,7 +5,9 @@ use crate::source::FileId;
 use crate::span::Span;
 
 /// The largest file accepted, in bytes.
-pub(crate) const MAX_FILE_BYTES: usize = 1 << 20;
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// The most bytes a program and all its imports may hold together.
+pub const MAX_PROGRAM_BYTES: usize = 4 << 20;
 /// The deepest nesting of (), [] and {} accepted.
 pub(crate) const MAX_NESTING: usize = 32;
 /// The most operators accepted in one expression (bounds the depth of expression trees).

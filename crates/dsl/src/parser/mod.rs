@@ -3,6 +3,7 @@
 
 mod build;
 mod limits;
+pub use limits::{MAX_FILE_BYTES, MAX_PROGRAM_BYTES};
 mod syntax_error;
 
 pub(crate) use syntax_error::TRAIN_SETTINGS;
@@ -66,6 +67,13 @@ pub fn parse(file: FileId, text: &str) -> (Program, Diagnostics) {
                         )
                         .label(file, span, "this expression")
                         .help("name parts of it with `let` or with named nodes"),
+                    ),
+                    Err(build::BuildError::NotFinite(span)) => diags.push(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            "this number is too large: it is beyond the range of a float (about 1.8e308)",
+                        )
+                        .label(file, span, "not a finite number"),
                     ),
                 }
                 if consumed == 0 {

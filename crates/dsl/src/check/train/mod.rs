@@ -5,6 +5,7 @@ mod optimizer;
 mod procedures;
 mod regularizers;
 mod settings;
+pub use settings::MAX_EPOCHS;
 
 use super::data::DataInfo;
 use super::defs::{Defs, TopScope};
@@ -33,6 +34,8 @@ pub struct TrainSummary {
     pub trainable: usize,
     /// Frozen parameter elements.
     pub frozen: usize,
+    /// The memory a run needs (`knit_train::run_memory`), as printed.
+    pub memory: String,
 }
 
 /// Checks the train block and builds the plan (without its `program` text).
@@ -224,6 +227,10 @@ pub(crate) fn check_train<'a>(
             "bce" => graph.bce_with_logits(*output, labels),
             _ => graph.mse(*output, labels),
         };
+        // Named for messages at run time ("`mlp.loss` is NaN"), not `cross_entropy#9`.
+        let r = r.inspect(|&id| {
+            let _ = graph.rename(id, &format!("{name}.loss"));
+        });
         model_nodes.push(ModelNodes {
             name: name.clone(),
             input: *input,
@@ -268,6 +275,9 @@ pub(crate) fn check_train<'a>(
         .chain(ties.iter().map(|(_, id, _)| id))
     {
         loss_node = cx.graph.add(loss_node, *p).ok()?;
+    }
+    if loss_node != model_nodes.first()?.data_loss {
+        let _ = cx.graph.rename(loss_node, "total loss");
     }
     let mut shared: Vec<(String, Vec<String>)> = Vec::new();
     for (param, layer) in &lowering.uses {
@@ -317,6 +327,7 @@ pub(crate) fn check_train<'a>(
         lines,
         trainable,
         frozen: graph.param_count() - trainable,
+        memory: String::new(),
     };
     let plan = Plan {
         seed,
@@ -352,6 +363,10 @@ pub(crate) fn check_train<'a>(
         bagging: procedures.bagging,
         inits,
     };
+    let summary = TrainSummary {
+        memory: memory_line(&plan),
+        ..summary
+    };
     Some((plan, summary))
 }
 
@@ -379,4 +394,41 @@ fn optimizer_line(spec: &knit_train::OptimizerSpec, lr: &knit_train::ScheduleSpe
         S::Plateau { .. } => ", plateau schedule",
     };
     format!("optimizer {name}, lr {}{schedule}", spec.lr())
+}
+
+/// What `knit check` says of the memory a run needs: the total at the file's batch size
+/// (for `batch full`, what is fixed and what each 1,000 examples of the training set add)
+/// and the largest tensor.
+fn memory_line(plan: &Plan) -> String {
+    use knit_io::bytes_text;
+    let features = plan
+        .models
+        .first()
+        .and_then(|m| plan.graph.node(m.input).ok())
+        .map_or(0, |n| n.shape.size());
+    let at = |batch: usize| knit_train::run_memory(plan, batch, features);
+    match plan.batching {
+        knit_train::Batching::Full => {
+            let (fixed, per) = (at(0).total(), at(1000).total());
+            format!(
+                "memory about {} + {} per 1,000 training examples (batch full)",
+                bytes_text(fixed),
+                bytes_text(per.saturating_sub(fixed))
+            )
+        }
+        batching => {
+            let batch = match batching {
+                knit_train::Batching::Mini(b) => b,
+                _ => 1,
+            };
+            let estimate = at(batch);
+            let largest = estimate.largest(1).first().map_or_else(String::new, |t| {
+                format!(" (largest: {} {}, {})", t.name, t.what, bytes_text(t.bytes))
+            });
+            format!(
+                "memory about {} at batch {batch}{largest}",
+                bytes_text(estimate.total())
+            )
+        }
+    }
 }

@@ -195,6 +195,7 @@ impl Cx<'_, '_> {
         let mut frozen: Vec<String> = Vec::new();
         let mut ok = true;
         let lines: Vec<_> = self.settings.all("freeze").collect();
+        let last_span = lines.last().map(|line| line.span);
         for line in lines {
             let TrainKind::Freeze(sels) = &line.kind else {
                 continue;
@@ -208,6 +209,26 @@ impl Cx<'_, '_> {
                 ),
                 None => ok = false,
             }
+        }
+        let everything = !self.params.is_empty() && self.params.iter().all(|p| frozen.contains(p));
+        if let (true, true, Some(span)) = (ok, everything, last_span) {
+            self.sink.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    format!(
+                        "every parameter is frozen ({} of {}): nothing is left to train",
+                        frozen.len(),
+                        self.params.len()
+                    ),
+                )
+                .label(
+                    self.file,
+                    span,
+                    "this freezes the last trainable parameters",
+                )
+                .help("freeze a part of the model, e.g. `freeze h1.*`, and train the rest"),
+            );
+            return None;
         }
         ok.then_some(frozen)
     }

@@ -20,8 +20,8 @@ const REPEATABLE: [&str; 5] = ["penalty", "lr_mult", "weight_decay", "freeze", "
 const REQUIRED: [&str; 4] = ["loss", "optimizer", "batch", "epochs"];
 /// The losses.
 const LOSSES: [&str; 3] = ["cross_entropy", "mse", "bce"];
-/// The most epochs accepted.
-pub(crate) const MAX_EPOCHS: usize = 1_000_000;
+/// The most epochs a train block (or `knit train --epochs`) accepts.
+pub const MAX_EPOCHS: usize = 1_000_000;
 
 /// A train block's lines by keyword.
 pub(crate) struct Settings<'a> {
