@@ -54,6 +54,23 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+    /// The run would need more memory than the machine has available (refused before
+    /// anything is allocated).
+    #[error(
+        "the run needs about {} at batch {batch}, but {} of memory is available; the largest tensors: {largest}. Use a smaller batch or smaller layers",
+        knit_io::bytes_text(*needed),
+        knit_io::bytes_text(*available)
+    )]
+    OutOfMemory {
+        /// Bytes the run needs.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// The batch size the estimate is for.
+        batch: usize,
+        /// The largest tensors, with their sizes.
+        largest: String,
+    },
     /// One entry of a checkpoint (a tensor, or a metadata entry) cannot be used: it has the
     /// wrong shape, holds non-finite values, is missing, or does not belong to the model.
     #[error("checkpoint {path}: entry '{entry}': {message}")]

@@ -12,6 +12,7 @@ mod early_stop;
 mod ensemble;
 mod error;
 mod evaluate;
+mod memory;
 mod metrics;
 mod observer;
 mod plan;
@@ -29,6 +30,7 @@ pub use checkpoint::{
 };
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
+pub use memory::{check_fits, largest_batch, optimizer_slots, run_memory};
 pub use metrics::{EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};
 pub use plan::{

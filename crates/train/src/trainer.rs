@@ -1,6 +1,7 @@
 //! The training loop: batches → forward → loss + penalties → backward → clipping →
 //! optimizer step → schedule step, with evaluation and early stopping each epoch.
 
+use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::early_stop::EarlyStopper;
 use crate::evaluate::evaluate;
 use crate::metrics::{argmax, EpochMetrics, EvalMetrics};
@@ -89,6 +90,11 @@ impl Trainer {
     /// optimizer over the plan's parameter groups and the schedules.
     pub fn new(plan: Plan, data: Splits, options: TrainOptions) -> Result<Self, TrainError> {
         check_data_fits(&plan, &data.train)?;
+        if let Some(available) = knit_data::available_memory() {
+            let batch = largest_batch(&plan, data.train.len(), options.eval_batch);
+            let estimate = run_memory(&plan, batch, data.train.features.ncols());
+            check_fits(&estimate, available, batch)?;
+        }
         let mut exec = Executor::<f32>::new(&plan.graph);
         exec.set_threads(options.threads);
         let specs = param_specs(&plan, &mut exec)?;
