@@ -561,6 +561,26 @@ pub enum DataError {
         expected: &'static str,
     },
 
+    /// A synthetic set too large for the data limit, refused before it is generated.
+    #[error(
+        "synthetic {kind}: {samples} examples of {features} features take more than {} as \
+         f32; expected at most {}",
+        crate::limit::bytes_text(*limit),
+        origin.explain(*limit)
+    )]
+    SyntheticSize {
+        /// The generator.
+        kind: &'static str,
+        /// The examples asked for.
+        samples: usize,
+        /// Features per example.
+        features: usize,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Where the limit comes from.
+        origin: crate::LimitOrigin,
+    },
+
     /// `Scaling::Divide` with a zero or non-finite divisor.
     #[error("scaling: divide by {value}; expected a finite, non-zero divisor")]
     DivideBy {

@@ -7,7 +7,7 @@ use crate::index_split::partition_within;
 use crate::scale::Scaler;
 use crate::split::{check_fractions, partition};
 use crate::synthetic::{generate, kind_name};
-use crate::{csv, idx, npy, npz, DataError, DataSpec, LabelRule, Limit, Source};
+use crate::{csv, idx, npy, npz, DataError, DataSpec, LabelRule, Limit, Source, Synthetic};
 
 /// The sets a [`DataSpec`] describes, scaled, with the fitted scaling.
 #[derive(Clone, Debug, PartialEq)]
@@ -214,9 +214,33 @@ impl Read {
                 kind,
                 samples,
                 noise,
-            } => generate(kind, *samples, *noise, seed, role as u64),
+            } => {
+                check_synthetic_size(kind, *samples, limit)?;
+                generate(kind, *samples, *noise, seed, role as u64)
+            }
         }
     }
+}
+
+/// Refuses, before generating, a synthetic set whose values would pass `limit`.
+fn check_synthetic_size(kind: &Synthetic, samples: usize, limit: Limit) -> Result<(), DataError> {
+    let features = match kind {
+        Synthetic::Uniform { features, .. } => *features,
+        _ => 2,
+    };
+    let bytes = (samples as u64)
+        .checked_mul(features as u64)
+        .and_then(|v| v.checked_mul(4));
+    if bytes.is_some_and(|b| b <= limit.bytes) {
+        return Ok(());
+    }
+    Err(DataError::SyntheticSize {
+        kind: kind_name(kind),
+        samples,
+        features,
+        limit: limit.bytes,
+        origin: limit.origin,
+    })
 }
 
 /// Loads one source (a path relative to `base_dir`) as a dataset, within the default

@@ -10,6 +10,8 @@ use std::f64::consts::PI;
 
 use ndarray::{Array1, Array2};
 
+use crate::huge_pages;
+
 use crate::dataset::Dataset;
 use crate::rng::{normal, shuffle, stream as rng_stream, unit, Purpose};
 use crate::{DataError, Synthetic};
@@ -48,7 +50,12 @@ pub fn generate(
         Synthetic::Uniform { classes: 0, .. } => return bad("classes", "0".into(), "at least 1"),
         Synthetic::Uniform { features, classes } => {
             let mut rng = rng_stream(seed, Purpose::Synthetic, stream);
-            let x = Array2::from_shape_simple_fn((samples, features), || unit(&mut rng) as f32);
+            // Drawn in row-major order into an allocation on huge pages: the training set
+            // keeps it (see `huge_pages.rs`).
+            let mut values = huge_pages::zeroed(samples * features);
+            values.iter_mut().for_each(|v| *v = unit(&mut rng) as f32);
+            let x = Array2::from_shape_vec((samples, features), values)
+                .expect("samples × features values");
             let y = Array1::from_shape_simple_fn(samples, || {
                 ((unit(&mut rng) * classes as f64) as usize).min(classes - 1) as f32
             });

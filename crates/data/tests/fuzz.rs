@@ -18,9 +18,8 @@ mod common;
 
 use common::*;
 use knit_data::{
-    load, load_csv_within, load_idx_within, load_npy_within, load_npz_within, parse_npy,
-    DataError, DataSpec, Dataset, Header, IndexSplit, LabelColumn, LabelRule, Limit, Scaling,
-    Source, Split,
+    load, load_csv_within, load_idx_within, load_npy_within, load_npz_within, parse_npy, DataError,
+    DataSpec, Dataset, Header, IndexSplit, LabelColumn, LabelRule, Limit, Scaling, Source, Split,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -298,8 +297,20 @@ fn npz_files() -> impl Strategy<Value = Vec<u8>> {
     let members = (files(npy_seeds()), files(npy_seeds()), any::<bool>())
         .prop_map(|(x, y, deflate)| zip(&[("x.npy", x), ("y.npy", y)], deflate));
     let valid = vec![
-        zip(&[("x.npy", npy_seeds()[0].clone()), ("y.npy", npy_seeds()[1].clone())], true),
-        zip(&[("x.npy", npy_seeds()[0].clone()), ("y.npy", npy_seeds()[1].clone())], false),
+        zip(
+            &[
+                ("x.npy", npy_seeds()[0].clone()),
+                ("y.npy", npy_seeds()[1].clone()),
+            ],
+            true,
+        ),
+        zip(
+            &[
+                ("x.npy", npy_seeds()[0].clone()),
+                ("y.npy", npy_seeds()[1].clone()),
+            ],
+            false,
+        ),
     ];
     prop_oneof![members, files(valid)]
 }
@@ -380,8 +391,8 @@ fn index_target(long: bool) {
             }
             Err(err) => {
                 let text = err.to_string();
-                let named = text.contains(&index.display().to_string())
-                    || text.starts_with("split:");
+                let named =
+                    text.contains(&index.display().to_string()) || text.starts_with("split:");
                 prop_assert!(named, "{}", text);
                 Ok(())
             }

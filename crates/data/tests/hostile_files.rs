@@ -8,9 +8,8 @@ mod common;
 
 use common::*;
 use knit_data::{
-    load, load_csv_within, load_for, load_idx_within, load_npy_within, load_npz_within,
-    parse_npy, DataSpec, Header, IndexSplit, LabelColumn, LabelRule, Limit, Scaling, Source,
-    Split,
+    load, load_csv_within, load_for, load_idx_within, load_npy_within, load_npz_within, parse_npy,
+    DataSpec, Header, IndexSplit, LabelColumn, LabelRule, Limit, Scaling, Source, Split,
 };
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -102,7 +101,10 @@ fn devices_fifos_and_folders_are_refused_by_every_loader() {
     let expected = "/dev/zero: is a character device, not a regular file";
     let h = Header::Auto;
     assert_eq!(
-        message(dir.path(), load_csv_within(&zero, &LabelColumn::Last, h, limit, rule)),
+        message(
+            dir.path(),
+            load_csv_within(&zero, &LabelColumn::Last, h, limit, rule)
+        ),
         expected
     );
     assert_eq!(
@@ -136,7 +138,10 @@ fn a_fifo_as_a_data_file_is_refused_without_waiting_for_a_writer() {
             load_csv_within(&pipe, &LabelColumn::Last, Header::No, limit, LabelRule::Any),
         )
     });
-    assert_eq!(err, "DIR/pipe.csv: is a named pipe (FIFO), not a regular file");
+    assert_eq!(
+        err,
+        "DIR/pipe.csv: is a named pipe (FIFO), not a regular file"
+    );
 }
 
 #[test]
@@ -145,7 +150,10 @@ fn a_fifo_or_a_device_as_an_index_file_is_refused_without_waiting() {
     write(dir.path(), "a.csv", b"1,0\n2,1\n3,0\n");
     let pipe = fifo(dir.path(), "split.json");
     for (index, expected) in [
-        (pipe, "DIR/split.json: is a named pipe (FIFO), not a regular file"),
+        (
+            pipe,
+            "DIR/split.json: is a named pipe (FIFO), not a regular file",
+        ),
         (
             PathBuf::from("/dev/zero"),
             "/dev/zero: is a character device, not a regular file",
@@ -217,7 +225,10 @@ fn a_limit_in_the_spec_applies_to_every_file() {
     let mut spec = spec(csv(dir.path().join("a.csv")), Split::default());
     spec.limit = Some(64);
     let err = message(dir.path(), load(&spec, Path::new("")));
-    assert!(err.starts_with("DIR/a.csv: the file holds more than 64 bytes"), "{err}");
+    assert!(
+        err.starts_with("DIR/a.csv: the file holds more than 64 bytes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -282,9 +293,13 @@ fn idx_and_npy_headers_announcing_huge_arrays_are_refused_before_allocating() {
         "{err}"
     );
     let bytes = npy("<f8", false, &[1 << 40, 1 << 20], &[]);
-    let err = parse_npy(&bytes, Path::new("h.npy")).unwrap_err().to_string();
+    let err = parse_npy(&bytes, Path::new("h.npy"))
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.starts_with("h.npy: byte offset 60: the header's dimensions 1099511627776 × 1048576 make"),
+        err.starts_with(
+            "h.npy: byte offset 60: the header's dimensions 1099511627776 × 1048576 make"
+        ),
         "{err}"
     );
 }
@@ -317,7 +332,10 @@ fn an_npz_member_whose_declared_size_lies_is_bounded() {
     let mut data = npy_f32(&[4], &[1.0, 2.0, 3.0, 4.0]);
     let honest = data.len() as u32;
     data.resize(data.len() + (32 << 20), 0);
-    let mut archive = zip(&[("x.npy", data), ("y.npy", npy_f32(&[4], &[0.0; 4]))], true);
+    let mut archive = zip(
+        &[("x.npy", data), ("y.npy", npy_f32(&[4], &[0.0; 4]))],
+        true,
+    );
     let real = (honest + (32 << 20)).to_le_bytes();
     let lie = honest.to_le_bytes();
     // Patch the uncompressed size in the local header (offset 22) and the central directory.
@@ -393,14 +411,19 @@ fn wrong_magic_numbers_are_named() {
         dir.path(),
         load_npz_within(&not_zip, "x", "y", Limit::default(), LabelRule::Any),
     );
-    assert!(err.starts_with("DIR/x.npz: not a readable NPZ (zip) archive"), "{err}");
+    assert!(
+        err.starts_with("DIR/x.npz: not a readable NPZ (zip) archive"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unsupported_npy_dtypes_name_their_offset_and_text() {
     for descr in ["<c8", "|O", "<f2"] {
         let bytes = npy(descr, false, &[1], &[0; 8]);
-        let err = parse_npy(&bytes, Path::new("d.npy")).unwrap_err().to_string();
+        let err = parse_npy(&bytes, Path::new("d.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with(&format!(
                 "d.npy: byte offset 20: unsupported NPY dtype \"{descr}\"; expected a float"
@@ -414,7 +437,9 @@ fn unsupported_npy_dtypes_name_their_offset_and_text() {
 fn deeply_nested_npy_headers_are_refused_without_overflowing_the_stack() {
     let header = format!("{{'descr': {}", "(".repeat(100_000));
     let bytes = npy_with_header(header.as_bytes());
-    let err = parse_npy(&bytes, Path::new("n.npy")).unwrap_err().to_string();
+    let err = parse_npy(&bytes, Path::new("n.npy"))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("bad NPY header: expected at most 32 nested brackets"),
         "{err}"
@@ -496,13 +521,14 @@ fn csv_labels_past_the_model_classes_name_the_line() {
 fn stratified_splits_name_the_first_label_that_is_not_a_class() {
     let dir = scratch();
     for bad in ["-1", "2.5", "1e30", "65536"] {
-        let path = write(dir.path(), "s.csv", format!("1,0\n2,1\n3,{bad}\n").as_bytes());
+        let path = write(
+            dir.path(),
+            "s.csv",
+            format!("1,0\n2,1\n3,{bad}\n").as_bytes(),
+        );
         let err = message(
             dir.path(),
-            load(
-                &spec(csv(path), split(0.5, 0.0, 0.5, true)),
-                Path::new(""),
-            ),
+            load(&spec(csv(path), split(0.5, 0.0, 0.5, true)), Path::new("")),
         );
         assert_eq!(
             err,
@@ -549,10 +575,7 @@ fn a_one_row_file_split_three_ways_leaves_a_set_empty() {
     let path = write(dir.path(), "one.csv", b"1,2,0\n");
     let err = message(
         dir.path(),
-        load(
-            &spec(csv(path), split(0.8, 0.1, 0.1, false)),
-            Path::new(""),
-        ),
+        load(&spec(csv(path), split(0.8, 0.1, 0.1, false)), Path::new("")),
     );
     assert_eq!(
         err,
@@ -578,4 +601,24 @@ fn a_large_gzip_bomb_is_stopped_by_a_4_gib_limit() {
         ),
     );
     assert!(err.contains("decompresses to more than 256 MiB"), "{err}");
+}
+
+#[test]
+fn a_synthetic_set_past_the_limit_is_refused_before_it_is_generated() {
+    let source = Source::Synthetic {
+        kind: knit_data::Synthetic::Uniform {
+            features: 1 << 20,
+            classes: 10,
+        },
+        samples: 100_000_000,
+        noise: 0.0,
+    };
+    let mut spec = spec(source, Split::default());
+    spec.limit = Some(1 << 30);
+    let err = load(&spec, Path::new("")).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "synthetic uniform: 100000000 examples of 1048576 features take more than 1 GiB as f32; \
+         expected at most 1 GiB, the data block's `limit`"
+    );
 }
