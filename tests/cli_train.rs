@@ -422,6 +422,24 @@ fn gradcheck_passes_on_xor() {
 }
 
 #[test]
+fn gradcheck_samples_large_parameters_unless_asked_for_all() {
+    let out = knit(&examples(), &["gradcheck", "digits.net", "--elements", "16"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("up to 16 elements per parameter, sampled with seed 0"),
+        "{stdout}"
+    );
+    // h1.weight is [128, 64]: 16 of its 8192 elements; its 128 biases, 16 of them.
+    assert!(stdout.contains("16/8192"), "{stdout}");
+    let again = knit(&examples(), &["gradcheck", "digits.net", "--elements", "16"]);
+    assert_eq!(text(&again.stdout), stdout, "the same seed checks the same elements");
+    let all = knit(&examples(), &["gradcheck", "xor.net", "--all"]);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
+    assert!(text(&all.stdout).contains("every element"));
+}
+
+#[test]
 fn bench_reports_samples_per_second() {
     let out = knit(&examples(), &["bench", "xor.net", "--runs", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -50,7 +50,9 @@ pub use denormal::{flush_denormals, init_thread_pool, with_thread_pool};
 pub use error::TensorError;
 pub use exec::Executor;
 pub use float::Float;
-pub use gradcheck::{gradcheck, GradCheckConfig, GradCheckEntry, GradCheckReport};
+pub use gradcheck::{
+    gradcheck, gradcheck_sampled, GradCheckConfig, GradCheckEntry, GradCheckReport,
+};
 pub use graph::{Graph, Node, NodeId, NodeKind};
 pub use memory::{MemoryEstimate, TensorBytes};
 pub use op::{Arity, BackwardCtx, ForwardCtx, GradInputs, Inputs, Kernel, Mode, Op, StateSpec};

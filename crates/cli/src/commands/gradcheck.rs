@@ -2,7 +2,7 @@
 //! against central finite differences in f64; a table per parameter.
 
 use super::common::{self, OverrideArgs};
-use knit_tensor::{gradcheck, Executor, GradCheckConfig, Mode};
+use knit_tensor::{gradcheck_sampled, Executor, GradCheckConfig, Mode};
 use knit_train::{TrainOptions, Trainer};
 use ndarray::s;
 use std::path::PathBuf;
@@ -19,6 +19,15 @@ pub struct Args {
     /// How many training examples to check on.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub examples: u64,
+    /// Elements checked per parameter, drawn at random (each costs four forward passes).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub elements: u64,
+    /// The seed of the element sample (the same seed checks the same elements).
+    #[arg(long, default_value_t = 0)]
+    pub sample_seed: u64,
+    /// Check every element of every parameter instead of a sample.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Runs `knit gradcheck`.
@@ -57,10 +66,30 @@ pub fn run(args: &Args) -> ExitCode {
         atol: 1e-7,
         mode: Mode::Eval,
     };
-    match gradcheck(&mut exec, plan.loss, &wrt, &config) {
+    let per_node = if args.all {
+        usize::MAX
+    } else {
+        usize::try_from(args.elements).unwrap_or(usize::MAX)
+    };
+    match gradcheck_sampled(
+        &mut exec,
+        plan.loss,
+        &wrt,
+        &config,
+        per_node,
+        args.sample_seed,
+    ) {
         Ok(report) => {
+            let which = if args.all {
+                "every element".to_string()
+            } else {
+                format!(
+                    "up to {} elements per parameter, sampled with seed {} (--all for every element)",
+                    args.elements, args.sample_seed
+                )
+            };
             println!(
-                "{}: gradients of the loss on {k} training example{} (f64, central differences, h = {:e}, evaluation mode)\n",
+                "{}: gradients of the loss on {k} training example{} (f64, central differences, h = {:e}, evaluation mode); {which}\n",
                 args.file.display(),
                 if k == 1 { "" } else { "s" },
                 config.step
