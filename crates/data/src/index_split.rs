@@ -96,9 +96,20 @@ pub(crate) fn partition_within(
         }
         Ok(rows)
     };
-    let part = |key: &Option<String>, default: &str| match key {
-        Some(k) => rows(k, true),
-        None => rows(default, false),
+    // A validation or test list that the file has must list rows: the program was checked
+    // expecting that set (early stopping on an empty validation set would fail mid-run).
+    let part = |key: &Option<String>, default: &str| {
+        let (name, required) = match key {
+            Some(k) => (k.as_str(), true),
+            None => (default, false),
+        };
+        let listed = rows(name, required)?;
+        if listed.is_empty() && object.contains_key(name) {
+            return Err(format(format!(
+                "\"{name}\" lists no row; expected at least one (or leave the list out)"
+            )));
+        }
+        Ok(listed)
     };
     let partition = Partition {
         train: rows(&spec.train, true)?,
@@ -173,6 +184,27 @@ mod tests {
             (p.train, p.validation, p.test),
             (vec![0, 2], vec![4], vec![5])
         );
+    }
+
+    #[test]
+    fn an_empty_validation_or_test_list_is_an_error() {
+        assert_eq!(
+            read(
+                r#"{"train": [0], "validation": []}"#,
+                &spec("train", None, None),
+                5
+            )
+            .unwrap_err(),
+            "DIR/split.json: \"validation\" lists no row; expected at least one (or leave the \
+             list out)"
+        );
+        assert!(read(
+            r#"{"train": [0], "held": []}"#,
+            &spec("train", Some("held"), None),
+            5
+        )
+        .unwrap_err()
+        .contains("\"held\" lists no row"));
     }
 
     #[test]
