@@ -39,7 +39,7 @@ impl MemoryEstimate {
     /// The `n` largest buffers, largest first (ties in node order).
     pub fn largest(&self, n: usize) -> Vec<&TensorBytes> {
         let mut sorted: Vec<&TensorBytes> = self.tensors.iter().collect();
-        sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
         sorted.truncate(n);
         sorted
     }
