@@ -423,7 +423,10 @@ fn gradcheck_passes_on_xor() {
 
 #[test]
 fn gradcheck_samples_large_parameters_unless_asked_for_all() {
-    let out = knit(&examples(), &["gradcheck", "digits.net", "--elements", "16"]);
+    let out = knit(
+        &examples(),
+        &["gradcheck", "digits.net", "--elements", "16"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -432,8 +435,15 @@ fn gradcheck_samples_large_parameters_unless_asked_for_all() {
     );
     // h1.weight is [128, 64]: 16 of its 8192 elements; its 128 biases, 16 of them.
     assert!(stdout.contains("16/8192"), "{stdout}");
-    let again = knit(&examples(), &["gradcheck", "digits.net", "--elements", "16"]);
-    assert_eq!(text(&again.stdout), stdout, "the same seed checks the same elements");
+    let again = knit(
+        &examples(),
+        &["gradcheck", "digits.net", "--elements", "16"],
+    );
+    assert_eq!(
+        text(&again.stdout),
+        stdout,
+        "the same seed checks the same elements"
+    );
     let all = knit(&examples(), &["gradcheck", "xor.net", "--all"]);
     assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
     assert!(text(&all.stdout).contains("every element"));

@@ -43,27 +43,35 @@ pub fn largest_batch(plan: &Plan, train_rows: usize, eval_batch: usize) -> usize
 /// What a run of `plan` allocates at `batch` examples per step, with `features` input
 /// values per example.
 pub fn run_memory(plan: &Plan, batch: usize, features: usize) -> MemoryEstimate {
-    let mut estimate = plan
-        .graph
-        .memory(batch, F32, plan.adversarial.is_some());
+    let mut estimate = plan.graph.memory(batch, F32, plan.adversarial.is_some());
     let slots = optimizer_slots(&plan.optimizer);
     for (_, param) in plan.graph.trainable_params() {
         let bytes = (param.shape.size() as u64).saturating_mul(F32);
         if slots > 0 {
-            estimate.push(param.name.clone(), "optimizer state", bytes.saturating_mul(slots));
+            estimate.push(
+                param.name.clone(),
+                "optimizer state",
+                bytes.saturating_mul(slots),
+            );
         }
         if plan.early_stop.is_some() {
             estimate.push(param.name.clone(), "best-epoch copy", bytes);
         }
     }
-    let batch_copy = (batch as u64).saturating_mul(features as u64).saturating_mul(F32);
+    let batch_copy = (batch as u64)
+        .saturating_mul(features as u64)
+        .saturating_mul(F32);
     let copies = 1 + u64::from(plan.adversarial.is_some());
     estimate.push("batch", "copies", batch_copy.saturating_mul(copies));
     estimate
 }
 
 /// Refuses a run whose estimate exceeds `available` bytes, naming the largest tensors.
-pub fn check_fits(estimate: &MemoryEstimate, available: u64, batch: usize) -> Result<(), TrainError> {
+pub fn check_fits(
+    estimate: &MemoryEstimate,
+    available: u64,
+    batch: usize,
+) -> Result<(), TrainError> {
     let needed = estimate.total();
     if needed <= available {
         return Ok(());
@@ -91,9 +99,21 @@ mod tests {
     fn a_refusal_names_the_largest_tensors() {
         let estimate = MemoryEstimate {
             tensors: vec![
-                TensorBytes { name: "h1".into(), what: "values", bytes: 30 << 30 },
-                TensorBytes { name: "h1.weight".into(), what: "values", bytes: 1 << 20 },
-                TensorBytes { name: "h1".into(), what: "gradients", bytes: 30 << 30 },
+                TensorBytes {
+                    name: "h1".into(),
+                    what: "values",
+                    bytes: 30 << 30,
+                },
+                TensorBytes {
+                    name: "h1.weight".into(),
+                    what: "values",
+                    bytes: 1 << 20,
+                },
+                TensorBytes {
+                    name: "h1".into(),
+                    what: "gradients",
+                    bytes: 30 << 30,
+                },
             ],
         };
         assert!(check_fits(&estimate, 64 << 30, 64).is_ok());

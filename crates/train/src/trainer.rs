@@ -1,9 +1,9 @@
 //! The training loop: batches → forward → loss + penalties → backward → clipping →
 //! optimizer step → schedule step, with evaluation and early stopping each epoch.
 
-use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::early_stop::EarlyStopper;
 use crate::evaluate::evaluate;
+use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::metrics::{argmax, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
 use knit_data::{epoch_order, gather, gather_rows, Dataset, Splits};
