@@ -49,37 +49,44 @@ pub fn curves(report: &Report, path: &Path) -> Result<(), String> {
 /// the run's name. With a single unnamed run the curves are simply "train" and
 /// "validation".
 ///
-/// The picture is drawn to a temporary file beside `path` and renamed over it, so an earlier
-/// picture stays intact if drawing fails.
+/// The picture is drawn in memory (SVG text, or RGB pixels encoded as PNG) and written with
+/// `knit_io::write_atomically`, so an earlier picture stays intact if drawing or writing
+/// fails, a symlink is written through and `/dev/null` stays a device.
 pub fn curves_of(runs: &[(String, &Report)], path: &Path) -> Result<(), String> {
     register_font();
     let size = (1000, 420);
     let format = Format::of(path).ok_or("expected a .png or .svg file name")?;
-    if format == Format::Svg {
+    let bytes = if format == Format::Svg {
         let mut text = String::new();
         {
             let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
             draw(runs, &root)?;
             root.present().map_err(|e| e.to_string())?;
         }
-        return knit_train::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string());
+        text.into_bytes()
+    } else {
+        let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+            draw(runs, &root)?;
+            root.present().map_err(|e| e.to_string())?;
+        }
+        encode_png(&pixels, size)?
+    };
+    knit_io::write_atomically(path, &bytes).map_err(|e| e.reason())
+}
+
+/// RGB pixels, `size.0` wide, as a PNG file's bytes.
+fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, size.0, size.1);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(pixels).map_err(|e| e.to_string())?;
     }
-    // plotters encodes a bitmap by the file's extension: the temporary name keeps `.png`.
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".tmp-{}.png", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let drawn = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        draw(runs, &root)?;
-        root.present().map_err(|e| e.to_string())?;
-        drop(root);
-        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
-    })();
-    if drawn.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    drawn
+    Ok(out)
 }
 
 type Series = Vec<(f64, f64)>;

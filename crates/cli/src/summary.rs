@@ -282,6 +282,60 @@ pub fn report_json(run: &RunInput<'_>, report: &Report) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
+/// Where a run diverged, in its report.
+#[derive(Serialize)]
+struct DivergedJson {
+    /// The epoch (1-based) and optimizer step (0-based, over the run) of the bad loss.
+    epoch: usize,
+    step: u64,
+    /// The loss as text (`NaN`, `inf`: JSON has no such numbers).
+    loss: String,
+    /// The first parameter or node holding a non-finite value.
+    culprit: String,
+    /// The error as printed.
+    message: String,
+}
+
+/// The report of a run that diverged.
+#[derive(Serialize)]
+struct DivergedReportJson {
+    #[serde(flatten)]
+    run: RunJson,
+    /// The epochs completed before the divergence.
+    epochs: Vec<EpochJson>,
+    diverged: DivergedJson,
+}
+
+/// The JSON report of a run stopped by `error` (a divergence) after the epochs `history`,
+/// pretty-printed: the run, those epochs, and `diverged` (epoch, step, loss, culprit).
+pub fn diverged_json(
+    run: &RunInput<'_>,
+    history: &[EpochMetrics],
+    error: &knit_train::TrainError,
+) -> String {
+    let (epoch, step, loss, culprit) = match error {
+        knit_train::TrainError::Diverged {
+            epoch,
+            step,
+            loss,
+            culprit,
+        } => (*epoch, *step, loss.to_string(), culprit.clone()),
+        _ => (0, 0, String::new(), String::new()),
+    };
+    let value = DivergedReportJson {
+        run: run.json(),
+        epochs: history.iter().map(|e| epoch_json(e, run.names)).collect(),
+        diverged: DivergedJson {
+            epoch,
+            step,
+            loss,
+            culprit,
+            message: error.to_string(),
+        },
+    };
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
 /// The JSON report of a bagging run, pretty-printed: the ensemble's score and each member's
 /// seed, resample, score and training (`seeds[k]` is member k's seed).
 pub fn bagging_json(

@@ -180,8 +180,9 @@ pub fn store_scaler(ckpt: &mut Checkpoint, scaler: &Scaler) {
     }
 }
 
-/// The scaler stored in a checkpoint by [`store_scaler`].
-pub fn read_scaler(ckpt: &Checkpoint, path: &Path) -> Result<Scaler, ExitCode> {
+/// The scaler stored in a checkpoint by [`store_scaler`], which must scale `features`
+/// features (the model's input width); errors name the checkpoint and its entries.
+pub fn read_scaler(ckpt: &Checkpoint, path: &Path, features: usize) -> Result<Scaler, ExitCode> {
     let arrays: Vec<(String, ndarray::ArrayD<f32>)> = [
         knit_data::KIND_NAME,
         knit_data::SHIFT_NAME,
@@ -194,12 +195,85 @@ pub fn read_scaler(ckpt: &Checkpoint, path: &Path) -> Result<Scaler, ExitCode> {
             .map(|a| (name.to_string(), a.clone()))
     })
     .collect();
-    Scaler::from_named_arrays(&arrays).map_err(|e| {
+    if let Some((name, _)) = arrays
+        .iter()
+        .find(|(_, a)| a.iter().any(|v| !v.is_finite()))
+    {
+        return Err(failure(format!(
+            "checkpoint {}: entry '{}': the checkpoint holds non-finite values, so its inputs \
+             cannot be scaled",
+            path.display(),
+            scaler_tensor_name(name),
+        )));
+    }
+    let scaler = Scaler::from_named_arrays(&arrays).map_err(|e| {
         failure(format!(
-            "checkpoint {}: no usable feature scaling ({e}); was it written by `knit train`?",
-            path.display()
+            "checkpoint {}: entries '{}': no usable feature scaling ({e}); was it written by `knit train`?",
+            path.display(),
+            scaler_tensor_name("knit.scaler.*"),
         ))
-    })
+    })?;
+    match scaler.width() {
+        Some(width) if width != features => Err(failure(format!(
+            "checkpoint {}: entry '{}': the stored scaling is for {width} features, but the model takes {features}",
+            path.display(),
+            scaler_tensor_name(knit_data::SHIFT_NAME),
+        ))),
+        _ => Ok(scaler),
+    }
+}
+
+/// The path `path` names with every symbolic link followed and made absolute, also for a
+/// file that does not exist yet (its folder is resolved, or the dangling link's target).
+pub fn canonical(path: &Path) -> Option<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        if let Ok(p) = std::fs::canonicalize(&current) {
+            return Some(p);
+        }
+        match std::fs::read_link(&current) {
+            Ok(next) => {
+                current = match current.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                }
+            }
+            Err(_) => {
+                let name = current.file_name()?.to_os_string();
+                let parent = current
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                return Some(canonical(parent)?.join(name));
+            }
+        }
+    }
+    None
+}
+
+/// Whether `a` and `b` name the same file once links are followed (see [`canonical`]).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (canonical(a), canonical(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Refuses, as a usage error, an output file `flag PATH` that is one of the `inputs`
+/// (named by what they are): writing it would destroy a checkpoint, a program or data.
+pub fn refuse_overwrite(
+    flag: &str,
+    output: &Path,
+    inputs: &[(&str, &Path)],
+) -> Result<(), ExitCode> {
+    match inputs.iter().find(|(_, input)| same_file(output, input)) {
+        None => Ok(()),
+        Some((what, input)) => Err(usage_error(format!(
+            "{flag} {}: that is {what} {}; writing there would overwrite it, choose another file",
+            output.display(),
+            input.display()
+        ))),
+    }
 }
 
 /// The weights of a checkpoint: one model, or an ensemble written by a bagging run.
@@ -257,7 +331,9 @@ pub fn load_trained(
             trainer
                 .load_weights(&ckpt, weights, &[])
                 .map_err(|e| train_failure(&e))?;
-            trainer.load_masks(&ckpt, weights).map_err(|e| train_failure(&e))?;
+            trainer
+                .load_masks(&ckpt, weights)
+                .map_err(|e| train_failure(&e))?;
             Trained::Single(Box::new(trainer))
         }
     };

@@ -1,4 +1,4 @@
-//! `knit fmt FILE [--check]`: the canonical layout, in place.
+//! `knit fmt FILE [--check]`: the canonical layout, in place (written atomically).
 
 use crate::report;
 use knit_dsl::source::SourceMap;
@@ -63,14 +63,16 @@ fn one(file: &PathBuf, check: bool) -> bool {
         eprintln!("{name} is not formatted (run `knit fmt {name}`)");
         return false;
     }
-    match std::fs::write(file, formatted) {
+    // Atomically: a write that fails (a full disk, a file-size limit) leaves the program as
+    // it was, and a symlinked program is written through, the link kept.
+    match knit_io::write_atomically(file, formatted.as_bytes()) {
         Ok(()) => {
             eprintln!("formatted {name}");
             true
         }
         Err(e) => fail(
             &sources,
-            Diagnostic::error(Code::Io, format!("cannot write {name}: {e}")),
+            Diagnostic::error(Code::Io, format!("cannot write {name}: {}", e.reason())),
         ),
     }
 }

@@ -32,11 +32,25 @@ pub struct Args {
 
 /// Runs `knit predict`.
 pub fn run(args: &Args) -> ExitCode {
+    if let Some(output) = &args.output {
+        let inputs = [
+            ("the checkpoint", args.weights.as_path()),
+            ("the input", args.input.as_path()),
+            ("the program", args.file.as_path()),
+        ];
+        if let Err(code) = common::refuse_overwrite("--output", output, &inputs) {
+            return code;
+        }
+    }
+    // A device or a FIFO as the input is refused before anything is read from it.
+    if let Err(e) = knit_io::open_regular(&args.input) {
+        return common::failure(e);
+    }
     let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let scaler = match common::read_scaler(&loaded.ckpt, &args.weights) {
+    let scaler = match common::read_scaler(&loaded.ckpt, &args.weights, loaded.features) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -67,8 +81,8 @@ pub fn run(args: &Args) -> ExitCode {
     let text = to_csv(&predictions);
     match &args.output {
         Some(path) => {
-            if let Err(e) = knit_train::write_atomically(path, text.as_bytes()) {
-                return common::failure(format!("cannot write {}: {e}", path.display()));
+            if let Err(e) = knit_io::write_atomically(path, text.as_bytes()) {
+                return common::failure(format!("cannot write {}: {}", path.display(), e.reason()));
             }
         }
         None => print!("{text}"),

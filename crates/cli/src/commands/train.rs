@@ -344,8 +344,66 @@ fn print_robustness(examples: usize, clean: f64, attack: knit_train::Attack, att
 
 /// Writes the JSON report atomically, or says why it could not.
 fn write_report(path: &Path, json: &str) -> Result<(), ExitCode> {
-    knit_train::write_atomically(path, format!("{json}\n").as_bytes())
-        .map_err(|e| common::failure(format!("cannot write the report {}: {e}", path.display())))
+    knit_io::write_atomically(path, format!("{json}\n").as_bytes()).map_err(|e| {
+        common::failure(format!(
+            "cannot write the report {}: {}",
+            path.display(),
+            e.reason()
+        ))
+    })
+}
+
+/// Refuses (exit 2, before anything is trained) a `--report` or `--plot` file that is the
+/// run's checkpoint, the checkpoint it resumes or starts from, the program, or each other:
+/// writing it would destroy that file.
+fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<(), ExitCode> {
+    let mut inputs: Vec<(&str, &Path)> = vec![
+        ("the run's checkpoint", save),
+        ("the program", args.file.as_path()),
+    ];
+    if let Some(resume) = &args.resume {
+        inputs.push(("the checkpoint resumed from", resume));
+    }
+    if let Some(from) = transfer {
+        inputs.push(("the checkpoint the run starts from", from));
+    }
+    if let Some(report) = &args.report {
+        common::refuse_overwrite("--report", report, &inputs)?;
+        inputs.push(("the report", report));
+    }
+    if let Some(plot) = &args.plot {
+        common::refuse_overwrite("--plot", plot, &inputs)?;
+    }
+    Ok(())
+}
+
+/// Writes the `--report` of a run that diverged: the epochs it completed and where it
+/// diverged (epoch, step, loss, the first non-finite value), so that the failure is on
+/// record beside the runs that succeeded.
+fn report_divergence(
+    args: &Args,
+    trainer: &Trainer,
+    error: &TrainError,
+    save: &Path,
+    wall: Instant,
+) {
+    let (Some(path), TrainError::Diverged { .. }) = (&args.report, error) else {
+        return;
+    };
+    let plan = trainer.plan();
+    let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
+    let run = summary::RunInput {
+        file: &args.file,
+        program: &plan.program,
+        seed: plan.seed,
+        threads: args.threads as usize,
+        names: &names,
+        checkpoint: save,
+        total_seconds: wall.elapsed().as_secs_f64(),
+    };
+    let json = summary::diverged_json(&run, trainer.history(), error);
+    // The divergence itself is the error reported; a report that cannot be written says so.
+    let _ = write_report(path, &json);
 }
 
 /// Runs `knit train`.
@@ -388,6 +446,9 @@ pub fn run(args: &Args) -> ExitCode {
             t.rename.clone(),
         )
     });
+    if let Err(code) = check_outputs(args, &save, transfer.as_ref().map(|t| t.0.as_path())) {
+        return code;
+    }
     let scaler = splits.scaler.clone();
     if let Some(bagging) = plan.bagging {
         if let Some(resume) = &args.resume {
@@ -431,7 +492,10 @@ pub fn run(args: &Args) -> ExitCode {
         if let Some(bar) = progress.bar.take() {
             bar.abandon();
         }
-        let report = report.map_err(|e| common::train_failure(&e))?;
+        let report = report.map_err(|e| {
+            report_divergence(args, &trainer, &e, &save, wall);
+            common::train_failure(&e)
+        })?;
         if let Some(spec) = trainer.plan().prune.clone() {
             let pruned = trainer
                 .prune(&spec, &mut progress)
