@@ -26,6 +26,7 @@ pub fn blobs(samples: usize) -> DataSpec {
             stratified: true,
         },
         indices: None,
+        limit: None,
         scaling: Scaling::Standardize,
         seed: 5,
     }
