@@ -176,17 +176,71 @@ impl Gen {
     }
 }
 
-/// Cases per property: 256, or `KNIT_FUZZ_CASES` for a long fuzzing run
-/// (`KNIT_FUZZ_CASES=200000 cargo test --release -p knit-dsl --test props`).
-fn cases() -> u32 {
-    std::env::var("KNIT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
+/// The tokens of the token-soup target.
+const TOKENS: [&str; 57] = [
+    "model", "m", "(", ")", "x", ":", "[", "]", "2", "->", "{", "}", "\n", "=", "|>", "dense", "relu",
+    ",", "train", "on", "d", "data", "source", "synthetic", "moons", "samples", "loss", "optimizer",
+    "adam", "lr", "batch", "epochs", "block", "repeat", "as", "let", "param", "*", "+", "-", "/", "#",
+    "\"", "0.5", "1e309", "import", "seed", "*.weight", "~", "tie", "prune", "from", "to", "step",
+    "limit", "\u{feff}", "\0",
+];
+
+/// Checks and formats `text`: the property is that neither panics.
+fn check_and_format(path: &Path, text: &str) {
+    let _ = check_text(path, text);
+    let _ = format_text(text);
+}
+
+/// `dsl-examples/*.net`, read once.
+fn examples() -> &'static [(std::path::PathBuf, String)] {
+    static FILES: std::sync::OnceLock<Vec<(std::path::PathBuf, String)>> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl-examples");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "net"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap();
+                (p, text)
+            })
+            .collect()
+    })
+}
+
+/// Example `which` with `len` bytes at `at` replaced by `insert`, checked and formatted.
+fn check_mutated(which: usize, at: usize, len: usize, insert: &str) {
+    let (path, text) = &examples()[which % examples().len()];
+    let mut at = at % (text.len() + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let mut end = (at + len).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mutated = format!("{}{}{}", &text[..at], insert, &text[end.max(at)..]);
+    check_and_format(path, &mutated);
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..400)
+}
+
+fn soup() -> impl Strategy<Value = Vec<&'static str>> {
+    proptest::collection::vec(prop::sample::select(TOKENS.to_vec()), 0..120)
+}
+
+fn mutation() -> impl Strategy<Value = (usize, usize, usize, String)> {
+    (0usize..1000, 0usize..10_000, 0usize..40, "[ -~\n]{0,12}")
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn fmt_is_idempotent_and_round_trips(seed in 1u64..u64::MAX) {
@@ -203,41 +257,38 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let text = String::from_utf8_lossy(&bytes);
-        let _ = check_text(Path::new("/nonexistent/fuzz.net"), &text);
-        let _ = format_text(&text);
+    fn arbitrary_bytes_never_panic(bytes in bytes()) {
+        check_and_format(Path::new("/nonexistent/fuzz.net"), &String::from_utf8_lossy(&bytes));
     }
 
     #[test]
-    fn arbitrary_token_soup_never_panics(tokens in proptest::collection::vec(
-        prop::sample::select(vec![
-            "model", "m", "(", ")", "x", ":", "[", "]", "2", "->", "{", "}", "\n", "=", "|>", "dense", "relu",
-            ",", "train", "on", "d", "data", "source", "synthetic", "moons", "samples", "loss", "optimizer",
-            "adam", "lr", "batch", "epochs", "block", "repeat", "as", "let", "param", "*", "+", "-", "/", "#",
-            "\"", "0.5", "1e309", "import", "seed", "*.weight", "~", "tie", "prune", "from", "to", "step",
-        ]),
-        0..120,
-    )) {
-        let text = tokens.join(" ");
-        let _ = check_text(Path::new("/nonexistent/fuzz.net"), &text);
-        let _ = format_text(&text);
+    fn arbitrary_token_soup_never_panics(tokens in soup()) {
+        check_and_format(Path::new("/nonexistent/fuzz.net"), &tokens.join(" "));
     }
 
     #[test]
-    fn mutated_examples_never_panic(which in 0usize..1000, at in 0usize..10_000, len in 0usize..40, insert in "[ -~\n]{0,12}") {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl-examples");
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "net")).collect();
-        files.sort();
-        let path = &files[which % files.len()];
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut at = at % (text.len() + 1);
-        while !text.is_char_boundary(at) { at -= 1; }
-        let mut end = (at + len).min(text.len());
-        while !text.is_char_boundary(end) { end -= 1; }
-        let mutated = format!("{}{}{}", &text[..at], insert, &text[end.max(at)..]);
-        let _ = check_text(path, &mutated);
-        let _ = format_text(&mutated);
+    fn mutated_examples_never_panic((which, at, len, insert) in mutation()) {
+        check_mutated(which, at, len, &insert);
     }
+}
+
+/// The long fuzzing run of the parser and checker, target by target:
+/// `KNIT_FUZZ_SECONDS=600 cargo test --release -p knit-dsl --test props -- --ignored --nocapture`.
+#[test]
+#[ignore = "long: KNIT_FUZZ_SECONDS per target"]
+fn long_fuzz_of_the_parser_and_checker() {
+    use knit_testkit::{fuzz, Budget};
+    let path = Path::new("/nonexistent/fuzz.net");
+    fuzz("dsl bytes", Budget::Long(5000), bytes(), |b| {
+        check_and_format(path, &String::from_utf8_lossy(&b));
+        Ok(())
+    });
+    fuzz("dsl token soup", Budget::Long(5000), soup(), |t| {
+        check_and_format(path, &t.join(" "));
+        Ok(())
+    });
+    fuzz("dsl mutated examples", Budget::Long(5000), mutation(), |(w, a, l, i)| {
+        check_mutated(w, a, l, &i);
+        Ok(())
+    });
 }

@@ -1,6 +1,7 @@
 //! # knit-testkit
 //!
-//! Test support shared by knit's crates. Its one piece is [`CountingAllocator`], a global
+//! Test support shared by knit's crates: [`fuzz`] (proptest-driven fuzzing, bounded in
+//! `cargo test` and time-boxed in long runs), and [`CountingAllocator`], a global
 //! allocator that counts the allocations of each thread, so a test can prove that a hot loop
 //! (a training step, a batch gather, an optimizer step) allocates nothing in steady state,
 //! undisturbed by the test harness's other threads.
@@ -17,6 +18,9 @@
 //!     assert_eq!(allocations_during(|| buffer.push(1)), 0);
 //! }
 //! ```
+
+mod fuzz;
+pub use fuzz::{fuzz, Budget};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
