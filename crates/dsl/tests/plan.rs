@@ -327,3 +327,32 @@ fn a_plan_reinitializes_from_another_seed_and_back() {
         assert_eq!(param(&other, name).0, param(&original, name).0, "{name}");
     }
 }
+
+#[test]
+fn every_node_is_named_after_the_program_not_the_graph() {
+    // Errors at run time name nodes (a divergence names the first non-finite one): each
+    // must be something the program shows, never a generated `relu#4` or `cross_entropy#9`.
+    let p = plan(
+        "data d {\n  source synthetic(moons, samples: 100)\n  split train 0.8, validation 0.2\n}\n\
+         model m(x: [2]) -> [2] {\n  h = x |> dense(8) |> relu |> dropout(0.1)\n  \
+         out = (h * 2 + h / 4) |> dense(2) |> softmax\n}\n\
+         train m on d {\n  loss cross_entropy\n  optimizer sgd(lr: 0.1)\n  batch 10\n  epochs 1\n  \
+         penalty l2(1e-4) on *.weight\n}\n",
+    );
+    let names: Vec<&str> = p.graph.nodes().iter().map(|n| n.name.as_str()).collect();
+    assert!(names.iter().all(|n| !n.contains('#')), "{names:?}");
+    for expected in [
+        "h.relu",
+        "out.scale",
+        "out.scale2",
+        "out.sum",
+        "out.softmax",
+        "m.loss",
+        "total loss",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}

@@ -55,6 +55,7 @@ pub fn add_penalty(
     params: &[NodeId],
     penalty: Penalty,
 ) -> Result<NodeId, RegularizeError> {
+    let first_new = graph.len();
     let (l1, l2) = penalty.validate()?.strengths();
     if params.is_empty() {
         return Err(RegularizeError::NothingSelected {
@@ -70,11 +71,13 @@ pub fn add_penalty(
     }
     let total = sum_all(graph, &terms)?;
     // A named identity (scale by one) so the penalty can be found and reported by name.
-    Ok(graph.op(
+    let node = graph.op(
         Some(name),
         knit_tensor::ops::Pointwise::Scale(1.0),
         &[total],
-    )?)
+    )?;
+    graph.name_generated(first_new, name);
+    Ok(node)
 }
 
 /// Which norm [`weighted_norm`] sums.

@@ -23,6 +23,7 @@ pub fn add_tying(
     strength: f64,
     norm: TieNorm,
 ) -> Result<NodeId, RegularizeError> {
+    let first_new = graph.len();
     if !(strength.is_finite() && strength >= 0.0) {
         return Err(RegularizeError::InvalidStrength {
             what: "tie",
@@ -53,9 +54,11 @@ pub fn add_tying(
     };
     let total = weighted_norm(graph, &diffs, strength, norm)?;
     let total = sum_all(graph, &[total])?;
-    Ok(graph.op(
+    let node = graph.op(
         Some(name),
         knit_tensor::ops::Pointwise::Scale(1.0),
         &[total],
-    )?)
+    )?;
+    graph.name_generated(first_new, name);
+    Ok(node)
 }

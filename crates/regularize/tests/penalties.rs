@@ -89,3 +89,18 @@ fn errors_name_what_is_wrong() {
         "'l2' applies to no parameter"
     );
 }
+
+#[test]
+fn the_nodes_of_a_penalty_or_tie_are_named_after_it() {
+    // Errors at run time (a divergence) name the first non-finite node: `l2.mul`, not `mul#4`.
+    let (mut g, a, b) = two_params();
+    add_penalty(&mut g, "l2", &[a, b], Penalty::L2(0.01)).unwrap();
+    add_tying(&mut g, "tie", &[(a, b)], 0.5, TieNorm::L2).unwrap();
+    let names: Vec<&str> = g.nodes().iter().map(|n| n.name.as_str()).collect();
+    assert!(names.iter().all(|n| !n.contains('#')), "{names:?}");
+    assert!(
+        names.contains(&"l2.mul") && names.contains(&"l2.mul2"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"tie.sub"), "{names:?}");
+}

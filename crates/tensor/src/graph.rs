@@ -315,6 +315,27 @@ impl Graph {
         Ok(())
     }
 
+    /// Renames the nodes from index `from` on that still have generated names (`kind#N`)
+    /// to `prefix.kind`, `prefix.kind2`..., skipping a name already taken, so that the
+    /// internals of a composite (a penalty's squares and sums) are named after it in
+    /// messages.
+    pub fn name_generated(&mut self, from: usize, prefix: &str) {
+        let mut counts: HashMap<&'static str, usize> = HashMap::new();
+        for i in from..self.nodes.len() {
+            let kind = match &self.nodes[i].kind {
+                NodeKind::Op { op, .. } if self.nodes[i].name.contains('#') => op.kind(),
+                _ => continue,
+            };
+            let count = counts.entry(kind).or_insert(0);
+            *count += 1;
+            let name = match *count {
+                1 => format!("{prefix}.{kind}"),
+                n => format!("{prefix}.{kind}{n}"),
+            };
+            let _ = self.rename(NodeId(i), &name);
+        }
+    }
+
     fn push(&mut self, name: String, kind: NodeKind, shape: Shape) -> Result<NodeId, TensorError> {
         if self.names.contains_key(&name) {
             return Err(TensorError::DuplicateName { name });
