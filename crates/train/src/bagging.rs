@@ -2,6 +2,7 @@
 //! combined by majority vote or averaged probabilities (the mean, for regression).
 
 use crate::ensemble::{Ensemble, Score};
+use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::{
     BaggingSpec, Combine, Observer, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer,
 };
@@ -160,6 +161,11 @@ pub fn train_bagging_observed(
         });
     }
     let n = data.train.len();
+    if let Some(available) = knit_data::available_memory() {
+        let estimate = ensemble_memory(plan, data, members, fraction, options.eval_batch);
+        let batch = largest_batch(plan, resample_rows(n, fraction), options.eval_batch);
+        check_fits(&estimate, available, batch)?;
+    }
     let train_member = |k: usize, options: TrainOptions| -> Result<Member, TrainError> {
         let rows = bootstrap(n, fraction, plan.seed, k as u64);
         let mut distinct = rows.clone();
@@ -277,4 +283,36 @@ mod tests {
             "members 3 to 5 never start"
         );
     }
+}
+
+/// The rows of one member's resample.
+fn resample_rows(n: usize, fraction: f64) -> usize {
+    ((n as f64) * fraction).ceil() as usize
+}
+
+/// What an ensemble of `members` holds at once once trained: every member's trainer (its
+/// executor, optimizer state and batch copies) and its copies of the data (its resample
+/// and the validation and test sets), each tensor named `members.K.<name>` for the largest
+/// member, counted `members` times.
+pub fn ensemble_memory(
+    plan: &Plan,
+    data: &Splits,
+    members: usize,
+    fraction: f64,
+    eval_batch: usize,
+) -> knit_tensor::MemoryEstimate {
+    let rows = resample_rows(data.train.len(), fraction);
+    let features = data.train.features.ncols();
+    let batch = largest_batch(plan, rows, eval_batch);
+    let mut one = run_memory(plan, batch, features);
+    let held = rows
+        + data.validation.as_ref().map_or(0, |v| v.len())
+        + data.test.as_ref().map_or(0, |t| t.len());
+    one.push("data", "copies", (held as u64) * (features as u64 + 1) * 4);
+    let mut all = knit_tensor::MemoryEstimate::default();
+    for t in one.tensors {
+        let bytes = t.bytes.saturating_mul(members as u64);
+        all.push(format!("{} (× {members} members)", t.name), t.what, bytes);
+    }
+    all
 }

@@ -339,3 +339,25 @@ fn every_member_is_followed_by_its_own_observer() {
     let (_, silent) = train_bagging(&plan, &data, 4, 1.0, Combine::Vote, options).unwrap();
     assert_eq!(observed.1.members, silent.members);
 }
+
+#[test]
+fn an_ensemble_is_estimated_as_all_its_members_held_at_once() {
+    // Members are kept for the ensemble, each with its trainer and its data copies, so the
+    // memory refused before training is that of all of them, not of one.
+    let plan = common::plan(3);
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    let rows = data.train.len();
+    let features = data.train.features.ncols();
+    let batch = knit_train::largest_batch(&plan, rows, 512);
+    let one = knit_train::run_memory(&plan, batch, features).total();
+    let held = rows
+        + data.validation.as_ref().map_or(0, |v| v.len())
+        + data.test.as_ref().map_or(0, |t| t.len());
+    let five = knit_train::ensemble_memory(&plan, &data, 5, 1.0, 512);
+    assert_eq!(
+        five.total(),
+        5 * (one + held as u64 * (features as u64 + 1) * 4)
+    );
+    let err = knit_train::check_fits(&five, five.total() - 1, batch).unwrap_err();
+    assert!(err.to_string().contains("(× 5 members)"), "{err}");
+}
