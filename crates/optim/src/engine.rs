@@ -293,6 +293,24 @@ impl<F: Real, R: UpdateRule> Optimizer<F> for Engine<F, R> {
         out
     }
 
+    fn step_counts(&self) -> Vec<u64> {
+        self.params.iter().map(|p| p.step).collect()
+    }
+
+    fn set_step_counts(&mut self, steps: &[u64]) -> Result<(), OptimError> {
+        if steps.len() != self.params.len() {
+            return Err(OptimError::SlotCount {
+                who: R::NAME,
+                expected: self.params.len(),
+                got: steps.len(),
+            });
+        }
+        for (param, &step) in self.params.iter_mut().zip(steps) {
+            param.step = step;
+        }
+        Ok(())
+    }
+
     fn load_state(&mut self, state: &[(String, ArrayD<F>)]) -> Result<(), OptimError> {
         let who = R::NAME;
         let keys = self.keys();

@@ -45,4 +45,14 @@ pub trait Optimizer<F: Real>: Send {
     /// [`OptimError::StateShape`], [`OptimError::StateValue`]), and on error nothing is
     /// changed.
     fn load_state(&mut self, state: &[(String, ArrayD<F>)]) -> Result<(), OptimError>;
+
+    /// Each parameter's number of updates, in spec order, exactly (the `"{name}.step"`
+    /// entries of [`state`](Self::state) hold them in `F`, which for `f32` is exact only up
+    /// to 2²⁴).
+    fn step_counts(&self) -> Vec<u64>;
+
+    /// Sets each parameter's number of updates, in spec order (after
+    /// [`load_state`](Self::load_state), to restore counts beyond what `F` holds exactly).
+    /// A list of the wrong length is [`OptimError::SlotCount`], and changes nothing.
+    fn set_step_counts(&mut self, steps: &[u64]) -> Result<(), OptimError>;
 }

@@ -87,6 +87,8 @@ impl Trainer {
             .map(|n| masks.iter().find(|(m, _)| m == n).map(|(_, a)| a.clone()))
             .collect();
         self.mask_weights();
+        // The state goes through f32 here: keep the step counts exact beyond 2^24.
+        let steps = self.optimizer.step_counts();
         let mut state = self.optimizer.state();
         for (key, value) in &mut state {
             let owner = masks
@@ -97,6 +99,7 @@ impl Trainer {
             }
         }
         self.optimizer.load_state(&state)?;
+        self.optimizer.set_step_counts(&steps)?;
         Ok(())
     }
 

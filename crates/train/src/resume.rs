@@ -6,12 +6,24 @@ use crate::prune::MASK_PREFIX;
 use crate::validate::{self, entry_error};
 use crate::{OptimizerSpec, TrainError, Trainer};
 use ndarray::ArrayD;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The prefix of the optimizer state's entries (`_knit.optimizer.h1.weight.exp_avg`).
 pub(crate) const OPTIMIZER: &str = "_knit.optimizer.";
 /// The prefix of the best-epoch snapshot's entries (`_knit.best.h1.weight`).
 pub(crate) const BEST: &str = "_knit.best.";
+/// The metadata entry holding the optimizer's exact step counts.
+const STEPS: &str = "knit.optimizer.steps";
+
+/// The parameter names of the optimizer's `"{name}.step"` state entries, in its order.
+fn step_names(state: &[(String, ArrayD<f32>)]) -> Vec<&str> {
+    state
+        .iter()
+        .filter_map(|(k, _)| k.strip_suffix(".step"))
+        .collect()
+}
+
 /// Optimizer state that accumulates squares and so is never negative.
 const SQUARES: [&str; 4] = [".exp_avg_sq", ".max_exp_avg_sq", ".sum", ".square_avg"];
 
@@ -24,7 +36,15 @@ impl Trainer {
         for (name, value) in snapshot(&self.exec) {
             ckpt.tensors.insert(name, value);
         }
-        for (name, value) in self.optimizer.state() {
+        let state = self.optimizer.state();
+        // The `.step` tensors hold the counts in f32 (exact to 2^24, as PyTorch's); the
+        // metadata keeps them exactly.
+        let steps: BTreeMap<&str, u64> = step_names(&state)
+            .into_iter()
+            .zip(self.optimizer.step_counts())
+            .collect();
+        let steps = to_json(&steps);
+        for (name, value) in state {
             ckpt.tensors.insert(format!("{OPTIMIZER}{name}"), value);
         }
         let names: Vec<String> = self.exec_param_names();
@@ -40,6 +60,7 @@ impl Trainer {
         meta.insert("knit.seed".into(), self.plan.seed.to_string());
         meta.insert("knit.epoch".into(), self.epoch.to_string());
         meta.insert("knit.step".into(), self.step.to_string());
+        meta.insert(STEPS.into(), steps);
         meta.insert(
             "knit.lr_schedule".into(),
             to_json(&self.lr_schedule.state()),
@@ -87,6 +108,7 @@ impl Trainer {
         let epoch: usize = counter(ckpt, "knit.epoch", path)?;
         let step: u64 = counter(ckpt, "knit.step", path)?;
         let optimizer_state = self.optimizer_state(ckpt, path, step)?;
+        let exact_steps = self.exact_steps(ckpt, path, step, &optimizer_state)?;
         let schedule = self.schedule_state(ckpt, path)?;
         let early_stop = self.early_stop_state(ckpt, path, epoch)?;
         self.check_masks(ckpt, path)?;
@@ -99,6 +121,11 @@ impl Trainer {
                 format!("the optimizer refused its state ({e})"),
             )
         })?;
+        if let Some(steps) = exact_steps {
+            self.optimizer
+                .set_step_counts(&steps)
+                .map_err(|e| entry_error(path, STEPS, e.to_string()))?;
+        }
         self.lr_schedule.load_state(&schedule).map_err(|e| {
             entry_error(
                 path,
@@ -228,6 +255,54 @@ impl Trainer {
             ));
         }
         Ok(out)
+    }
+
+    /// The exact step counts of `knit.optimizer.steps` (a parameter name → count object,
+    /// since the `.step` tensors' f32 is exact only to 2²⁴), in the optimizer's order;
+    /// `None` for a file without them (older files: their `.step` tensors are used). Each
+    /// count must be at most `step` and round to its `.step` tensor (in `state`, checked).
+    fn exact_steps(
+        &self,
+        ckpt: &Checkpoint,
+        path: &Path,
+        step: u64,
+        state: &[(String, ArrayD<f32>)],
+    ) -> Result<Option<Vec<u64>>, TrainError> {
+        let Some(text) = ckpt.metadata.get(STEPS) else {
+            return Ok(None);
+        };
+        let stored: BTreeMap<String, u64> = from_json(text, STEPS, path)?;
+        let names = step_names(state);
+        if stored.len() != names.len() || names.iter().any(|n| !stored.contains_key(*n)) {
+            return Err(entry_error(
+                path,
+                STEPS,
+                format!(
+                    "counts the steps of {:?}, but this run's optimizer updates {names:?}",
+                    stored.keys().collect::<Vec<_>>()
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let count = stored[name];
+            let tensor = state
+                .iter()
+                .find(|(k, _)| k.strip_suffix(".step") == Some(name))
+                .and_then(|(_, v)| v.iter().next().copied());
+            if count > step || tensor != Some(count as f32) {
+                return Err(entry_error(
+                    path,
+                    STEPS,
+                    format!(
+                        "counts {count} steps of '{name}', which disagrees with 'knit.step' ({step}) or with '{OPTIMIZER}{name}.step' ({})",
+                        tensor.unwrap_or(f32::NAN)
+                    ),
+                ));
+            }
+            out.push(count);
+        }
+        Ok(Some(out))
     }
 
     /// The learning-rate schedule's state from `knit.lr_schedule`: the keys this run's

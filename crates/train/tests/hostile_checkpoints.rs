@@ -264,6 +264,58 @@ fn step_counts_cannot_exceed_the_runs_steps() {
     }
 }
 
+/// `ckpt` with every optimizer step count, and `knit.step`, set to `count`.
+fn with_steps(ckpt: &Checkpoint, count: u64) -> Checkpoint {
+    let mut c = ckpt.clone();
+    c.metadata.insert("knit.step".into(), count.to_string());
+    let names: Vec<String> = c
+        .tensors
+        .keys()
+        .filter_map(|k| k.strip_prefix("_knit.optimizer.")?.strip_suffix(".step"))
+        .map(str::to_string)
+        .collect();
+    let exact: std::collections::BTreeMap<&str, u64> =
+        names.iter().map(|n| (n.as_str(), count)).collect();
+    c.metadata.insert(
+        "knit.optimizer.steps".into(),
+        serde_json::to_string(&exact).unwrap(),
+    );
+    for n in &names {
+        c.tensors.insert(
+            format!("_knit.optimizer.{n}.step"),
+            ArrayD::from_elem(IxDyn(&[]), count as f32),
+        );
+    }
+    c
+}
+
+#[test]
+fn step_counts_beyond_f32_survive_a_resume_exactly() {
+    // Defect 18: the optimizer's step counts were stored only as f32 tensors, exact to 2^24.
+    let big = (1u64 << 24) + 1;
+    let ckpt = with_steps(&saved(), big);
+    let mut t = trainer(plan());
+    t.resume(&ckpt, Path::new(FILE)).unwrap();
+    let again = t.checkpoint();
+    let steps: std::collections::BTreeMap<String, u64> =
+        serde_json::from_str(&again.metadata["knit.optimizer.steps"]).unwrap();
+    assert_eq!(steps.len(), 5, "{steps:?}");
+    assert!(steps.values().all(|&s| s == big), "{steps:?}");
+    // A file written before the exact counts (only the f32 tensors) still resumes.
+    let mut old = ckpt.clone();
+    old.metadata.remove("knit.optimizer.steps");
+    trainer(plan()).resume(&old, Path::new(FILE)).unwrap();
+    // Counts that disagree with their tensors are refused.
+    let mut bad = ckpt.clone();
+    let text = bad.metadata["knit.optimizer.steps"].replacen(&big.to_string(), "3", 1);
+    bad.metadata.insert("knit.optimizer.steps".into(), text);
+    assert_entry(
+        &resume_error(&bad),
+        "knit.optimizer.steps",
+        "counts 3 steps of",
+    );
+}
+
 #[test]
 fn schedule_state_is_checked() {
     let ckpt = saved();
