@@ -47,9 +47,15 @@ pub fn failure(message: impl Display) -> ExitCode {
 
 /// Reads and checks `file` with `overrides`; prints the diagnostics; returns the plan.
 pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
-    let text = match std::fs::read_to_string(file) {
+    let text = match knit_dsl::read_source(file) {
         Ok(text) => text,
-        Err(e) => return Err(failure(format!("cannot read {}: {e}", file.display()))),
+        Err(error) => {
+            let unread = knit_dsl::Diagnostics {
+                items: vec![knit_dsl::read_error(&error)],
+            };
+            report::print(&knit_dsl::source::SourceMap::new(), &unread);
+            return Err(ExitCode::FAILURE);
+        }
     };
     let text = knit_dsl::apply_overrides(&text, overrides).map_err(usage_error)?;
     let outcome = knit_dsl::check_source(file, &text);

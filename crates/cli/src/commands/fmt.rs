@@ -33,20 +33,9 @@ pub fn run(args: &Args) -> ExitCode {
 fn one(file: &PathBuf, check: bool) -> bool {
     let name = file.display().to_string();
     let mut sources = SourceMap::new();
-    let text = match std::fs::read(file).map(String::from_utf8) {
-        Ok(Ok(text)) => text,
-        Ok(Err(_)) => {
-            return fail(
-                &sources,
-                Diagnostic::error(Code::Io, format!("{name} is not UTF-8 text")),
-            )
-        }
-        Err(e) => {
-            return fail(
-                &sources,
-                Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")),
-            )
-        }
+    let text = match knit_dsl::read_source(file) {
+        Ok(text) => text,
+        Err(error) => return fail(&sources, knit_dsl::read_error(&error)),
     };
     sources.add(name.clone(), file.clone(), text.clone());
     let formatted = match format_text(&text) {

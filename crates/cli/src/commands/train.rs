@@ -15,9 +15,10 @@ use std::time::Instant;
 pub struct Args {
     /// The `.net` file.
     pub file: PathBuf,
-    /// Train this many epochs instead of the file's.
-    #[arg(long)]
-    pub epochs: Option<usize>,
+    /// Train this many epochs instead of the file's (from 1 to 1,000,000, as the `epochs`
+    /// line takes).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=knit_dsl::MAX_EPOCHS as u64))]
+    pub epochs: Option<u64>,
     /// Threads for matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
@@ -423,7 +424,7 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => return code,
     };
     if let Some(epochs) = args.epochs {
-        plan.epochs = epochs;
+        plan.epochs = epochs as usize;
     }
     let splits = match common::load_data(&plan) {
         Ok(s) => s,
