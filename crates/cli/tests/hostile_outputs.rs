@@ -780,6 +780,39 @@ fn a_diverging_run_writes_a_report_that_records_the_divergence() {
 }
 
 #[test]
+fn a_diverging_bagging_run_writes_a_report_too() {
+    let dir = trained();
+    let program = PROGRAM.replace(" |> batchnorm", "").replace(
+        ", early_stop(patience: 5, restore_best: true)",
+        "\n  bagging   2, bootstrap 1.0, combine vote",
+    );
+    std::fs::write(dir.path().join("b.net"), program).unwrap();
+    let out = knit(
+        dir.path(),
+        &[
+            "train",
+            "b.net",
+            "--quiet",
+            "--report",
+            "r.json",
+            "--set",
+            "clip=value(1e30)",
+            "--set",
+            "optimizer=sgd(lr: 1e30)",
+        ],
+    );
+    assert_clean_failure(
+        &out,
+        1,
+        &["training diverged at epoch 1"],
+        "bagging divergence",
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["diverged"]["epoch"], 1, "{report}");
+}
+
+#[test]
 fn the_next_save_removes_temporaries_of_killed_saves() {
     // Defect 12, through a real run: a `kill -9` during a save leaves `NAME.tmp-PID`.
     let dir = trained();

@@ -279,7 +279,11 @@ fn train_bagged(
     }
     let (mut ensemble, report) = match trained {
         Ok(t) => t,
-        Err(e) => return common::train_failure(&e),
+        Err(e) => {
+            // A member that diverged: the report says where (its epochs are not kept).
+            report_divergence(args, plan, &[], &e, save, wall);
+            return common::train_failure(&e);
+        }
     };
     print!("{}", summary::bagging_table(&report, plan.epochs));
     let mut ckpt = ensemble.checkpoint();
@@ -383,7 +387,8 @@ fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<()
 /// record beside the runs that succeeded.
 fn report_divergence(
     args: &Args,
-    trainer: &Trainer,
+    plan: &knit_train::Plan,
+    history: &[EpochMetrics],
     error: &TrainError,
     save: &Path,
     wall: Instant,
@@ -391,7 +396,6 @@ fn report_divergence(
     let (Some(path), TrainError::Diverged { .. }) = (&args.report, error) else {
         return;
     };
-    let plan = trainer.plan();
     let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
     let run = summary::RunInput {
         file: &args.file,
@@ -402,7 +406,7 @@ fn report_divergence(
         checkpoint: save,
         total_seconds: wall.elapsed().as_secs_f64(),
     };
-    let json = summary::diverged_json(&run, trainer.history(), error);
+    let json = summary::diverged_json(&run, history, error);
     // The divergence itself is the error reported; a report that cannot be written says so.
     let _ = write_report(path, &json);
 }
@@ -494,13 +498,14 @@ pub fn run(args: &Args) -> ExitCode {
             bar.abandon();
         }
         let report = report.map_err(|e| {
-            report_divergence(args, &trainer, &e, &save, wall);
+            report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
             common::train_failure(&e)
         })?;
         if let Some(spec) = trainer.plan().prune.clone() {
-            let pruned = trainer
-                .prune(&spec, &mut progress)
-                .map_err(|e| common::train_failure(&e))?;
+            let pruned = trainer.prune(&spec, &mut progress).map_err(|e| {
+                report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+                common::train_failure(&e)
+            })?;
             print!("{}", summary::prune_table(&pruned));
         }
         if let Some(adversarial) = trainer.plan().adversarial {
