@@ -3,7 +3,7 @@
 use crate::report;
 use knit_dsl::source::SourceMap;
 use knit_dsl::{format_text, Code, Diagnostic, Diagnostics};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `knit fmt`.
@@ -30,14 +30,14 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn one(file: &PathBuf, check: bool) -> bool {
+fn one(file: &Path, check: bool) -> bool {
     let name = file.display().to_string();
     let mut sources = SourceMap::new();
     let text = match knit_dsl::read_source(file) {
         Ok(text) => text,
         Err(error) => return fail(&sources, knit_dsl::read_error(&error)),
     };
-    sources.add(name.clone(), file.clone(), text.clone());
+    sources.add(name.clone(), file.to_path_buf(), text.clone());
     let formatted = match format_text(&text) {
         Ok(f) => f,
         Err(diags) => {
