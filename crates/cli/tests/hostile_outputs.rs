@@ -628,6 +628,15 @@ fn an_output_on_an_input_is_a_usage_error_and_destroys_nothing() {
             &args.join(" "),
         );
     }
+    // A program whose checkpoint would overwrite the program itself.
+    let own = PROGRAM.replace("\"m.safetensors\"", "\"own.net\"");
+    std::fs::write(dir.path().join("own.net"), &own).unwrap();
+    let out = knit(dir.path(), &["train", "own.net", "--quiet"]);
+    assert_clean_failure(&out, 2, &["is the program itself"], "save on the program");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("own.net")).unwrap(),
+        own
+    );
     assert_eq!(std::fs::read(&ckpt).unwrap(), before);
     assert!(std::fs::read_to_string(dir.path().join("m.net")).unwrap() == PROGRAM);
     assert!(!dir.path().join("r.svg").exists());

@@ -359,9 +359,17 @@ fn write_report(path: &Path, json: &str) -> Result<(), ExitCode> {
 }
 
 /// Refuses (exit 2, before anything is trained) a `--report` or `--plot` file that is the
-/// run's checkpoint, the checkpoint it resumes or starts from, the program, or each other:
-/// writing it would destroy that file.
+/// run's checkpoint, the checkpoint it resumes or starts from, the program, or each other,
+/// and a checkpoint (`save`, with `--out`) that is the program: writing it would destroy
+/// that file.
 fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<(), ExitCode> {
+    if common::same_file(save, &args.file) {
+        return Err(common::usage_error(format!(
+            "the checkpoint {} is the program itself; writing it would overwrite the program, \
+             choose another `save` path (or --out folder)",
+            save.display()
+        )));
+    }
     let mut inputs: Vec<(&str, &Path)> = vec![
         ("the run's checkpoint", save),
         ("the program", args.file.as_path()),
