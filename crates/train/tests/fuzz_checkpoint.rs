@@ -2,7 +2,8 @@
 //! checkpoint's bytes mutated (bit flips, overwritten bytes, truncation, insertions, a
 //! rewritten header length, edits of the JSON header's digits and quotes) are read with
 //! `Checkpoint::from_bytes`, and whatever reads back is resumed from, loaded as weights and
-//! masks and evaluated. Nothing may panic, and every error must name the file.
+//! masks and evaluated; half the cases mutate an ensemble checkpoint, loaded as `knit eval`
+//! loads one. Nothing may panic, and every error must name the file.
 //!
 //! `cargo test` runs a few hundred cases; the long run is ignored:
 //! `KNIT_FUZZ_CASES=200000 cargo test --release -p knit-train --test fuzz_checkpoint -- --ignored`.
@@ -10,7 +11,10 @@
 mod common;
 
 use knit_data::Splits;
-use knit_train::{Checkpoint, EarlyStop, Metric, Plan, Silent, TrainOptions, Trainer};
+use knit_train::{
+    Checkpoint, EarlyStop, Ensemble, Metric, Plan, Silent, TrainOptions, Trainer, ENSEMBLE_COMBINE,
+    ENSEMBLE_MEMBERS,
+};
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -23,6 +27,8 @@ const FILE: &str = "fuzz.safetensors";
 /// Cases whose bytes still parsed as a checkpoint, and cases a resume accepted.
 static PARSED: AtomicU32 = AtomicU32::new(0);
 static RESUMED: AtomicU32 = AtomicU32::new(0);
+/// Cases an ensemble load accepted.
+static ENSEMBLES: AtomicU32 = AtomicU32::new(0);
 
 /// The plan, its data and a real checkpoint of it (two epochs, a mask, a best snapshot).
 struct Fixture {
@@ -30,6 +36,14 @@ struct Fixture {
     data: Splits,
     bytes: Vec<u8>,
     header_end: usize,
+    /// The same weights as a two-member ensemble checkpoint (`members.K.<name>`).
+    ensemble: Vec<u8>,
+    ensemble_header_end: usize,
+}
+
+/// The end of the JSON header of the safetensors file `bytes`.
+fn header_end(bytes: &[u8]) -> usize {
+    8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
 }
 
 fn fixture() -> &'static Fixture {
@@ -52,12 +66,30 @@ fn fixture() -> &'static Fixture {
         let path = dir.path().join(FILE);
         t.save(&path).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        let header_end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let single = t.checkpoint();
+        let mut members = Checkpoint::default();
+        for k in 0..2 {
+            for (name, value) in &single.tensors {
+                if !name.starts_with("_knit.") {
+                    members
+                        .tensors
+                        .insert(format!("members.{k}.{name}"), value.clone());
+                }
+            }
+        }
+        members.metadata.insert(ENSEMBLE_MEMBERS.into(), "2".into());
+        members
+            .metadata
+            .insert(ENSEMBLE_COMBINE.into(), "vote".into());
+        members.write(&path).unwrap();
+        let ensemble = std::fs::read(&path).unwrap();
         Fixture {
             plan,
             data,
+            header_end: header_end(&bytes),
             bytes,
-            header_end,
+            ensemble_header_end: header_end(&ensemble),
+            ensemble,
         }
     })
 }
@@ -133,6 +165,19 @@ fn exercise(bytes: &[u8]) {
         Err(e) => return named(&e),
     };
     PARSED.fetch_add(1, Ordering::Relaxed);
+    if ckpt.metadata.contains_key(ENSEMBLE_MEMBERS) {
+        // What `knit eval`, `predict` and `attack` do with an ensemble checkpoint.
+        let options = TrainOptions::default();
+        match Ensemble::from_checkpoint(&f.plan, &f.data, options, &ckpt, path) {
+            Ok(mut ensemble) => {
+                ENSEMBLES.fetch_add(1, Ordering::Relaxed);
+                if let Some(v) = &f.data.validation {
+                    ensemble.scores(v).unwrap();
+                }
+            }
+            Err(e) => named(&e),
+        }
+    }
     let new = || Trainer::new(f.plan.clone(), f.data.clone(), TrainOptions::default()).unwrap();
     let mut resumed = new();
     match resumed.resume(&ckpt, path) {
@@ -171,10 +216,15 @@ fn run(cases: u32) -> u32 {
     };
     let mut runner = TestRunner::new(config);
     let executed = AtomicU32::new(0);
-    let result = runner.run(&prop::collection::vec(mutation(), 1..4), |mutations| {
-        let mut bytes = f.bytes.clone();
+    let cases = (any::<bool>(), prop::collection::vec(mutation(), 1..4));
+    let result = runner.run(&cases, |(ensemble, mutations)| {
+        let (mut bytes, end) = if ensemble {
+            (f.ensemble.clone(), f.ensemble_header_end)
+        } else {
+            (f.bytes.clone(), f.header_end)
+        };
         for m in &mutations {
-            apply(&mut bytes, m, f.header_end);
+            apply(&mut bytes, m, end);
         }
         executed.fetch_add(1, Ordering::Relaxed);
         exercise(&bytes);
@@ -192,8 +242,9 @@ fn mutated_checkpoints_never_panic() {
 }
 
 #[test]
-fn the_unmutated_checkpoint_resumes() {
+fn the_unmutated_checkpoints_load() {
     exercise(&fixture().bytes);
+    exercise(&fixture().ensemble);
     let ckpt = Checkpoint::from_bytes(&fixture().bytes, Path::new(FILE)).unwrap();
     let f = fixture();
     let mut t = Trainer::new(f.plan.clone(), f.data.clone(), TrainOptions::default()).unwrap();
@@ -212,9 +263,10 @@ fn mutated_checkpoints_never_panic_long() {
     let executed = run(cases);
     eprintln!(
         "fuzz_checkpoint: {executed} executions in {:.0} s, no failure; {} parsed as a \
-         checkpoint, {} accepted by resume",
+         checkpoint, {} accepted by resume, {} ensembles loaded",
         started.elapsed().as_secs_f64(),
         PARSED.load(Ordering::Relaxed),
-        RESUMED.load(Ordering::Relaxed)
+        RESUMED.load(Ordering::Relaxed),
+        ENSEMBLES.load(Ordering::Relaxed)
     );
 }
