@@ -180,6 +180,15 @@ fn cases() -> Vec<Case> {
             all,
         ),
         (
+            "a tensor of another model",
+            Box::new(|c: &mut Checkpoint| {
+                c.tensors.insert("h2.weight".into(), zeros(&[16, 16]));
+            }),
+            "h2.weight",
+            "the model has no parameter or buffer 'h2.weight'",
+            &["eval", "predict", "attack", "resume"],
+        ),
+        (
             "a NaN weight",
             Box::new(|c: &mut Checkpoint| poison(c, "out.weight", f32::NAN)),
             "out.weight",

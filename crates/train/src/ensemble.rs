@@ -212,7 +212,9 @@ impl Ensemble {
         let members = (0..count)
             .map(|k| {
                 let mut member = Trainer::new(plan.clone(), data.clone(), options)?;
-                member.load_weights(ckpt, path, &[(format!("members.{k}."), String::new())])?;
+                let prefix = format!("members.{k}.");
+                member.load_weights(ckpt, path, &[(prefix.clone(), String::new())])?;
+                member.check_known_entries(ckpt, path, &prefix)?;
                 Ok(member)
             })
             .collect::<Result<Vec<_>, TrainError>>()?;

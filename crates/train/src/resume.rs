@@ -112,6 +112,7 @@ impl Trainer {
         let schedule = self.schedule_state(ckpt, path)?;
         let early_stop = self.early_stop_state(ckpt, path, epoch)?;
         self.check_masks(ckpt, path)?;
+        self.check_known_entries(ckpt, path, "")?;
         // Everything checked: apply.
         self.load_weights(ckpt, path, &[])?;
         self.optimizer.load_state(&optimizer_state).map_err(|e| {
@@ -392,6 +393,44 @@ impl Trainer {
             }
         }
         Ok(Some((best, best_epoch, waited, snapshot)))
+    }
+
+    /// Refuses a tensor `prefix + name` of the checkpoint whose `name` is none of this
+    /// model's parameters and buffers, as PyTorch's strict `load_state_dict` refuses an
+    /// unexpected key: a checkpoint of another model must not load into this one with part
+    /// of it ignored. Entries of knit's own (`_knit.`) are not looked at, nor, with an
+    /// empty `prefix`, an ensemble's `members.K.` tensors. [`Trainer::resume`] checks this;
+    /// `knit eval`, `predict` and `attack` check it after [`Trainer::load_weights`], which
+    /// alone (transfer learning) takes the tensors it needs and leaves the others.
+    pub fn check_known_entries(
+        &self,
+        ckpt: &Checkpoint,
+        path: &Path,
+        prefix: &str,
+    ) -> Result<(), TrainError> {
+        let wanted = self.state_shapes();
+        let known: Vec<&str> = wanted.iter().map(|(n, _, _)| n.as_str()).collect();
+        let unexpected = ckpt.tensors.keys().find(|k| {
+            !k.starts_with(PRIVATE_PREFIX)
+                && (!prefix.is_empty() || !k.starts_with("members."))
+                && k.strip_prefix(prefix).is_some_and(|n| !known.contains(&n))
+        });
+        match unexpected {
+            None => Ok(()),
+            Some(entry) => {
+                let name = &entry[prefix.len()..];
+                Err(entry_error(
+                    path,
+                    entry,
+                    format!(
+                        "the model has no parameter or buffer '{name}'{}; was the checkpoint written for another program?",
+                        closest(name, &known)
+                            .map(|c| format!(" (did you mean '{c}'?)"))
+                            .unwrap_or_default()
+                    ),
+                ))
+            }
+        }
     }
 
     /// The optimizer's name for messages (`adam`, `sgd`...).

@@ -161,6 +161,26 @@ fn nan_weights_are_the_checkpoints_fault_not_a_divergence() {
 }
 
 #[test]
+fn a_tensor_the_model_does_not_have_is_refused_as_strict_pytorch_does() {
+    let bad = set(&saved(), "h2.weight", zeros(&[16, 16]));
+    let needle = "the model has no parameter or buffer 'h2.weight' (did you mean 'h1.weight'?); was the checkpoint written for another program?";
+    assert_entry(&resume_error(&bad), "h2.weight", needle);
+    let ens = set(
+        &ensemble_checkpoint(),
+        "members.1.h2.weight",
+        zeros(&[16, 16]),
+    );
+    assert_entry(
+        &ensemble_error(&ens),
+        "members.1.h2.weight",
+        "no parameter or buffer 'h2.weight'",
+    );
+    // Transfer learning takes the tensors it needs and leaves the others.
+    let mut t = trainer(plan());
+    t.load_weights(&bad, Path::new(FILE), &[]).unwrap();
+}
+
+#[test]
 fn a_missing_parameter_is_named_with_the_closest_entry() {
     let bad = without(&saved(), "h1.bias");
     assert_entry(

@@ -336,6 +336,7 @@ pub fn load_trained(
                 Trainer::new(plan.clone(), splits, options).map_err(|e| train_failure(&e))?;
             trainer
                 .load_weights(&ckpt, weights, &[])
+                .and_then(|_| trainer.check_known_entries(&ckpt, weights, ""))
                 .map_err(|e| train_failure(&e))?;
             trainer
                 .load_masks(&ckpt, weights)
