@@ -181,7 +181,7 @@ impl Trainer {
             path,
             "knit.program",
             format!(
-                "it was written by a different program: line {} of the resolved program is {} in the checkpoint but {} in this run; resume with the program and the --set overrides it was trained with (only the epoch count may change), or train from scratch without --resume",
+                "it was written by a different program: line {} of the resolved program is {} in the checkpoint but {} in this run; resume with the program and the --set overrides it was trained with (only the epoch count and the save path may differ), or train from scratch without --resume",
                 line + 1,
                 show(&old),
                 show(&new)
