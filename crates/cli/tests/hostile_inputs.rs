@@ -78,3 +78,26 @@ fn a_byte_order_mark_is_accepted() {
     let out = knit(dir.path(), &["check", "bom.net"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
 }
+
+#[test]
+fn resuming_a_finished_run_trains_nothing_and_reports_zero_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = std::fs::read_to_string(examples().join("xor.net")).unwrap();
+    std::fs::write(dir.path().join("xor.net"), program).unwrap();
+    let first = knit(dir.path(), &["train", "xor.net", "--quiet"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let save = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let again = knit(
+        dir.path(),
+        &["train", "xor.net", "--quiet", "--resume", save.to_str().unwrap()],
+    );
+    let stdout = text(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    // `Sum` for floats starts at -0.0: an empty history printed "-0.00 s".
+    assert!(stdout.contains("training time  0.00 s"), "{stdout}");
+}

@@ -195,7 +195,9 @@ impl Trainer {
             Some(test) => evaluate(&mut self.exec, &self.plan, test, self.options.eval_batch)?,
             None => Vec::new(),
         };
-        let train_seconds: f64 = self.history.iter().map(|e| e.seconds).sum();
+        // A fold from +0: `Sum` for floats starts at -0.0, which an empty history (a resumed
+        // run with no epoch left) would print as "-0.00 s".
+        let train_seconds = self.history.iter().fold(0.0, |t, e| t + e.seconds);
         let samples = self.history.len() as f64 * self.data.train.len() as f64;
         Ok(Report {
             epochs: self.history.clone(),
