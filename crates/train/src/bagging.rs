@@ -234,6 +234,38 @@ pub fn train_bagging_observed(
     ))
 }
 
+/// The rows of one member's resample.
+fn resample_rows(n: usize, fraction: f64) -> usize {
+    ((n as f64) * fraction).ceil() as usize
+}
+
+/// What an ensemble of `members` holds at once once trained: every member's trainer (its
+/// executor, optimizer state and batch copies) and its copies of the data (its resample
+/// and the validation and test sets), each tensor named `members.K.<name>` for the largest
+/// member, counted `members` times.
+pub fn ensemble_memory(
+    plan: &Plan,
+    data: &Splits,
+    members: usize,
+    fraction: f64,
+    eval_batch: usize,
+) -> knit_tensor::MemoryEstimate {
+    let rows = resample_rows(data.train.len(), fraction);
+    let features = data.train.features.ncols();
+    let batch = largest_batch(plan, rows, eval_batch);
+    let mut one = run_memory(plan, batch, features);
+    let held = rows
+        + data.validation.as_ref().map_or(0, |v| v.len())
+        + data.test.as_ref().map_or(0, |t| t.len());
+    one.push("data", "copies", (held as u64) * (features as u64 + 1) * 4);
+    let mut all = knit_tensor::MemoryEstimate::default();
+    for t in one.tensors {
+        let bytes = t.bytes.saturating_mul(members as u64);
+        all.push(format!("{} (× {members} members)", t.name), t.what, bytes);
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,36 +315,4 @@ mod tests {
             "members 3 to 5 never start"
         );
     }
-}
-
-/// The rows of one member's resample.
-fn resample_rows(n: usize, fraction: f64) -> usize {
-    ((n as f64) * fraction).ceil() as usize
-}
-
-/// What an ensemble of `members` holds at once once trained: every member's trainer (its
-/// executor, optimizer state and batch copies) and its copies of the data (its resample
-/// and the validation and test sets), each tensor named `members.K.<name>` for the largest
-/// member, counted `members` times.
-pub fn ensemble_memory(
-    plan: &Plan,
-    data: &Splits,
-    members: usize,
-    fraction: f64,
-    eval_batch: usize,
-) -> knit_tensor::MemoryEstimate {
-    let rows = resample_rows(data.train.len(), fraction);
-    let features = data.train.features.ncols();
-    let batch = largest_batch(plan, rows, eval_batch);
-    let mut one = run_memory(plan, batch, features);
-    let held = rows
-        + data.validation.as_ref().map_or(0, |v| v.len())
-        + data.test.as_ref().map_or(0, |t| t.len());
-    one.push("data", "copies", (held as u64) * (features as u64 + 1) * 4);
-    let mut all = knit_tensor::MemoryEstimate::default();
-    for t in one.tensors {
-        let bytes = t.bytes.saturating_mul(members as u64);
-        all.push(format!("{} (× {members} members)", t.name), t.what, bytes);
-    }
-    all
 }
