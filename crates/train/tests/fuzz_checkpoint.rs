@@ -11,13 +11,13 @@
 mod common;
 
 use knit_data::Splits;
+use knit_testkit::{fuzz, Budget};
 use knit_train::{
     Checkpoint, EarlyStop, Ensemble, Metric, Plan, Silent, TrainOptions, Trainer, ENSEMBLE_COMBINE,
     ENSEMBLE_MEMBERS,
 };
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -206,18 +206,12 @@ fn exercise(bytes: &[u8]) {
     }
 }
 
-fn run(cases: u32) -> u32 {
+/// Mutates the fixture's checkpoints (half of them ensembles) and exercises every reader
+/// on the result, within `budget`; returns the executions.
+fn run(budget: Budget) -> u64 {
     let f = fixture();
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 2000,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new(config);
-    let executed = AtomicU32::new(0);
     let cases = (any::<bool>(), prop::collection::vec(mutation(), 1..4));
-    let result = runner.run(&cases, |(ensemble, mutations)| {
+    fuzz("checkpoint", budget, cases, |(ensemble, mutations)| {
         let (mut bytes, end) = if ensemble {
             (f.ensemble.clone(), f.ensemble_header_end)
         } else {
@@ -226,19 +220,14 @@ fn run(cases: u32) -> u32 {
         for m in &mutations {
             apply(&mut bytes, m, end);
         }
-        executed.fetch_add(1, Ordering::Relaxed);
         exercise(&bytes);
         Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-    executed.into_inner()
+    })
 }
 
 #[test]
 fn mutated_checkpoints_never_panic() {
-    run(300);
+    run(Budget::Cases(300));
 }
 
 #[test]
@@ -253,14 +242,10 @@ fn the_unmutated_checkpoints_load() {
 }
 
 #[test]
-#[ignore = "long: KNIT_FUZZ_CASES cases (default 100000)"]
+#[ignore = "long: KNIT_FUZZ_CASES cases per round (default 100000), KNIT_FUZZ_SECONDS"]
 fn mutated_checkpoints_never_panic_long() {
-    let cases = std::env::var("KNIT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
     let started = std::time::Instant::now();
-    let executed = run(cases);
+    let executed = run(Budget::Long(5000));
     eprintln!(
         "fuzz_checkpoint: {executed} executions in {:.0} s, no failure; {} parsed as a \
          checkpoint, {} accepted by resume, {} ensembles loaded",
