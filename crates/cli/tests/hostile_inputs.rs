@@ -94,7 +94,13 @@ fn resuming_a_finished_run_trains_nothing_and_reports_zero_seconds() {
         .path();
     let again = knit(
         dir.path(),
-        &["train", "xor.net", "--quiet", "--resume", save.to_str().unwrap()],
+        &[
+            "train",
+            "xor.net",
+            "--quiet",
+            "--resume",
+            save.to_str().unwrap(),
+        ],
     );
     let stdout = text(&again.stdout);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));

@@ -178,11 +178,63 @@ impl Gen {
 
 /// The tokens of the token-soup target.
 const TOKENS: [&str; 57] = [
-    "model", "m", "(", ")", "x", ":", "[", "]", "2", "->", "{", "}", "\n", "=", "|>", "dense", "relu",
-    ",", "train", "on", "d", "data", "source", "synthetic", "moons", "samples", "loss", "optimizer",
-    "adam", "lr", "batch", "epochs", "block", "repeat", "as", "let", "param", "*", "+", "-", "/", "#",
-    "\"", "0.5", "1e309", "import", "seed", "*.weight", "~", "tie", "prune", "from", "to", "step",
-    "limit", "\u{feff}", "\0",
+    "model",
+    "m",
+    "(",
+    ")",
+    "x",
+    ":",
+    "[",
+    "]",
+    "2",
+    "->",
+    "{",
+    "}",
+    "\n",
+    "=",
+    "|>",
+    "dense",
+    "relu",
+    ",",
+    "train",
+    "on",
+    "d",
+    "data",
+    "source",
+    "synthetic",
+    "moons",
+    "samples",
+    "loss",
+    "optimizer",
+    "adam",
+    "lr",
+    "batch",
+    "epochs",
+    "block",
+    "repeat",
+    "as",
+    "let",
+    "param",
+    "*",
+    "+",
+    "-",
+    "/",
+    "#",
+    "\"",
+    "0.5",
+    "1e309",
+    "import",
+    "seed",
+    "*.weight",
+    "~",
+    "tie",
+    "prune",
+    "from",
+    "to",
+    "step",
+    "limit",
+    "\u{feff}",
+    "\0",
 ];
 
 /// Checks and formats `text`: the property is that neither panics.
@@ -193,7 +245,8 @@ fn check_and_format(path: &Path, text: &str) {
 
 /// `dsl-examples/*.net`, read once.
 fn examples() -> &'static [(std::path::PathBuf, String)] {
-    static FILES: std::sync::OnceLock<Vec<(std::path::PathBuf, String)>> = std::sync::OnceLock::new();
+    static FILES: std::sync::OnceLock<Vec<(std::path::PathBuf, String)>> =
+        std::sync::OnceLock::new();
     FILES.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl-examples");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -287,8 +340,13 @@ fn long_fuzz_of_the_parser_and_checker() {
         check_and_format(path, &t.join(" "));
         Ok(())
     });
-    fuzz("dsl mutated examples", Budget::Long(5000), mutation(), |(w, a, l, i)| {
-        check_mutated(w, a, l, &i);
-        Ok(())
-    });
+    fuzz(
+        "dsl mutated examples",
+        Budget::Long(5000),
+        mutation(),
+        |(w, a, l, i)| {
+            check_mutated(w, a, l, &i);
+            Ok(())
+        },
+    );
 }

@@ -43,7 +43,9 @@ pub fn fuzz<S: Strategy>(
         };
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&round.to_le_bytes());
-        let tag = name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let tag = name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
         seed[8..16].copy_from_slice(&tag.to_le_bytes());
         let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
         let mut runner = TestRunner::new_with_rng(config, rng);
