@@ -24,12 +24,12 @@ pub struct Args {
 
 /// Runs `knit bench`.
 pub fn run(args: &Args) -> ExitCode {
-    let mut plan = match common::compile(&args.file, &args.overrides.overrides()) {
-        Ok(plan) => plan,
+    let (mut plan, lines) = match common::compile(&args.file, &args.overrides.overrides()) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
     plan.early_stop = None;
-    let splits = match common::load_data(&plan) {
+    let splits = match common::load_data(&plan, &lines) {
         Ok(s) => s,
         Err(code) => return code,
     };

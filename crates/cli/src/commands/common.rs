@@ -45,8 +45,9 @@ pub fn failure(message: impl Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Reads and checks `file` with `overrides`; prints the diagnostics; returns the plan.
-pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
+/// Reads and checks `file` with `overrides`; prints the diagnostics; returns the plan and
+/// where its data block splits the data (for [`load_data`]'s messages).
+pub fn compile(file: &Path, overrides: &Overrides) -> Result<(Plan, DataLines), ExitCode> {
     let text = match knit_dsl::read_source(file) {
         Ok(text) => text,
         Err(error) => {
@@ -65,8 +66,8 @@ pub fn compile(file: &Path, overrides: &Overrides) -> Result<Plan, ExitCode> {
     }
     match outcome.checked.plan {
         Some(plan) => {
-            remember_data_lines(&outcome.loaded, &plan.data.name);
-            Ok(plan)
+            let lines = data_lines(&outcome.loaded, &plan.data.name);
+            Ok((plan, lines))
         }
         None => Err(failure(format!(
             "{} has no `train` block: there is nothing to run",
@@ -86,29 +87,26 @@ pub fn base_dir(file: &Path) -> PathBuf {
 /// Loads the plan's data (knit-dsl already resolved its paths against the `.net` file's
 /// folder); for a classifier every label must be a class index below the model's class
 /// count (a bad one is an error naming its file and line or byte offset).
-pub fn load_data(plan: &Plan) -> Result<Splits, ExitCode> {
+pub fn load_data(plan: &Plan, lines: &DataLines) -> Result<Splits, ExitCode> {
     let classes = match plan.task {
         Task::Classification { classes } => Some(classes),
         Task::Regression => None,
     };
-    knit_data::load_for(&plan.data, Path::new(""), classes).map_err(|e| data_failure(&e))
+    knit_data::load_for(&plan.data, Path::new(""), classes).map_err(|e| data_failure(&e, lines))
 }
 
-/// The program's `split` line (or its data block's name when it has none) and the files
-/// read, kept by [`compile`]: a split that leaves a set empty is found only once the data
-/// is loaded, and is then reported at that line. A command compiles one program.
-static DATA_LINES: std::sync::OnceLock<DataLines> = std::sync::OnceLock::new();
-
-/// Where the compiled program's data block says how to split its data.
-struct DataLines {
+/// Where the compiled program's data block says how to split its data, and the files read:
+/// a split that leaves a set empty is found only once the data is loaded, and is then
+/// reported at that line.
+pub struct DataLines {
     /// The files read, to render the diagnostic.
     sources: knit_dsl::source::SourceMap,
-    /// The file and span of the `split` line, or of the data block's name.
-    split: (knit_dsl::source::FileId, knit_dsl::span::Span, bool),
+    /// The file and span of the `split` line (`true`), or of the data block's name.
+    split: Option<(knit_dsl::source::FileId, knit_dsl::span::Span, bool)>,
 }
 
-/// Finds the data block `name` in `loaded` and keeps its split line in [`DATA_LINES`].
-fn remember_data_lines(loaded: &knit_dsl::Loaded, name: &str) {
+/// The split line of data block `name` in `loaded`.
+fn data_lines(loaded: &knit_dsl::Loaded, name: &str) -> DataLines {
     use knit_dsl::ast::{DataSetting, Item};
     for module in &loaded.modules {
         for item in &module.program.items {
@@ -126,17 +124,20 @@ fn remember_data_lines(loaded: &knit_dsl::Loaded, name: &str) {
                 Some(span) => (module.file, span, true),
                 None => (module.file, d.name.span, false),
             };
-            let _ = DATA_LINES.set(DataLines {
+            return DataLines {
                 sources: loaded.sources.clone(),
-                split: place,
-            });
-            return;
+                split: Some(place),
+            };
         }
+    }
+    DataLines {
+        sources: loaded.sources.clone(),
+        split: None,
     }
 }
 
 /// A data error printed for people: one about the split at the program's `split` line.
-fn data_failure(error: &knit_data::DataError) -> ExitCode {
+fn data_failure(error: &knit_data::DataError, lines: &DataLines) -> ExitCode {
     use knit_data::DataError;
     let about_split = matches!(
         error,
@@ -144,10 +145,9 @@ fn data_failure(error: &knit_data::DataError) -> ExitCode {
             | DataError::SplitConflict { .. }
             | DataError::IndexConflict { .. }
     );
-    let Some(lines) = DATA_LINES.get().filter(|_| about_split) else {
+    let Some((file, span, is_split)) = lines.split.filter(|_| about_split) else {
         return failure(error);
     };
-    let (file, span, is_split) = lines.split;
     let text = error.to_string();
     let message = text.strip_prefix("split: ").unwrap_or(&text);
     let label = if is_split {
@@ -318,9 +318,9 @@ pub fn load_trained(
     overrides: &OverrideArgs,
     weights: &Path,
 ) -> Result<Loaded, ExitCode> {
-    let plan = compile(file, &overrides.overrides())?;
+    let (plan, lines) = compile(file, &overrides.overrides())?;
     let ckpt = read_checkpoint(weights)?;
-    let splits = load_data(&plan)?;
+    let splits = load_data(&plan, &lines)?;
     let (validation, test) = (splits.validation.clone(), splits.test.clone());
     let names: Vec<String> = plan.models.iter().map(|m| m.name.clone()).collect();
     let (task, features) = (plan.task, splits.train.features.ncols());

@@ -32,11 +32,11 @@ pub struct Args {
 
 /// Runs `knit gradcheck`.
 pub fn run(args: &Args) -> ExitCode {
-    let plan = match common::compile(&args.file, &args.overrides.overrides()) {
-        Ok(plan) => plan,
+    let (plan, lines) = match common::compile(&args.file, &args.overrides.overrides()) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
-    let splits = match common::load_data(&plan) {
+    let splits = match common::load_data(&plan, &lines) {
         Ok(s) => s,
         Err(code) => return code,
     };

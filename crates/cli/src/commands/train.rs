@@ -431,14 +431,14 @@ pub fn run(args: &Args) -> ExitCode {
             ));
         }
     }
-    let mut plan = match common::compile(&args.file, &overrides) {
-        Ok(plan) => plan,
+    let (mut plan, lines) = match common::compile(&args.file, &overrides) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
     if let Some(epochs) = args.epochs {
         plan.epochs = epochs as usize;
     }
-    let splits = match common::load_data(&plan) {
+    let splits = match common::load_data(&plan, &lines) {
         Ok(s) => s,
         Err(code) => return code,
     };
