@@ -21,12 +21,12 @@ use knit_data::{
     load, load_csv_within, load_idx_within, load_npy_within, load_npz_within, parse_npy, DataError,
     DataSpec, Dataset, Header, IndexSplit, LabelColumn, LabelRule, Limit, Scaling, Source, Split,
 };
+use knit_testkit::{fuzz, Budget};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// The limit every fuzzed load runs within: 16 MiB, so that a header announcing a huge
 /// array is refused rather than allocated.
@@ -133,57 +133,13 @@ fn verdict(result: Result<Dataset, DataError>, path: &Path) -> Result<(), TestCa
     }
 }
 
-/// Runs `test` on cases of `strategy`: `cases` of them (or `KNIT_FUZZ_CASES`), in rounds of
-/// fresh seeds until `KNIT_FUZZ_SECONDS` have passed when that is set (`long` runs only).
-/// Prints the number of executions.
-fn fuzz<S: Strategy>(
-    name: &str,
-    long: bool,
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) {
-    let env = |key: &str| std::env::var(key).ok().and_then(|v| v.parse::<u64>().ok());
-    let cases = if long {
-        env("KNIT_FUZZ_CASES").map_or(cases * 20, |c| c as u32)
+/// `cases` cases, or a long run's budget (`KNIT_FUZZ_CASES`, `KNIT_FUZZ_SECONDS`).
+fn budget(long: bool, cases: u32) -> Budget {
+    if long {
+        Budget::Long(cases)
     } else {
-        cases
-    };
-    let budget = if long {
-        env("KNIT_FUZZ_SECONDS").map(Duration::from_secs)
-    } else {
-        None
-    };
-    let start = Instant::now();
-    let executions = std::cell::Cell::new(0u64);
-    for round in 0u64.. {
-        let config = Config {
-            cases,
-            failure_persistence: None,
-            max_shrink_iters: 2000,
-            ..Config::default()
-        };
-        let mut seed = [0u8; 32];
-        seed[..8].copy_from_slice(&round.to_le_bytes());
-        seed[8..16].copy_from_slice(&(name.len() as u64 * 7919).to_le_bytes());
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
-        let mut runner = TestRunner::new_with_rng(config, rng);
-        let result = runner.run(&strategy, |value| {
-            executions.set(executions.get() + 1);
-            test(value)
-        });
-        if let Err(failure) = result {
-            panic!("fuzz {name}, round {round}: {failure}");
-        }
-        if budget.is_none_or(|b| start.elapsed() >= b) {
-            break;
-        }
+        Budget::Cases(cases)
     }
-    eprintln!(
-        "fuzz {name}: {} executions in {:.1} s, no failure",
-        executions.get(),
-        start.elapsed().as_secs_f64()
-    );
 }
 
 // ------------------------------------------------------------------ the targets
@@ -220,7 +176,7 @@ fn rules() -> impl Strategy<Value = LabelRule> {
 
 fn csv_target(long: bool) {
     let strategy = (files(csv_seeds()), rules());
-    fuzz("csv", long, 300, strategy, |(bytes, rule)| {
+    fuzz("csv", budget(long, 300), strategy, |(bytes, rule)| {
         csv_case(bytes, rule)
     });
 }
@@ -238,21 +194,26 @@ fn idx_seeds() -> Vec<Vec<u8>> {
 
 fn idx_target(long: bool) {
     let strategy = (files(idx_seeds()), files(idx_seeds()), rules());
-    fuzz("idx", long, 300, strategy, |(images, labels, rule)| {
-        let dir = scratch();
-        let images = write(dir.path(), "images", &images);
-        let labels = write(dir.path(), "labels", &labels);
-        match load_idx_within(&images, &labels, limit(), rule) {
-            Ok(data) => verdict(Ok(data), &images),
-            Err(err) => {
-                let text = err.to_string();
-                let named = text.contains(&images.display().to_string())
-                    || text.contains(&labels.display().to_string());
-                prop_assert!(named, "{} names neither file", text);
-                Ok(())
+    fuzz(
+        "idx",
+        budget(long, 300),
+        strategy,
+        |(images, labels, rule)| {
+            let dir = scratch();
+            let images = write(dir.path(), "images", &images);
+            let labels = write(dir.path(), "labels", &labels);
+            match load_idx_within(&images, &labels, limit(), rule) {
+                Ok(data) => verdict(Ok(data), &images),
+                Err(err) => {
+                    let text = err.to_string();
+                    let named = text.contains(&images.display().to_string())
+                        || text.contains(&labels.display().to_string());
+                    prop_assert!(named, "{} names neither file", text);
+                    Ok(())
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Valid NPY files of every supported element type and both orders.
@@ -270,7 +231,7 @@ fn npy_seeds() -> Vec<Vec<u8>> {
 
 fn npy_target(long: bool) {
     let strategy = (files(npy_seeds()), files(npy_seeds()), rules());
-    fuzz("npy", long, 300, strategy, |(x, y, rule)| {
+    fuzz("npy", budget(long, 300), strategy, |(x, y, rule)| {
         // The in-memory parser, and the pair loaded from files.
         let path = Path::new("case.npy");
         if let Err(err) = parse_npy(&x, path) {
@@ -317,7 +278,7 @@ fn npz_files() -> impl Strategy<Value = Vec<u8>> {
 
 fn npz_target(long: bool) {
     let strategy = (npz_files(), rules());
-    fuzz("npz", long, 200, strategy, |(bytes, rule)| {
+    fuzz("npz", budget(long, 200), strategy, |(bytes, rule)| {
         let dir = scratch();
         let path = write(dir.path(), "a.npz", &bytes);
         verdict(load_npz_within(&path, "x", "y", limit(), rule), &path)
@@ -355,7 +316,7 @@ fn index_files() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn index_target(long: bool) {
-    fuzz("index split", long, 300, index_files(), |json| {
+    fuzz("index split", budget(long, 300), index_files(), |json| {
         let dir = scratch();
         let rows: String = (0..10).map(|i| format!("{i},{}\n", i % 2)).collect();
         let data = write(dir.path(), "a.csv", rows.as_bytes());
