@@ -107,3 +107,36 @@ fn resuming_a_finished_run_trains_nothing_and_reports_zero_seconds() {
     // `Sum` for floats starts at -0.0: an empty history printed "-0.00 s".
     assert!(stdout.contains("training time  0.00 s"), "{stdout}");
 }
+
+#[test]
+fn an_output_path_that_cannot_be_written_fails_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = std::fs::read_to_string(examples().join("xor.net")).unwrap();
+    std::fs::write(dir.path().join("xor.net"), program).unwrap();
+    std::fs::create_dir(dir.path().join("a_folder")).unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--report", "a_folder"],
+            "error: cannot write the report a_folder: is a folder, not a regular file",
+        ),
+        (
+            &["--out", "/dev/null"],
+            "error: cannot write the checkpoint /dev/null/runs/xor.safetensors: /dev/null is a character device, not a folder",
+        ),
+        (
+            &["--plot", "xor.net/curves.png"],
+            "error: cannot write the plot xor.net/curves.png: xor.net is a regular file, not a folder",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["train", "xor.net"];
+        args.extend_from_slice(extra);
+        let out = knit(dir.path(), &args);
+        assert_failure(&out, 1, message);
+        assert!(
+            !text(&out.stdout).contains("epoch"),
+            "trained first: {}",
+            text(&out.stdout)
+        );
+    }
+}

@@ -67,6 +67,43 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
+/// Whether [`write_atomically`] could write `path`, told without writing anything: the
+/// path (its symlinks followed) must not be a folder, and its nearest existing ancestor must
+/// be a folder (a missing folder is created by the write). A long run checks its outputs
+/// with this before it starts, so that a bad path fails at once, not after the first epoch.
+pub fn check_writable(path: &Path) -> Result<(), FileError> {
+    let target = resolve_links(path).map_err(|source| FileError::Io {
+        path: path.to_owned(),
+        action: "follow the symbolic link",
+        source,
+    })?;
+    if let Ok(metadata) = std::fs::metadata(&target) {
+        if file_kind(&metadata) == FileKind::Directory {
+            return Err(FileError::NotRegular {
+                path: path.to_owned(),
+                kind: FileKind::Directory,
+            });
+        }
+        return Ok(());
+    }
+    let mut ancestor = target.parent();
+    while let Some(dir) = ancestor.filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(metadata) = std::fs::metadata(dir) {
+            let kind = file_kind(&metadata);
+            if kind != FileKind::Directory {
+                return Err(FileError::NotAFolder {
+                    path: path.to_owned(),
+                    ancestor: dir.to_owned(),
+                    kind,
+                });
+            }
+            return Ok(());
+        }
+        ancestor = dir.parent();
+    }
+    Ok(())
+}
+
 /// The temporary file [`write_atomically`] writes before renaming it over `path`:
 /// `NAME.tmp-PID` beside it, PID being this process's id.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -215,6 +252,27 @@ mod tests {
         write_atomically(Path::new("/dev/null"), b"discarded").unwrap();
         let metadata = std::fs::metadata("/dev/null").unwrap();
         assert_eq!(file_kind(&metadata), FileKind::CharDevice);
+    }
+
+    #[test]
+    fn writability_is_told_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_writable(&dir.path().join("new/deeper/run.safetensors")).is_ok());
+        let err = check_writable(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().ends_with("is a folder, not a regular file"),
+            "{err}"
+        );
+        let err = check_writable(Path::new("/dev/null/run.safetensors")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/dev/null/run.safetensors: /dev/null is a character device, not a folder"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
     }
 
     #[test]

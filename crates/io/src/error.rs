@@ -29,6 +29,17 @@ pub enum FileError {
         kind: FileKind,
     },
 
+    /// A file cannot be created because a part of its path is not a folder.
+    #[error("{}: {} is {kind}, not a folder", path.display(), ancestor.display())]
+    NotAFolder {
+        /// The file.
+        path: PathBuf,
+        /// The part of its path that exists and is not a folder.
+        ancestor: PathBuf,
+        /// What that part is.
+        kind: FileKind,
+    },
+
     /// The file holds more bytes than the reader accepts.
     #[error(
         "{}: the file is larger than {limit} bytes, the most knit reads here",
@@ -57,6 +68,7 @@ impl FileError {
         match self {
             FileError::Io { path, .. }
             | FileError::NotRegular { path, .. }
+            | FileError::NotAFolder { path, .. }
             | FileError::TooLarge { path, .. }
             | FileError::NotUtf8 { path, .. } => path,
         }

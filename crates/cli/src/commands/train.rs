@@ -387,6 +387,24 @@ fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<()
     if let Some(plot) = &args.plot {
         common::refuse_overwrite("--plot", plot, &inputs)?;
     }
+    // A path that cannot be written (a folder, a file where a folder should be) fails now,
+    // not after the first epoch.
+    let outputs = [
+        ("the checkpoint", Some(save)),
+        ("the report", args.report.as_deref()),
+        ("the plot", args.plot.as_deref()),
+    ];
+    for (what, path) in outputs {
+        if let Some(path) = path {
+            knit_io::check_writable(path).map_err(|e| {
+                common::failure(format!(
+                    "cannot write {what} {}: {}",
+                    path.display(),
+                    e.reason()
+                ))
+            })?;
+        }
+    }
     Ok(())
 }
 
