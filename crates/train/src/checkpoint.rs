@@ -219,14 +219,7 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
 /// together while it is parsed), or 8 GiB where that is unknown; at least 64 MiB.
 pub fn read_limit() -> u64 {
     const FALLBACK: u64 = 8 << 30;
-    let available = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        })
-        .unwrap_or(2 * FALLBACK);
+    let available = knit_data::available_memory().unwrap_or(2 * FALLBACK);
     (available / 2).max(64 << 20)
 }
 

@@ -55,11 +55,6 @@ impl Trainer {
     /// optimizer state are zeroed now, and gradients and weights are masked at every step.
     /// Parameters not named keep no mask.
     pub fn set_masks(&mut self, masks: &[(String, ArrayD<f32>)]) -> Result<(), TrainError> {
-        let names: Vec<String> = self
-            .exec
-            .trainable_params()
-            .map(|(_, n, _, _)| n.to_string())
-            .collect();
         let shapes: Vec<(String, Vec<usize>)> = self
             .exec
             .trainable_params()
@@ -82,9 +77,9 @@ impl Trainer {
                 });
             }
         }
-        self.masks = names
+        self.masks = shapes
             .iter()
-            .map(|n| masks.iter().find(|(m, _)| m == n).map(|(_, a)| a.clone()))
+            .map(|(n, _)| masks.iter().find(|(m, _)| m == n).map(|(_, a)| a.clone()))
             .collect();
         self.mask_weights();
         // The state goes through f32 here: keep the step counts exact beyond 2^24.
