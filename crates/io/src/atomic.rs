@@ -104,6 +104,23 @@ pub fn check_writable(path: &Path) -> Result<(), FileError> {
     Ok(())
 }
 
+/// The absolute path, free of symbolic links, of the file that [`write_atomically`] on
+/// `path` replaces, also for a file that does not exist yet (its folder is resolved, or the
+/// dangling link's target); `None` when it cannot be told (a link loop). Two outputs with
+/// the same target are the same file.
+pub fn write_target(path: &Path) -> Option<PathBuf> {
+    let target = resolve_links(path).ok()?;
+    if let Ok(absolute) = std::fs::canonicalize(&target) {
+        return Some(absolute);
+    }
+    let name = target.file_name()?;
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some(write_target(parent)?.join(name))
+}
+
 /// The temporary file [`write_atomically`] writes before renaming it over `path`:
 /// `NAME.tmp-PID` beside it, PID being this process's id.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -272,6 +289,27 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,
             "nothing written"
+        );
+    }
+
+    #[test]
+    fn the_write_target_of_a_link_or_a_new_file_is_absolute_and_link_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(base.join("real.json"), b"x").unwrap();
+        symlink("real.json", base.join("link.json")).unwrap();
+        symlink("sub/new.json", base.join("dangling.json")).unwrap();
+        assert_eq!(
+            write_target(&base.join("link.json")),
+            Some(base.join("real.json"))
+        );
+        assert_eq!(
+            write_target(&base.join("dangling.json")),
+            Some(base.join("sub/new.json"))
+        );
+        assert_eq!(
+            write_target(&base.join("a/b.json")),
+            Some(base.join("a/b.json"))
         );
     }
 

@@ -27,7 +27,7 @@ mod bytes;
 mod error;
 mod regular;
 
-pub use atomic::{check_writable, temporary_path, write_atomically};
+pub use atomic::{check_writable, temporary_path, write_atomically, write_target};
 pub use bounded::{Bounded, LimitExceeded};
 pub use bytes::bytes_text;
 pub use error::FileError;

@@ -229,37 +229,9 @@ pub fn read_scaler(ckpt: &Checkpoint, path: &Path, features: usize) -> Result<Sc
     }
 }
 
-/// The path `path` names with every symbolic link followed and made absolute, also for a
-/// file that does not exist yet (its folder is resolved, or the dangling link's target).
-pub fn canonical(path: &Path) -> Option<PathBuf> {
-    let mut current = path.to_path_buf();
-    for _ in 0..40 {
-        if let Ok(p) = std::fs::canonicalize(&current) {
-            return Some(p);
-        }
-        match std::fs::read_link(&current) {
-            Ok(next) => {
-                current = match current.parent() {
-                    Some(dir) if next.is_relative() => dir.join(next),
-                    _ => next,
-                }
-            }
-            Err(_) => {
-                let name = current.file_name()?.to_os_string();
-                let parent = current
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                return Some(canonical(parent)?.join(name));
-            }
-        }
-    }
-    None
-}
-
-/// Whether `a` and `b` name the same file once links are followed (see [`canonical`]).
+/// Whether `a` and `b` name the same file once links are followed ([`knit_io::write_target`]).
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (canonical(a), canonical(b)) {
+    match (knit_io::write_target(a), knit_io::write_target(b)) {
         (Some(a), Some(b)) => a == b,
         _ => a == b,
     }
