@@ -13,8 +13,7 @@ mod common;
 use knit_data::Splits;
 use knit_testkit::{fuzz, Budget};
 use knit_train::{
-    Checkpoint, EarlyStop, Ensemble, Metric, Plan, Silent, TrainOptions, Trainer, ENSEMBLE_COMBINE,
-    ENSEMBLE_MEMBERS,
+    Checkpoint, Ensemble, Plan, Silent, TrainOptions, Trainer, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS,
 };
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
@@ -49,14 +48,7 @@ fn header_end(bytes: &[u8]) -> usize {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let mut plan = common::plan(3);
-        plan.epochs = 2;
-        plan.early_stop = Some(EarlyStop {
-            metric: Metric::ValLoss,
-            patience: 10,
-            min_delta: 0.0,
-            restore_best: true,
-        });
+        let plan = common::plan_restoring_best(3, 2);
         let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
         let mut t = Trainer::new(plan.clone(), data.clone(), TrainOptions::default()).unwrap();
         t.fit(&mut Silent).unwrap();

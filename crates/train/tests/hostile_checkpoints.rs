@@ -8,7 +8,7 @@
 
 mod common;
 
-use knit_train::{Checkpoint, EarlyStop, Ensemble, Metric, Silent, TrainOptions, Trainer};
+use knit_train::{Checkpoint, Ensemble, Silent, TrainOptions, Trainer};
 use ndarray::{ArrayD, IxDyn};
 use std::path::{Path, PathBuf};
 
@@ -22,15 +22,7 @@ fn trainer(plan: knit_train::Plan) -> Trainer {
 /// The test plan with early stopping that restores the best weights (so checkpoints hold a
 /// `_knit.best.` snapshot), trained for two epochs, with a pruning mask on `out.weight`.
 fn plan() -> knit_train::Plan {
-    let mut plan = common::plan(3);
-    plan.epochs = 4;
-    plan.early_stop = Some(EarlyStop {
-        metric: Metric::ValLoss,
-        patience: 10,
-        min_delta: 0.0,
-        restore_best: true,
-    });
-    plan
+    common::plan_restoring_best(3, 4)
 }
 
 fn saved() -> Checkpoint {

@@ -4,7 +4,7 @@
 use knit_data::{DataSpec, Scaling, Source, Split, Synthetic};
 use knit_init::{initialize, HeNormal, Zeros};
 use knit_tensor::Graph;
-use knit_train::{ModelNodes, Plan, Task};
+use knit_train::{EarlyStop, Metric, ModelNodes, Plan, Task};
 
 pub fn blobs(samples: usize) -> DataSpec {
     DataSpec {
@@ -54,5 +54,19 @@ pub fn plan(seed: u64) -> Plan {
     let mut plan = Plan::new(g, model, y, blobs(600), Task::Classification { classes: 3 });
     plan.seed = seed;
     plan.epochs = 8;
+    plan
+}
+
+/// [`plan`] for `epochs` epochs with early stopping that restores the best weights, so its
+/// checkpoints hold every kind of entry (a `_knit.best.` snapshot among them).
+pub fn plan_restoring_best(seed: u64, epochs: usize) -> Plan {
+    let mut plan = plan(seed);
+    plan.epochs = epochs;
+    plan.early_stop = Some(EarlyStop {
+        metric: Metric::ValLoss,
+        patience: 10,
+        min_delta: 0.0,
+        restore_best: true,
+    });
     plan
 }
