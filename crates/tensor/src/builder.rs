@@ -1,8 +1,8 @@
 //! One method per built-in op on [`Graph`], so models read like the maths.
 
 use crate::ops::{
-    BatchNorm, BceWithLogits, Binary, BinaryKind, Concat, CrossEntropy, Linear, Mse, Pointwise,
-    Reduce, ReduceKind, Reshape, Softmax, WeightLayout,
+    BatchNorm, BceWithLogits, Binary, BinaryKind, Cell, Concat, CrossEntropy, Linear, Mse,
+    Pointwise, Recurrent, Reduce, ReduceKind, Reshape, SelectStep, Softmax, WeightLayout,
 };
 use crate::{Graph, NodeId, TensorError};
 use ndarray::{ArrayD, IxDyn};
@@ -166,6 +166,43 @@ impl Graph {
         self.op(None, Concat { axis }, inputs)
     }
 
+    /// Layer `layer` of the recurrent stack `name` over `x` `[B, T, I]`, with PyTorch's
+    /// parameter names `name.weight_ih_l{layer}` `[G·H, I]`, `name.weight_hh_l{layer}`
+    /// `[G·H, H]` and, when given, `name.bias_ih_l{layer}` and `name.bias_hh_l{layer}` `[G·H]`;
+    /// the node, `name.l{layer}`, is every step's hidden state `[B, T, H]`.
+    pub fn recurrent(
+        &mut self,
+        name: &str,
+        layer: usize,
+        x: NodeId,
+        cell: Cell,
+        weights: RecurrentWeights,
+    ) -> Result<NodeId> {
+        let w_ih = self.param(&format!("{name}.weight_ih_l{layer}"), weights.ih)?;
+        let w_hh = self.param(&format!("{name}.weight_hh_l{layer}"), weights.hh)?;
+        let mut inputs = vec![x, w_ih, w_hh];
+        if let Some((b_ih, b_hh)) = weights.biases {
+            inputs.push(self.param(&format!("{name}.bias_ih_l{layer}"), b_ih)?);
+            inputs.push(self.param(&format!("{name}.bias_hh_l{layer}"), b_hh)?);
+        }
+        self.op(
+            Some(&format!("{name}.l{layer}")),
+            Recurrent { cell },
+            &inputs,
+        )
+    }
+
+    /// Step `index` of every sequence in `x` `[B, T, ...]`: `[B, ...]`.
+    pub fn step(&mut self, x: NodeId, index: usize) -> Result<NodeId> {
+        self.op(None, SelectStep { index }, &[x])
+    }
+
+    /// The last step of every sequence in `x` `[B, T, ...]`.
+    pub fn last_step(&mut self, x: NodeId) -> Result<NodeId> {
+        let steps = self.node(x)?.shape.dims.first().copied().unwrap_or(0);
+        self.step(x, steps.saturating_sub(1))
+    }
+
     /// A batch-norm layer named `name` over `[B, C]` activations: parameters `name.weight`
     /// (ones) and `name.bias` (zeros), state `name.running_mean` and `name.running_var`.
     pub fn batch_norm(&mut self, name: &str, x: NodeId, config: BatchNorm) -> Result<NodeId> {
@@ -174,4 +211,15 @@ impl Graph {
         let b = self.param(&format!("{name}.bias"), ArrayD::zeros(IxDyn(&[c])))?;
         self.op(Some(name), config, &[x, w, b])
     }
+}
+
+/// The initial values of one recurrent layer's parameters, in PyTorch's layouts.
+#[derive(Clone, Debug)]
+pub struct RecurrentWeights {
+    /// `weight_ih` `[G·H, I]`.
+    pub ih: ArrayD<f32>,
+    /// `weight_hh` `[G·H, H]`.
+    pub hh: ArrayD<f32>,
+    /// `bias_ih` and `bias_hh` `[G·H]`, or none for `bias=False`.
+    pub biases: Option<(ArrayD<f32>, ArrayD<f32>)>,
 }

@@ -20,6 +20,8 @@ pub struct Executor<F: Float> {
     values: Vec<Vec<F>>,
     grads: Vec<Vec<F>>,
     scratch: Vec<Vec<F>>,
+    /// Backward-only working memory, on nodes that compute a gradient.
+    workspace: Vec<Vec<F>>,
     state: Vec<Vec<ArrayD<F>>>,
     /// Nodes whose gradient is computed: trainable parameters, inputs asked for, and every
     /// op with such a node among its differentiable inputs.
@@ -59,6 +61,7 @@ impl<F: Float> Executor<F> {
             values: vec![Vec::new(); n],
             grads: vec![Vec::new(); n],
             scratch: vec![Vec::new(); n],
+            workspace: vec![Vec::new(); n],
             state: Vec::with_capacity(n),
             requires_grad: vec![false; n],
             input_grad: vec![false; n],
@@ -214,6 +217,12 @@ impl<F: Float> Executor<F> {
                     &mut self.scratch[i],
                     op.scratch_len(&in_dims, &self.dims[i]),
                 );
+                if self.requires_grad[i] {
+                    grow(
+                        &mut self.workspace[i],
+                        op.workspace_len(&in_dims, &self.dims[i]),
+                    );
+                }
             }
         }
     }
@@ -337,6 +346,7 @@ impl<F: Float> Executor<F> {
                     written,
                 },
                 scratch: &self.scratch[i],
+                workspace: &mut self.workspace[i],
                 state: &self.state[i],
                 mode,
                 step: self.step,

@@ -46,6 +46,7 @@ mod op;
 pub mod ops;
 mod shape;
 
+pub use builder::RecurrentWeights;
 pub use denormal::{flush_denormals, init_thread_pool, with_thread_pool};
 pub use error::TensorError;
 pub use exec::Executor;

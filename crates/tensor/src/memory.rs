@@ -4,7 +4,8 @@
 //!
 //! Per node the executor holds a value buffer (`batch × size` elements for a batched node),
 //! a gradient buffer of the same length where a gradient flows (from a trainable parameter
-//! or an input that asks for one), the op's scratch (`Op::scratch_len`) and its persistent
+//! or an input that asks for one), the op's scratch (`Op::scratch_len`), its backward workspace where a gradient flows
+//! (`Op::workspace_len`) and its persistent
 //! state (batch norm's running statistics); a parameter's initial value is also kept by the
 //! graph, in `f32`.
 
@@ -15,7 +16,8 @@ use crate::{Graph, NodeKind};
 pub struct TensorBytes {
     /// The node's name (`h1.weight`, `h1.relu`).
     pub name: String,
-    /// What the bytes hold: "values", "gradients", "scratch", "state" or "initial values".
+    /// What the bytes hold: "values", "gradients", "scratch", "workspace",
+    /// "state" or "initial values".
     pub what: &'static str,
     /// Bytes.
     pub bytes: u64,
@@ -97,6 +99,10 @@ impl Graph {
                     let scratch = op.scratch_len(&in_dims, &own) as u64;
                     if scratch > 0 {
                         out.push(node.name.clone(), "scratch", bytes(scratch));
+                    }
+                    let workspace = op.workspace_len(&in_dims, &own) as u64;
+                    if needs_grad[i] && workspace > 0 {
+                        out.push(node.name.clone(), "workspace", bytes(workspace));
                     }
                     let kept: u64 = state
                         .iter()

@@ -88,6 +88,13 @@ pub trait Op: Debug + Send + Sync + Kernel<f32> + Kernel<f64> {
         0
     }
 
+    /// Elements of working memory the backward pass needs beyond the forward's scratch
+    /// (the per-step gate gradients of a recurrent layer); allocated once, only where a
+    /// gradient flows, and reused.
+    fn workspace_len(&self, _inputs: &[&[usize]], _output: &[usize]) -> usize {
+        0
+    }
+
     /// The persistent arrays this op keeps across steps.
     fn state(&self, _inputs: &[&Shape]) -> Vec<StateSpec> {
         Vec::new()
@@ -141,6 +148,8 @@ pub struct BackwardCtx<'a, F> {
     pub grad_inputs: GradInputs<'a, F>,
     /// The scratch memory as the forward pass left it.
     pub scratch: &'a [F],
+    /// Working memory of the length [`Op::workspace_len`] asked for, contents unspecified.
+    pub workspace: &'a mut [F],
     /// The op's persistent arrays.
     pub state: &'a [ArrayD<F>],
     /// The mode of the forward pass.

@@ -3,7 +3,7 @@
 use crate::linalg::matmul_into;
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
-use ndarray::{ArrayView2, Axis, Ix2};
+use ndarray::{ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, Ix2};
 
 /// How the second operand of a [`Linear`] op is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -20,7 +20,8 @@ pub enum WeightLayout {
 /// matrix `B` `[in, out]` itself ([`WeightLayout::InOut`], the op `matmul`).
 ///
 /// Inputs: `x` `[B, in]` (or an unbatched `[m, in]`), the weight, and optionally a bias `b`
-/// `[out]`. Output `[B, out]`.
+/// `[out]`. Output `[B, out]`. A batch of sequences `[B, T, in]` gives `[B, T, out]`: the
+/// layer acts on every step alike (as `nn.Linear` on the last dimension).
 ///
 /// Backward: `∂x += g · Mᵀ`, `∂M += xᵀ · g` (written into `W` through a transposed view for
 /// the PyTorch layout), `∂b += Σ_rows g`.
@@ -54,16 +55,15 @@ impl Op for Linear {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let (x, w) = (inputs[0], inputs[1]);
-        if x.rank() != 2 {
+        if x.rank() < 2 || (!x.batched && x.rank() != 2) {
             return Err(format!(
-                "the input must be a matrix of rows, got rank {}",
-                x.rank()
+                "the input must be a batch of feature vectors [B, ..., features] or an unbatched matrix, got {x}"
             ));
         }
         if w.batched || w.dims.len() != 2 {
             return Err(format!("the weight must be an unbatched matrix, got {w}"));
         }
-        let features = *x.dims.last().expect("rank 2");
+        let features = *x.dims.last().expect("rank ≥ 2");
         let (fan_in, out) = match self.layout {
             WeightLayout::OutIn => (w.dims[1], w.dims[0]),
             WeightLayout::InOut => (w.dims[0], w.dims[1]),
@@ -84,7 +84,7 @@ impl Op for Linear {
             }
         }
         let mut dims = x.dims.clone();
-        *dims.last_mut().expect("rank 2") = out;
+        *dims.last_mut().expect("rank ≥ 2") = out;
         Ok(Shape {
             batched: x.batched,
             dims,
@@ -92,31 +92,23 @@ impl Op for Linear {
     }
 
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
-        let rows = if output.batched {
-            1
-        } else {
-            output.dims[0] as u64
-        };
+        // Every row of the last dimension is one product: one per example, T per sequence.
+        let rows = output.dims[..output.dims.len() - 1]
+            .iter()
+            .product::<usize>() as u64;
         2 * inputs[1].size() as u64 * rows
     }
 }
 
 impl<F: Float> Kernel<F> for Linear {
     fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let x = ctx
-            .inputs
-            .get(0)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
+        let x = rows(ctx.inputs.get(0));
         let w = ctx
             .inputs
             .get(1)
             .into_dimensionality::<Ix2>()
             .expect("rank checked");
-        let mut y = ctx
-            .output
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
+        let mut y = rows_mut(ctx.output);
         let accumulate = if ctx.inputs.len() == 3 {
             let b = ctx.inputs.slice(2);
             for mut row in y.rows_mut() {
@@ -131,15 +123,8 @@ impl<F: Float> Kernel<F> for Linear {
     }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let g = ctx
-            .grad_output
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
-        let x = ctx
-            .inputs
-            .get(0)
-            .into_dimensionality::<Ix2>()
-            .expect("rank checked");
+        let g = rows(ctx.grad_output);
+        let x = rows(ctx.inputs.get(0));
         let m = self.matrix(
             ctx.inputs
                 .get(1)
@@ -147,7 +132,7 @@ impl<F: Float> Kernel<F> for Linear {
                 .expect("rank checked"),
         );
         if let Some((dx, fresh)) = ctx.grad_inputs.get_or_fresh(0) {
-            let mut dx = dx.into_dimensionality::<Ix2>().expect("rank checked");
+            let mut dx = rows_mut(dx);
             matmul_into(&mut dx, &g, &m.t(), !fresh, ctx.threads);
         }
         if let Some((dw, fresh)) = ctx.grad_inputs.get_or_fresh(1) {
@@ -168,4 +153,20 @@ impl<F: Float> Kernel<F> for Linear {
         }
         Ok(())
     }
+}
+
+/// A contiguous array `[..., n]` as the matrix of its rows `[∏..., n]`.
+fn rows<F>(a: ArrayViewD<'_, F>) -> ArrayView2<'_, F> {
+    let n = *a.shape().last().expect("rank ≥ 2");
+    let m = a.len() / n.max(1);
+    a.into_shape_with_order((m, n))
+        .expect("executor buffers are contiguous")
+}
+
+/// A writable contiguous array `[..., n]` as the matrix of its rows.
+fn rows_mut<F>(a: ArrayViewMutD<'_, F>) -> ArrayViewMut2<'_, F> {
+    let n = *a.shape().last().expect("rank ≥ 2");
+    let m = a.len() / n.max(1);
+    a.into_shape_with_order((m, n))
+        .expect("executor buffers are contiguous")
 }

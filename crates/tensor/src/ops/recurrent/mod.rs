@@ -1,0 +1,469 @@
+//! Recurrent layers over sequences `[B, T, F]` (batch first, PyTorch's `batch_first=True`):
+//! one layer of `nn.RNN`, `nn.LSTM` or `nn.GRU`, trained by full backpropagation through time.
+//!
+//! Inputs: `x` `[B, T, I]`, `weight_ih` `[G·H, I]`, `weight_hh` `[G·H, H]` and optionally both
+//! `bias_ih` and `bias_hh` `[G·H]`, with G = 1 (RNN), 4 (LSTM) or 3 (GRU) gate blocks stacked
+//! in PyTorch's row order. Output: every step's hidden state `[B, T, H]`; the initial states
+//! are zero. Stacked layers are several of these ops, one per layer.
+//!
+//! How it runs (each cell's formulas are in its own file: `rnn.rs`, `lstm.rs`, `gru.rs`):
+//! - the input projection `x·W_ihᵀ` of every step is one matrix product over the `B·T`
+//!   rows, with the biases written first (both biases for RNN and LSTM, `b_ih` for the GRU,
+//!   whose `b_hh` stays with its recurrent product);
+//! - each step then adds `h_{t−1}·W_hhᵀ` with one product over the batch and applies the
+//!   cell's nonlinearities row by row, in place;
+//! - backward walks the steps in reverse with one product per step (`dh_{t−1} = dâ_t·W_hh`),
+//!   keeping every step's pre-activation gradient, and ends with one product each for
+//!   `∂W_ih = dâᵀ·x`, `∂W_hh = dâᵀ·h_{prev}` and `∂x = dâ·W_ih` over all `B·T` rows.
+//!
+//! Nothing is allocated per step or per batch: the activated gates, the previous hidden
+//! states (and the LSTM's cell states) live in the node's scratch, the backward gradients in
+//! its workspace.
+
+mod gru;
+mod lstm;
+mod rnn;
+
+pub use rnn::RnnActivation;
+
+use crate::linalg::matmul_into;
+use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
+use crate::{Float, Shape, TensorError};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+
+/// Which recurrent cell a [`Recurrent`] layer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// `nn.RNN`: one gate block.
+    Rnn(RnnActivation),
+    /// `nn.LSTM`: four gate blocks, i, f, g, o.
+    Lstm,
+    /// `nn.GRU`: three gate blocks, r, z, n.
+    Gru,
+}
+
+impl Cell {
+    /// The number of gate blocks G: the weights have `G·H` rows.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Rnn(_) => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+
+    /// The layer's name in messages and summaries: `rnn`, `lstm`, `gru`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Rnn(_) => "rnn",
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+        }
+    }
+}
+
+/// One recurrent layer: `[B, T, I]` → `[B, T, H]` (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recurrent {
+    /// The cell.
+    pub cell: Cell,
+}
+
+/// The sizes of one run.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    batch: usize,
+    steps: usize,
+    input: usize,
+    hidden: usize,
+    /// `G·H`, the width of the gate pre-activations.
+    width: usize,
+}
+
+impl Sizes {
+    fn of(cell: Cell, x: &[usize], out: &[usize]) -> Sizes {
+        let hidden = out[2];
+        Sizes {
+            batch: x[0],
+            steps: x[1],
+            input: x[2],
+            hidden,
+            width: cell.gates() * hidden,
+        }
+    }
+
+    /// Elements of a `[B, T, n]` buffer.
+    fn seq(self, n: usize) -> usize {
+        self.batch * self.steps * n
+    }
+}
+
+/// The forward scratch: activated gates `[B, T, G·H]`, the hidden state each step starts
+/// from `[B, T, H]` (zero at t = 0), and per cell the LSTM's `c` and `tanh c`, or the GRU's
+/// recurrent `u_n` `[B, T, H]` and its recurrent product for one step `[B, G·H]`.
+struct Saved<'a, F> {
+    gates: &'a mut [F],
+    h_prev: &'a mut [F],
+    first: &'a mut [F],
+    second: &'a mut [F],
+    step: &'a mut [F],
+}
+
+fn saved_lens(cell: Cell, s: Sizes) -> [usize; 5] {
+    let (first, second, step) = match cell {
+        Cell::Rnn(_) => (0, 0, 0),
+        Cell::Lstm => (s.seq(s.hidden), s.seq(s.hidden), 0),
+        Cell::Gru => (s.seq(s.hidden), 0, s.batch * s.width),
+    };
+    [s.seq(s.width), s.seq(s.hidden), first, second, step]
+}
+
+/// The backward workspace: input-side pre-activation gradients `[B, T, G·H]`, the GRU's
+/// recurrent-side ones (the same for RNN and LSTM, so not kept twice), the gradient reaching
+/// `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`.
+struct Grads<'a, F> {
+    dx_side: &'a mut [F],
+    dh_side: &'a mut [F],
+    dh_rec: &'a mut [F],
+    dc: &'a mut [F],
+}
+
+fn grad_lens(cell: Cell, s: Sizes) -> [usize; 4] {
+    let dh_side = if cell == Cell::Gru { s.seq(s.width) } else { 0 };
+    let dc = if cell == Cell::Lstm {
+        s.batch * s.hidden
+    } else {
+        0
+    };
+    [s.seq(s.width), dh_side, s.batch * s.hidden, dc]
+}
+
+/// Cuts `buf` into consecutive pieces of the given lengths.
+fn carve<F, const N: usize>(mut buf: &mut [F], lens: [usize; N]) -> [&mut [F]; N] {
+    lens.map(|len| {
+        let (head, tail) = std::mem::take(&mut buf).split_at_mut(len);
+        buf = tail;
+        head
+    })
+}
+
+/// Step `t` of a `[B, T, n]` buffer as a `[B, n]` matrix (rows `T·n` apart).
+fn step_of<F>(buf: &[F], s: Sizes, n: usize, t: usize) -> ArrayView2<'_, F> {
+    let shape = (s.batch, n).strides((s.steps * n, 1));
+    ArrayView2::from_shape(shape, &buf[t * n..]).expect("the buffer holds B·T·n elements")
+}
+
+/// Step `t` of a `[B, T, n]` buffer as a writable `[B, n]` matrix.
+fn step_of_mut<F>(buf: &mut [F], s: Sizes, n: usize, t: usize) -> ArrayViewMut2<'_, F> {
+    let shape = (s.batch, n).strides((s.steps * n, 1));
+    ArrayViewMut2::from_shape(shape, &mut buf[t * n..]).expect("the buffer holds B·T·n elements")
+}
+
+/// A contiguous `rows × cols` matrix over `buf`.
+fn matrix<F>(buf: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("sized by the op")
+}
+
+/// A writable contiguous `rows × cols` matrix over `buf`.
+fn matrix_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols]).expect("sized by the op")
+}
+
+/// Example `b`, step `t` of a `[B, T, n]` buffer.
+fn row<F>(buf: &[F], s: Sizes, n: usize, b: usize, t: usize) -> &[F] {
+    let at = (b * s.steps + t) * n;
+    &buf[at..at + n]
+}
+
+/// Example `b`, step `t` of a `[B, T, n]` buffer, writable.
+fn row_mut<F>(buf: &mut [F], s: Sizes, n: usize, b: usize, t: usize) -> &mut [F] {
+    let at = (b * s.steps + t) * n;
+    &mut buf[at..at + n]
+}
+
+impl Op for Recurrent {
+    fn kind(&self) -> &'static str {
+        self.cell.name()
+    }
+
+    fn arity(&self) -> Arity {
+        Arity::Between(3, 5)
+    }
+
+    fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
+        let (x, w_ih, w_hh) = (inputs[0], inputs[1], inputs[2]);
+        if !x.batched || x.dims.len() != 2 {
+            return Err(format!(
+                "the input must be a batch of sequences [B, steps, features], got {x}"
+            ));
+        }
+        let g = self.cell.gates();
+        if w_hh.batched || w_hh.dims.len() != 2 || w_hh.dims[0] != g * w_hh.dims[1] {
+            return Err(format!(
+                "weight_hh must be [{g}·hidden, hidden], got {w_hh}"
+            ));
+        }
+        let (hidden, features) = (w_hh.dims[1], x.dims[1]);
+        if w_ih.batched || w_ih.dims != [g * hidden, features] {
+            return Err(format!(
+                "weight_ih must be [{}, {features}] for {features} input features, got {w_ih}",
+                g * hidden
+            ));
+        }
+        match inputs.len() {
+            3 => {}
+            5 => {
+                for (name, b) in [("bias_ih", inputs[3]), ("bias_hh", inputs[4])] {
+                    if b.batched || b.dims != [g * hidden] {
+                        return Err(format!("{name} must be [{}], got {b}", g * hidden));
+                    }
+                }
+            }
+            _ => return Err("give both biases (bias_ih and bias_hh) or neither".into()),
+        }
+        Ok(Shape::batched([x.dims[0], hidden]))
+    }
+
+    fn scratch_len(&self, inputs: &[&[usize]], output: &[usize]) -> usize {
+        saved_lens(self.cell, Sizes::of(self.cell, inputs[0], output))
+            .iter()
+            .sum()
+    }
+
+    fn workspace_len(&self, inputs: &[&[usize]], output: &[usize]) -> usize {
+        grad_lens(self.cell, Sizes::of(self.cell, inputs[0], output))
+            .iter()
+            .sum()
+    }
+
+    /// The multiply-adds of both products (×2), as PEERS.md counts them; gate arithmetic is
+    /// not counted.
+    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
+        let steps = inputs[0].dims[0] as u64;
+        2 * steps * (inputs[1].size() + inputs[2].size()) as u64
+    }
+}
+
+impl<F: Float> Kernel<F> for Recurrent {
+    fn forward(&self, mut ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
+        let cell = self.cell;
+        let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
+        let (h, gh) = (s.hidden, s.width);
+        let lens = saved_lens(cell, s);
+        let [gates, h_prev, first, second, step] = carve(ctx.scratch, lens);
+        let mut saved = Saved {
+            gates,
+            h_prev,
+            first,
+            second,
+            step,
+        };
+        let x = matrix(ctx.inputs.slice(0), s.batch * s.steps, s.input);
+        let w_ih = matrix(ctx.inputs.slice(1), gh, s.input);
+        let w_hh = matrix(ctx.inputs.slice(2), gh, h);
+        let biases = (ctx.inputs.len() == 5).then(|| (ctx.inputs.slice(3), ctx.inputs.slice(4)));
+        // The input projection of every step, biases first.
+        for row in saved.gates.chunks_exact_mut(gh) {
+            match (biases, cell) {
+                (None, _) => row.fill(F::zero()),
+                (Some((b_ih, _)), Cell::Gru) => row.copy_from_slice(b_ih),
+                (Some((b_ih, b_hh)), _) => {
+                    for ((r, &a), &b) in row.iter_mut().zip(b_ih).zip(b_hh) {
+                        *r = a + b;
+                    }
+                }
+            }
+        }
+        let mut proj = matrix_mut(saved.gates, s.batch * s.steps, gh);
+        matmul_into(&mut proj, &x, &w_ih.t(), true, ctx.threads);
+        let out = ctx.output.as_slice_mut().expect("contiguous");
+        for t in 0..s.steps {
+            recurrent_product(
+                cell,
+                &mut saved,
+                s,
+                t,
+                &w_hh,
+                biases.map(|b| b.1),
+                ctx.threads,
+            );
+            for b in 0..s.batch {
+                let hp = row(saved.h_prev, s, h, b, t);
+                let ht = row_mut(out, s, h, b, t);
+                let g = row_mut(saved.gates, s, gh, b, t);
+                match cell {
+                    Cell::Rnn(act) => rnn::forward_row(act, g, ht),
+                    Cell::Lstm => {
+                        // c_{t−1}: the previous step's c, or zeros (h_prev's first row) at t = 0.
+                        let (before, now) = saved.first.split_at_mut((b * s.steps + t) * h);
+                        let c_prev = if t == 0 {
+                            hp
+                        } else {
+                            &before[before.len() - h..]
+                        };
+                        let c = &mut now[..h];
+                        let tanh_c = row_mut(saved.second, s, h, b, t);
+                        lstm::forward_row(g, c_prev, c, tanh_c, ht);
+                    }
+                    Cell::Gru => {
+                        let u = &saved.step[b * gh..(b + 1) * gh];
+                        let un = row_mut(saved.first, s, h, b, t);
+                        gru::forward_row(g, u, hp, un, ht);
+                    }
+                }
+                if t + 1 < s.steps {
+                    let ht = row(out, s, h, b, t);
+                    let at = (b * s.steps + t + 1) * h;
+                    saved.h_prev[at..at + h].copy_from_slice(ht);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
+        let cell = self.cell;
+        let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
+        let (h, gh) = (s.hidden, s.width);
+        let [gates, h_prev, first, second, _] = carve_ref(ctx.scratch, saved_lens(cell, s));
+        let [dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
+        let d = Grads {
+            dx_side,
+            dh_side,
+            dh_rec,
+            dc,
+        };
+        d.dh_rec.fill(F::zero());
+        d.dc.fill(F::zero());
+        let w_hh = matrix(ctx.inputs.slice(2), gh, h);
+        let g_out = ctx.grad_output.as_slice().expect("contiguous");
+        for t in (0..s.steps).rev() {
+            for b in 0..s.batch {
+                let go = row(g_out, s, h, b, t);
+                let rec = &mut d.dh_rec[b * h..(b + 1) * h];
+                let gt = row(gates, s, gh, b, t);
+                let dgx = row_mut(d.dx_side, s, gh, b, t);
+                match cell {
+                    Cell::Rnn(act) => rnn::backward_row(act, gt, go, rec, dgx),
+                    Cell::Lstm => {
+                        let c_prev = if t == 0 {
+                            row(h_prev, s, h, b, 0)
+                        } else {
+                            row(first, s, h, b, t - 1)
+                        };
+                        let tanh_c = row(second, s, h, b, t);
+                        let dc = &mut d.dc[b * h..(b + 1) * h];
+                        lstm::backward_row(gt, c_prev, tanh_c, go, rec, dc, dgx);
+                    }
+                    Cell::Gru => {
+                        let un = row(first, s, h, b, t);
+                        let hp = row(h_prev, s, h, b, t);
+                        let dgh = row_mut(d.dh_side, s, gh, b, t);
+                        gru::backward_row(gt, un, hp, go, rec, dgx, dgh);
+                    }
+                }
+            }
+            if t > 0 {
+                // dh_{t−1} = dâ_t·W_hh (+ the GRU's direct part already in dh_rec).
+                let side = if cell == Cell::Gru {
+                    &*d.dh_side
+                } else {
+                    &*d.dx_side
+                };
+                let da = step_of(side, s, gh, t);
+                let mut rec = matrix_mut(d.dh_rec, s.batch, h);
+                matmul_into(&mut rec, &da, &w_hh, cell == Cell::Gru, ctx.threads);
+            }
+        }
+        let rows = s.batch * s.steps;
+        let dgx = matrix(d.dx_side, rows, gh);
+        let dgh = if cell == Cell::Gru {
+            matrix(d.dh_side, rows, gh)
+        } else {
+            dgx
+        };
+        if let Some((dx, fresh)) = ctx.grad_inputs.slice_or_fresh(0) {
+            let w_ih = matrix(ctx.inputs.slice(1), gh, s.input);
+            matmul_into(
+                &mut matrix_mut(dx, rows, s.input),
+                &dgx,
+                &w_ih,
+                !fresh,
+                ctx.threads,
+            );
+        }
+        if let Some((dw, fresh)) = ctx.grad_inputs.slice_or_fresh(1) {
+            let x = matrix(ctx.inputs.slice(0), rows, s.input);
+            matmul_into(
+                &mut matrix_mut(dw, gh, s.input),
+                &dgx.t(),
+                &x,
+                !fresh,
+                ctx.threads,
+            );
+        }
+        if let Some((dw, fresh)) = ctx.grad_inputs.slice_or_fresh(2) {
+            let hp = matrix(h_prev, rows, h);
+            matmul_into(
+                &mut matrix_mut(dw, gh, h),
+                &dgh.t(),
+                &hp,
+                !fresh,
+                ctx.threads,
+            );
+        }
+        if ctx.inputs.len() == 5 {
+            for (k, side) in [(3, dgx), (4, dgh)] {
+                if let Some(db) = ctx.grad_inputs.slice(k) {
+                    for r in side.rows() {
+                        let r = r.to_slice().expect("contiguous rows");
+                        db.iter_mut().zip(r).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds `h_{t−1}·W_hhᵀ` for step `t`: into the gates for RNN and LSTM (skipped at t = 0,
+/// where `h_{t−1}` is zero), into the GRU's per-step recurrent buffer (with `b_hh`) otherwise.
+fn recurrent_product<F: Float>(
+    cell: Cell,
+    saved: &mut Saved<'_, F>,
+    s: Sizes,
+    t: usize,
+    w_hh: &ArrayView2<'_, F>,
+    b_hh: Option<&[F]>,
+    threads: usize,
+) {
+    let hp = step_of(saved.h_prev, s, s.hidden, t);
+    match cell {
+        Cell::Gru => {
+            for row in saved.step.chunks_exact_mut(s.width) {
+                match b_hh {
+                    Some(b) => row.copy_from_slice(b),
+                    None => row.fill(F::zero()),
+                }
+            }
+            if t > 0 {
+                let mut u = matrix_mut(saved.step, s.batch, s.width);
+                matmul_into(&mut u, &hp, &w_hh.t(), true, threads);
+            }
+        }
+        _ if t > 0 => {
+            let mut g = step_of_mut(saved.gates, s, s.width, t);
+            matmul_into(&mut g, &hp, &w_hh.t(), true, threads);
+        }
+        _ => {}
+    }
+}
+
+/// Cuts a read-only `buf` into consecutive pieces of the given lengths.
+fn carve_ref<F, const N: usize>(mut buf: &[F], lens: [usize; N]) -> [&[F]; N] {
+    lens.map(|len| {
+        let (head, tail) = buf.split_at(len);
+        buf = tail;
+        head
+    })
+}
