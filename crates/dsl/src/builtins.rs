@@ -95,6 +95,8 @@ pub(crate) const HEADERS: &[&str] = &["auto", "yes", "no"];
 pub(crate) const METRICS: &[&str] = &["val_loss", "val_accuracy"];
 /// Plateau modes.
 pub(crate) const MODES: &[&str] = &["min", "max"];
+/// The nonlinearities of `rnn`.
+pub(crate) const RNN_NONLINEARITIES: &[&str] = &["tanh", "relu"];
 /// Synthetic data generators.
 pub(crate) const SYNTHETIC: &[&str] = &["xor", "spirals", "moons", "blobs", "uniform"];
 
@@ -108,6 +110,53 @@ pub(crate) const LAYERS: &[Sig] = &[
             p("bias", Bias, W("fan_in_uniform")),
             p("weight", Param, Absent),
         ],
+    },
+    Sig {
+        name: "rnn",
+        params: &[
+            req("hidden", Int),
+            p("layers", Int, N(1.0)),
+            p("nonlinearity", Word(RNN_NONLINEARITIES), W("tanh")),
+            p("dropout", Num, N(0.0)),
+            p("bias", Bool, B(true)),
+            p("init_ih", Init, Absent),
+            p("init_hh", Init, Absent),
+        ],
+    },
+    Sig {
+        name: "lstm",
+        params: &[
+            req("hidden", Int),
+            p("layers", Int, N(1.0)),
+            p("dropout", Num, N(0.0)),
+            p("bias", Bool, B(true)),
+            p("init_ih", Init, Absent),
+            p("init_hh", Init, Absent),
+            p("forget_bias", Num, Absent),
+        ],
+    },
+    Sig {
+        name: "gru",
+        params: &[
+            req("hidden", Int),
+            p("layers", Int, N(1.0)),
+            p("dropout", Num, N(0.0)),
+            p("bias", Bool, B(true)),
+            p("init_ih", Init, Absent),
+            p("init_hh", Init, Absent),
+        ],
+    },
+    Sig {
+        name: "last_step",
+        params: &[],
+    },
+    Sig {
+        name: "step_at",
+        params: &[req("index", Int)],
+    },
+    Sig {
+        name: "mean_steps",
+        params: &[],
     },
     Sig {
         name: "batchnorm",
@@ -209,6 +258,10 @@ pub(crate) const INITS: &[Sig] = &[
     },
     Sig {
         name: "glorot_uniform",
+        params: GAIN,
+    },
+    Sig {
+        name: "identity",
         params: GAIN,
     },
     Sig {

@@ -53,6 +53,15 @@ pub enum InitError {
         shape: Vec<usize>,
     },
 
+    /// An initializer defined on matrices was given a tensor of another rank.
+    #[error("{initializer}: needs a matrix (2 dimensions), got shape {shape:?}")]
+    NotAMatrix {
+        /// The initializer.
+        initializer: &'static str,
+        /// The shape that was passed.
+        shape: Vec<usize>,
+    },
+
     /// The fan a scaled initializer divides by is zero, so its scale is undefined.
     #[error("{initializer}: {fan} is 0, so the scale 1/√({fan}) is undefined")]
     ZeroFan {

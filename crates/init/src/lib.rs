@@ -15,6 +15,8 @@
 //! | [`HeUniform`], [`HeNormal`] | std = gain/√fan | `kaiming_uniform_`, `kaiming_normal_` |
 //! | [`LeCunUniform`], [`LeCunNormal`] | std = 1/√fan_in | He with linear gain |
 //! | [`Orthogonal`] | gain · a random orthogonal matrix | `orthogonal_` |
+//! | [`Identity`] | gain · I (the IRNN's recurrent weights) | `eye_` |
+//! | [`ConstantRows`] | another initializer, with a block of rows set to a constant (an LSTM's forget-gate bias) | `fill_` on a slice |
 //!
 //! Every initializer implements the object-safe [`Initializer`] trait, which fills an
 //! [`ndarray`] view of any shape in place. The scale of the fan-based ones comes from the
@@ -69,9 +71,11 @@ mod constant;
 mod error;
 mod glorot;
 mod he;
+mod identity;
 mod lecun;
 mod normal;
 mod orthogonal;
+mod rows;
 mod sample;
 mod stream;
 mod uniform;
@@ -86,9 +90,11 @@ pub use constant::{Constant, Zeros};
 pub use error::InitError;
 pub use glorot::{GlorotNormal, GlorotUniform};
 pub use he::{HeNormal, HeUniform};
+pub use identity::Identity;
 pub use lecun::{LeCunNormal, LeCunUniform};
 pub use normal::{Normal, TruncatedNormal};
 pub use orthogonal::Orthogonal;
+pub use rows::ConstantRows;
 pub use stream::stream;
 pub use uniform::{FanInUniform, Uniform};
 

@@ -3,8 +3,8 @@
 use crate::divisor::Divisor;
 use crate::real::cast;
 use crate::validate::{non_negative, unit_half_open};
-use crate::vectorize::{fma_is_native, vectorized};
 use crate::{Engine, Hyper, OptimError, Real, UpdateRule};
+use knit_simd::{fma_is_native, vectorized};
 
 /// Adam as PyTorch's `torch.optim.Adam`: an [`Engine`] driving [`AdamConfig`].
 pub type Adam<F> = Engine<F, AdamConfig>;

@@ -74,7 +74,7 @@ impl<F: Real> Divisor<F> {
     /// described in the module documentation.
     ///
     /// `mul_add` must be an instruction, not a library call, for this to be fast: call it
-    /// only in code compiled with FMA (see [`crate::vectorize::fma_is_native`]).
+    /// only in code compiled with FMA (see [`knit_simd::fma_is_native`]).
     #[inline(always)]
     pub(crate) fn divide(self, x: F) -> F {
         let q = x * self.reciprocal;

@@ -5,8 +5,8 @@
 use crate::real::{cast, widen};
 use crate::state::match_entries;
 use crate::validate::non_negative;
-use crate::vectorize::vectorized;
 use crate::{OptimError, Optimizer, ParamGroup, ParamSpec, Real, Slot};
+use knit_simd::vectorized;
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashSet;
 use std::fmt;

@@ -66,7 +66,6 @@ pub mod schedule;
 mod sgd;
 mod state;
 mod validate;
-mod vectorize;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};

@@ -33,6 +33,12 @@ pub trait Float:
     fn as_f64(self) -> f64;
     /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt (used by the exact GELU).
     fn erf(self) -> Self;
+    /// The logistic function `1 / (1 + e^(−x))` in a form that vectorizes: for `f32`
+    /// [`knit_simd::math::logistic`] (within 4 ulp), for `f64` the exact formula.
+    fn logistic(self) -> Self;
+    /// `tanh x` in a form that vectorizes: for `f32` [`knit_simd::math::tanh`] (within
+    /// 4 ulp), for `f64` the C library's.
+    fn tanh_vectorizable(self) -> Self;
     /// The op's kernel for this float type (every op has one for `f32` and `f64`).
     fn kernel(op: &dyn Op) -> &dyn Kernel<Self>;
 }
@@ -49,6 +55,14 @@ impl Float for f32 {
     #[inline]
     fn erf(self) -> Self {
         libm::erff(self)
+    }
+    #[inline(always)]
+    fn logistic(self) -> Self {
+        knit_simd::math::logistic(self)
+    }
+    #[inline(always)]
+    fn tanh_vectorizable(self) -> Self {
+        knit_simd::math::tanh(self)
     }
     fn kernel(op: &dyn Op) -> &dyn Kernel<Self> {
         op
@@ -67,6 +81,14 @@ impl Float for f64 {
     #[inline]
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+    #[inline]
+    fn logistic(self) -> Self {
+        crate::ops::sigmoid(self)
+    }
+    #[inline]
+    fn tanh_vectorizable(self) -> Self {
+        self.tanh()
     }
     fn kernel(op: &dyn Op) -> &dyn Kernel<Self> {
         op

@@ -7,8 +7,9 @@ use crate::ast::Expr;
 use crate::builtins::{FAN_MODES, INITS};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics as Sink};
 use knit_init::{
-    Constant, FanInUniform, FanMode, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Initializer,
-    LeCunNormal, LeCunUniform, Nonlinearity, Normal, Orthogonal, TruncatedNormal, Uniform, Zeros,
+    Constant, FanInUniform, FanMode, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity,
+    Initializer, LeCunNormal, LeCunUniform, Nonlinearity, Normal, Orthogonal, TruncatedNormal,
+    Uniform, Zeros,
 };
 
 /// The initializer an expression names (`he_normal`, `normal(std: 0.01)`).
@@ -41,6 +42,7 @@ fn build(ev: &Ev<'_>, sink: &mut Sink, b: &Bound<'_>) -> Option<Box<dyn Initiali
             GlorotUniform::new(f(ev.num(sink, b, "gain")?)).map(|c| Box::new(c) as _)
         }
         "glorot_normal" => GlorotNormal::new(f(ev.num(sink, b, "gain")?)).map(|c| Box::new(c) as _),
+        "identity" => Identity::new(f(ev.num(sink, b, "gain")?)).map(|c| Box::new(c) as _),
         "orthogonal" => Orthogonal::new(f(ev.num(sink, b, "gain")?)).map(|c| Box::new(c) as _),
         "lecun_uniform" => Ok(Box::new(LeCunUniform)),
         "lecun_normal" => Ok(Box::new(LeCunNormal)),

@@ -57,7 +57,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
         }
     }
 
-    fn row(&mut self, node: String, layer: String, t: &T, params: usize) {
+    pub(crate) fn row(&mut self, node: String, layer: String, t: &T, params: usize) {
         let shape = self.shape(t);
         self.built.layers.push(LayerRow {
             node,
@@ -69,7 +69,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
 
     /// The node `id` a layer made, named after its statement (`h1.relu`) if the graph gave
     /// it a generated name.
-    fn made(&mut self, id: knit_tensor::NodeId, span: Span, what: String) -> T {
+    pub(crate) fn made(&mut self, id: knit_tensor::NodeId, span: Span, what: String) -> T {
         let kind = match self.graph.node(id).map(|n| (&n.kind, n.name.contains('#'))) {
             Ok((knit_tensor::NodeKind::Op { op, .. }, true)) => Some(op.kind()),
             _ => None,
@@ -145,6 +145,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
         }
         match sig.name {
             "dense" => self.dense(&b, x, span),
+            "rnn" | "lstm" | "gru" => self.recurrent(&b, x, span),
+            "last_step" | "step_at" | "mean_steps" => self.readout(&b, x, span),
             "batchnorm" => {
                 let momentum = ev.num(&mut self.sink, &b, "momentum");
                 let eps = ev.num(&mut self.sink, &b, "eps");

@@ -8,6 +8,7 @@ pub(crate) mod defs;
 mod init;
 mod layers;
 mod model;
+mod recurrent;
 mod schedule;
 mod selector;
 mod summary;

@@ -17,6 +17,7 @@ pub use concat::Concat;
 pub use elementwise::{Binary, BinaryKind};
 pub use linear::{Linear, WeightLayout};
 pub use loss::{BceWithLogits, CrossEntropy, Mse};
+pub(crate) use pointwise::sigmoid;
 pub use pointwise::Pointwise;
 pub use recurrent::{Cell, Recurrent, RnnActivation};
 pub use reduce::{Reduce, ReduceKind};

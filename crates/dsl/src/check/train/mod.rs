@@ -200,8 +200,8 @@ pub(crate) fn check_train<'a>(
     };
     let labels = labels.ok()?;
     if let (Some((features, classes)), Some(_)) = (data.synthetic, Some(())) {
-        let declared_in = first_in.dims.clone();
-        if declared_in != [features] {
+        // A row of values is read in row-major order, so [28, 28] takes 784 features.
+        if first_in.size() != features {
             sink.push(
                 Diagnostic::error(Code::ShapeMismatch, format!("dataset `{}` has {features} features per example, but model `{first_name}` takes {first_in}", data.spec.name))
                     .label(*ffile, fdecl.input_shape.span(), format!("expects {first_in}"))

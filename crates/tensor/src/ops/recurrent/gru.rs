@@ -12,13 +12,12 @@
 //! recurrent side `[dâ_r, dâ_z, dâ_n ⊙ r]` (the two differ only in the n block), and
 //! `h_{t−1}` also receives `dh ⊙ z` directly.
 
-use crate::ops::pointwise::sigmoid;
 use crate::Float;
 
 /// One example's step. `gates` (3H) holds `a` (input side, with `b_ih`) and is overwritten
 /// by `[r, z, n]`; `u` (3H) is the recurrent side with `b_hh`; keeps `u_n` in `un` and writes
 /// `h`.
-#[inline]
+#[inline(always)]
 pub(super) fn forward_row<F: Float>(
     gates: &mut [F],
     u: &[F],
@@ -29,10 +28,10 @@ pub(super) fn forward_row<F: Float>(
     let n = h.len();
     let one = F::one();
     for j in 0..n {
-        let r = sigmoid(gates[j] + u[j]);
-        let z = sigmoid(gates[n + j] + u[n + j]);
+        let r = (gates[j] + u[j]).logistic();
+        let z = (gates[n + j] + u[n + j]).logistic();
         let u_n = u[2 * n + j];
-        let cand = (gates[2 * n + j] + r * u_n).tanh();
+        let cand = (gates[2 * n + j] + r * u_n).tanh_vectorizable();
         (gates[j], gates[n + j], gates[2 * n + j]) = (r, z, cand);
         un[j] = u_n;
         h[j] = (one - z) * cand + z * h_prev[j];
@@ -43,7 +42,7 @@ pub(super) fn forward_row<F: Float>(
 /// the recurrent gradient reaching `h_t` and leaves with the direct part for `h_{t−1}`
 /// (`dh ⊙ z`); the input-side and recurrent-side pre-activation gradients go to `dgx` and
 /// `dgh`.
-#[inline]
+#[inline(always)]
 pub(super) fn backward_row<F: Float>(
     gates: &[F],
     un: &[F],

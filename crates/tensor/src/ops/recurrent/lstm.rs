@@ -13,13 +13,12 @@
 //! `dg = dc ⊙ i`, `df = dc ⊙ c_{t−1}`, then through the gate nonlinearities; `c_{t−1}`
 //! receives `dc ⊙ f`.
 
-use crate::ops::pointwise::sigmoid;
 use crate::Float;
 
 /// One example's step. `gates` (4H) holds the pre-activations and is overwritten by the
 /// activated gates; `c_prev` is `c_{t−1}` (zeros at the first step); writes `c`, `tanh_c`
 /// and `h` (each H).
-#[inline]
+#[inline(always)]
 pub(super) fn forward_row<F: Float>(
     gates: &mut [F],
     c_prev: &[F],
@@ -32,9 +31,14 @@ pub(super) fn forward_row<F: Float>(
     let (f, rest) = rest.split_at_mut(n);
     let (g, o) = rest.split_at_mut(n);
     for j in 0..n {
-        let (ij, fj, gj, oj) = (sigmoid(i[j]), sigmoid(f[j]), g[j].tanh(), sigmoid(o[j]));
+        let (ij, fj, gj, oj) = (
+            i[j].logistic(),
+            f[j].logistic(),
+            g[j].tanh_vectorizable(),
+            o[j].logistic(),
+        );
         let cj = fj * c_prev[j] + ij * gj;
-        let tj = cj.tanh();
+        let tj = cj.tanh_vectorizable();
         (i[j], f[j], g[j], o[j]) = (ij, fj, gj, oj);
         c[j] = cj;
         tanh_c[j] = tj;
@@ -45,7 +49,7 @@ pub(super) fn forward_row<F: Float>(
 /// One example's step backward. `gates` are the activated gates of the forward step,
 /// `dh = grad_out + dh_rec`; `dc` holds the gradient reaching `c_t` from step t+1 and leaves
 /// with the one reaching `c_{t−1}`; the 4H pre-activation gradients go to `dgates`.
-#[inline]
+#[inline(always)]
 pub(super) fn backward_row<F: Float>(
     gates: &[F],
     c_prev: &[F],

@@ -29,6 +29,7 @@ pub use rnn::RnnActivation;
 use crate::linalg::matmul_into;
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
+use knit_simd::vectorized;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 /// Which recurrent cell a [`Recurrent`] layer runs.
@@ -170,12 +171,14 @@ fn matrix_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F
 }
 
 /// Example `b`, step `t` of a `[B, T, n]` buffer.
+#[inline(always)]
 fn row<F>(buf: &[F], s: Sizes, n: usize, b: usize, t: usize) -> &[F] {
     let at = (b * s.steps + t) * n;
     &buf[at..at + n]
 }
 
 /// Example `b`, step `t` of a `[B, T, n]` buffer, writable.
+#[inline(always)]
 fn row_mut<F>(buf: &mut [F], s: Sizes, n: usize, b: usize, t: usize) -> &mut [F] {
     let at = (b * s.steps + t) * n;
     &mut buf[at..at + n]
@@ -287,36 +290,10 @@ impl<F: Float> Kernel<F> for Recurrent {
                 biases.map(|b| b.1),
                 ctx.threads,
             );
-            for b in 0..s.batch {
-                let hp = row(saved.h_prev, s, h, b, t);
-                let ht = row_mut(out, s, h, b, t);
-                let g = row_mut(saved.gates, s, gh, b, t);
-                match cell {
-                    Cell::Rnn(act) => rnn::forward_row(act, g, ht),
-                    Cell::Lstm => {
-                        // c_{t−1}: the previous step's c, or zeros (h_prev's first row) at t = 0.
-                        let (before, now) = saved.first.split_at_mut((b * s.steps + t) * h);
-                        let c_prev = if t == 0 {
-                            hp
-                        } else {
-                            &before[before.len() - h..]
-                        };
-                        let c = &mut now[..h];
-                        let tanh_c = row_mut(saved.second, s, h, b, t);
-                        lstm::forward_row(g, c_prev, c, tanh_c, ht);
-                    }
-                    Cell::Gru => {
-                        let u = &saved.step[b * gh..(b + 1) * gh];
-                        let un = row_mut(saved.first, s, h, b, t);
-                        gru::forward_row(g, u, hp, un, ht);
-                    }
-                }
-                if t + 1 < s.steps {
-                    let ht = row(out, s, h, b, t);
-                    let at = (b * s.steps + t + 1) * h;
-                    saved.h_prev[at..at + h].copy_from_slice(ht);
-                }
-            }
+            vectorized(
+                #[inline(always)]
+                || forward_rows(cell, &mut saved, out, s, t),
+            );
         }
         Ok(())
     }
@@ -326,8 +303,14 @@ impl<F: Float> Kernel<F> for Recurrent {
         let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
         let (h, gh) = (s.hidden, s.width);
         let [gates, h_prev, first, second, _] = carve_ref(ctx.scratch, saved_lens(cell, s));
+        let d_saved = SavedRef {
+            gates,
+            h_prev,
+            first,
+            second,
+        };
         let [dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
-        let d = Grads {
+        let mut d = Grads {
             dx_side,
             dh_side,
             dh_rec,
@@ -338,31 +321,10 @@ impl<F: Float> Kernel<F> for Recurrent {
         let w_hh = matrix(ctx.inputs.slice(2), gh, h);
         let g_out = ctx.grad_output.as_slice().expect("contiguous");
         for t in (0..s.steps).rev() {
-            for b in 0..s.batch {
-                let go = row(g_out, s, h, b, t);
-                let rec = &mut d.dh_rec[b * h..(b + 1) * h];
-                let gt = row(gates, s, gh, b, t);
-                let dgx = row_mut(d.dx_side, s, gh, b, t);
-                match cell {
-                    Cell::Rnn(act) => rnn::backward_row(act, gt, go, rec, dgx),
-                    Cell::Lstm => {
-                        let c_prev = if t == 0 {
-                            row(h_prev, s, h, b, 0)
-                        } else {
-                            row(first, s, h, b, t - 1)
-                        };
-                        let tanh_c = row(second, s, h, b, t);
-                        let dc = &mut d.dc[b * h..(b + 1) * h];
-                        lstm::backward_row(gt, c_prev, tanh_c, go, rec, dc, dgx);
-                    }
-                    Cell::Gru => {
-                        let un = row(first, s, h, b, t);
-                        let hp = row(h_prev, s, h, b, t);
-                        let dgh = row_mut(d.dh_side, s, gh, b, t);
-                        gru::backward_row(gt, un, hp, go, rec, dgx, dgh);
-                    }
-                }
-            }
+            vectorized(
+                #[inline(always)]
+                || backward_rows(cell, &d_saved, &mut d, g_out, s, t),
+            );
             if t > 0 {
                 // dh_{t−1} = dâ_t·W_hh (+ the GRU's direct part already in dh_rec).
                 let side = if cell == Cell::Gru {
@@ -466,4 +428,94 @@ fn carve_ref<F, const N: usize>(mut buf: &[F], lens: [usize; N]) -> [&[F]; N] {
         buf = tail;
         head
     })
+}
+
+/// The cell's nonlinearities for step `t` of every example, in place, after the products;
+/// writes `h_t` to the output and to the next step's `h_prev`.
+#[inline(always)]
+fn forward_rows<F: Float>(cell: Cell, saved: &mut Saved<'_, F>, out: &mut [F], s: Sizes, t: usize) {
+    let (h, gh) = (s.hidden, s.width);
+    for b in 0..s.batch {
+        let hp = row(saved.h_prev, s, h, b, t);
+        let ht = row_mut(out, s, h, b, t);
+        let g = row_mut(saved.gates, s, gh, b, t);
+        match cell {
+            Cell::Rnn(act) => rnn::forward_row(act, g, ht),
+            Cell::Lstm => {
+                // c_{t−1}: the previous step's c, or zeros (h_prev's first row) at t = 0.
+                let (before, now) = saved.first.split_at_mut((b * s.steps + t) * h);
+                let c_prev = if t == 0 {
+                    hp
+                } else {
+                    &before[before.len() - h..]
+                };
+                let c = &mut now[..h];
+                let tanh_c = row_mut(saved.second, s, h, b, t);
+                lstm::forward_row(g, c_prev, c, tanh_c, ht);
+            }
+            Cell::Gru => {
+                let u = &saved.step[b * gh..(b + 1) * gh];
+                let un = row_mut(saved.first, s, h, b, t);
+                gru::forward_row(g, u, hp, un, ht);
+            }
+        }
+        if t + 1 < s.steps {
+            let ht = row(out, s, h, b, t);
+            let at = (b * s.steps + t + 1) * h;
+            saved.h_prev[at..at + h].copy_from_slice(ht);
+        }
+    }
+}
+
+/// What the backward pass reads of the forward's scratch.
+struct SavedRef<'a, F> {
+    gates: &'a [F],
+    h_prev: &'a [F],
+    first: &'a [F],
+    second: &'a [F],
+}
+
+/// The cell's backward for step `t` of every example: the pre-activation gradients, and
+/// what passes on to step `t − 1` besides the recurrent product.
+#[inline(always)]
+fn backward_rows<F: Float>(
+    cell: Cell,
+    saved: &SavedRef<'_, F>,
+    d: &mut Grads<'_, F>,
+    g_out: &[F],
+    s: Sizes,
+    t: usize,
+) {
+    let (h, gh) = (s.hidden, s.width);
+    let SavedRef {
+        gates,
+        h_prev,
+        first,
+        second,
+    } = *saved;
+    for b in 0..s.batch {
+        let go = row(g_out, s, h, b, t);
+        let rec = &mut d.dh_rec[b * h..(b + 1) * h];
+        let gt = row(gates, s, gh, b, t);
+        let dgx = row_mut(d.dx_side, s, gh, b, t);
+        match cell {
+            Cell::Rnn(act) => rnn::backward_row(act, gt, go, rec, dgx),
+            Cell::Lstm => {
+                let c_prev = if t == 0 {
+                    row(h_prev, s, h, b, 0)
+                } else {
+                    row(first, s, h, b, t - 1)
+                };
+                let tanh_c = row(second, s, h, b, t);
+                let dc = &mut d.dc[b * h..(b + 1) * h];
+                lstm::backward_row(gt, c_prev, tanh_c, go, rec, dc, dgx);
+            }
+            Cell::Gru => {
+                let un = row(first, s, h, b, t);
+                let hp = row(h_prev, s, h, b, t);
+                let dgh = row_mut(d.dh_side, s, gh, b, t);
+                gru::backward_row(gt, un, hp, go, rec, dgx, dgh);
+            }
+        }
+    }
 }

@@ -16,10 +16,10 @@ pub enum RnnActivation {
 
 /// One example's step: `gate` holds the pre-activation `a` and is overwritten by `h = act(a)`,
 /// which is also written to `h`.
-#[inline]
+#[inline(always)]
 pub(super) fn forward_row<F: Float>(act: RnnActivation, gate: &mut [F], h: &mut [F]) {
     match act {
-        RnnActivation::Tanh => gate.iter_mut().for_each(|a| *a = a.tanh()),
+        RnnActivation::Tanh => gate.iter_mut().for_each(|a| *a = a.tanh_vectorizable()),
         RnnActivation::Relu => gate.iter_mut().for_each(|a| *a = a.max(F::zero())),
     }
     h.copy_from_slice(gate);
@@ -27,7 +27,7 @@ pub(super) fn forward_row<F: Float>(act: RnnActivation, gate: &mut [F], h: &mut 
 
 /// One example's step backward: with `dh = grad_out + dh_rec`, the pre-activation gradient
 /// `da = dh ⊙ act'(h)` goes to `da`.
-#[inline]
+#[inline(always)]
 pub(super) fn backward_row<F: Float>(
     act: RnnActivation,
     h: &[F],

@@ -38,7 +38,7 @@ fn path() -> Path {
 /// `f` and everything it calls must be `#[inline(always)]` for the wider instructions to
 /// reach the loop.
 #[inline(always)]
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     match path() {
         // SAFETY: the CPU supports AVX-512F (detected by `path`).
         #[cfg(target_arch = "x86_64")]
@@ -54,7 +54,7 @@ pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 /// instructions: on x86-64 when it takes the AVX-512 or AVX2 + FMA path, on AArch64
 /// always. Elsewhere `mul_add` is a call to the C library's `fma`, exact but slow, so
 /// loops that use it to save a division keep the division there instead.
-pub(crate) fn fma_is_native() -> bool {
+pub fn fma_is_native() -> bool {
     path() != Path::Baseline || cfg!(target_arch = "aarch64")
 }
 
