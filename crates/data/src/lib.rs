@@ -51,6 +51,7 @@ mod npy;
 mod npz;
 mod rng;
 mod scale;
+mod sequences;
 mod spec;
 mod split;
 mod synthetic;

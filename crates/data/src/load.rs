@@ -226,6 +226,8 @@ impl Read {
 fn check_synthetic_size(kind: &Synthetic, samples: usize, limit: Limit) -> Result<(), DataError> {
     let features = match kind {
         Synthetic::Uniform { features, .. } => *features,
+        Synthetic::Adding { steps } => steps.saturating_mul(2),
+        Synthetic::TemporalOrder { steps } => steps.saturating_mul(8),
         _ => 2,
     };
     let bytes = (samples as u64)

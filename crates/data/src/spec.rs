@@ -47,6 +47,17 @@ pub enum Synthetic {
         /// Number of classes.
         classes: usize,
     },
+    /// The adding problem, a regression over sequences `[steps, 2]` (see `sequences.rs`).
+    Adding {
+        /// Time steps per sequence (at least 2).
+        steps: usize,
+    },
+    /// The temporal-order problem, 4 classes over sequences `[steps, 8]` (see
+    /// `sequences.rs`).
+    TemporalOrder {
+        /// Time steps per sequence (at least 10).
+        steps: usize,
+    },
     /// Gaussian blobs around `centers` random centres (one class each).
     Blobs {
         /// Number of blobs, and of classes.

@@ -1,6 +1,7 @@
-//! Synthetic classification sets generated from a seed: in the plane, XOR, two spirals,
-//! moons and Gaussian blobs; in any dimension, uniform noise with random labels (a benchmark
-//! workload).
+//! Synthetic sets generated from a seed: in the plane, XOR, two spirals, moons and Gaussian
+//! blobs; in any dimension, uniform noise with random labels (a benchmark workload); and
+//! sequence tasks for recurrent networks (`sequences.rs`: the adding and temporal-order
+//! problems).
 //!
 //! Each generator lays its points out class by class, adds Gaussian noise of standard
 //! deviation `noise` to every coordinate, then shuffles the examples, all from one seeded
@@ -14,6 +15,7 @@ use crate::huge_pages;
 
 use crate::dataset::Dataset;
 use crate::rng::{normal, shuffle, stream as rng_stream, unit, Purpose};
+use crate::sequences;
 use crate::{DataError, Synthetic};
 
 /// Half-width of the box blob centres are drawn from (like scikit-learn's `center_box`).
@@ -65,6 +67,20 @@ pub fn generate(
                 labels: y,
                 classes: Some(classes),
             });
+        }
+        Synthetic::Adding { steps } if steps < 2 => {
+            return bad("steps", steps.to_string(), "at least 2");
+        }
+        Synthetic::TemporalOrder { steps } if steps < sequences::ORDER_MIN_STEPS => {
+            return bad("steps", steps.to_string(), "at least 10");
+        }
+        Synthetic::Adding { steps } => {
+            let mut rng = rng_stream(seed, Purpose::Synthetic, stream);
+            return Ok(sequences::adding(samples, steps, &mut rng));
+        }
+        Synthetic::TemporalOrder { steps } => {
+            let mut rng = rng_stream(seed, Purpose::Synthetic, stream);
+            return Ok(sequences::temporal_order(samples, steps, &mut rng));
         }
         Synthetic::Spirals { turns } if !(turns.is_finite() && turns > 0.0) => {
             return bad("turns", turns.to_string(), "a finite number > 0");
@@ -121,7 +137,9 @@ pub fn generate(
             }
             centers
         }
-        Synthetic::Uniform { .. } => unreachable!("generated above"),
+        Synthetic::Uniform { .. } | Synthetic::Adding { .. } | Synthetic::TemporalOrder { .. } => {
+            unreachable!("generated above")
+        }
     };
     if noise > 0.0 {
         for (point, _) in &mut points {
@@ -150,6 +168,8 @@ pub(crate) fn kind_name(kind: &Synthetic) -> &'static str {
         Synthetic::Moons => "moons",
         Synthetic::Blobs { .. } => "blobs",
         Synthetic::Uniform { .. } => "uniform",
+        Synthetic::Adding { .. } => "adding",
+        Synthetic::TemporalOrder { .. } => "temporal_order",
     }
 }
 

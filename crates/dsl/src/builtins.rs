@@ -98,7 +98,15 @@ pub(crate) const MODES: &[&str] = &["min", "max"];
 /// The nonlinearities of `rnn`.
 pub(crate) const RNN_NONLINEARITIES: &[&str] = &["tanh", "relu"];
 /// Synthetic data generators.
-pub(crate) const SYNTHETIC: &[&str] = &["xor", "spirals", "moons", "blobs", "uniform"];
+pub(crate) const SYNTHETIC: &[&str] = &[
+    "xor",
+    "spirals",
+    "moons",
+    "blobs",
+    "uniform",
+    "adding",
+    "temporal_order",
+];
 
 /// Layers, applied with `|>`; their input is not listed.
 pub(crate) const LAYERS: &[Sig] = &[
@@ -516,6 +524,24 @@ pub(crate) const SYNTHETIC_KINDS: &[Sig] = &[
             p("noise", Num, N(0.0)),
             req("features", Int),
             req("classes", Int),
+        ],
+    },
+    Sig {
+        name: "adding",
+        params: &[
+            req("kind", Word(SYNTHETIC)),
+            req("samples", Int),
+            p("noise", Num, N(0.0)),
+            req("steps", Int),
+        ],
+    },
+    Sig {
+        name: "temporal_order",
+        params: &[
+            req("kind", Word(SYNTHETIC)),
+            req("samples", Int),
+            p("noise", Num, N(0.0)),
+            req("steps", Int),
         ],
     },
 ];

@@ -24,6 +24,9 @@ pub(crate) struct DataInfo {
     pub synthetic: Option<(usize, usize)>,
 }
 
+/// The most steps a synthetic sequence may have.
+const MAX_STEPS: usize = 1 << 16;
+
 /// The largest synthetic dataset.
 const MAX_SAMPLES: usize = 100_000_000;
 
@@ -290,6 +293,14 @@ fn synthetic(
                 Synthetic::Uniform { features, classes },
                 (features, classes),
             )
+        }
+        "adding" => {
+            let steps = ev.int(sink, &b, "steps", 2, MAX_STEPS)?;
+            (Synthetic::Adding { steps }, (2 * steps, 0))
+        }
+        "temporal_order" => {
+            let steps = ev.int(sink, &b, "steps", 10, MAX_STEPS)?;
+            (Synthetic::TemporalOrder { steps }, (8 * steps, 4))
         }
         "spirals" => {
             let turns = ev.num(sink, &b, "turns")?;

@@ -277,6 +277,11 @@ impl<F: Float> Kernel<F> for Recurrent {
                 }
             }
         }
+        // Every sequence starts from h_0 = 0 (scratch is reused across batch sizes, so this
+        // row may hold anything).
+        for b in 0..s.batch {
+            row_mut(saved.h_prev, s, h, b, 0).fill(F::zero());
+        }
         let mut proj = matrix_mut(saved.gates, s.batch * s.steps, gh);
         matmul_into(&mut proj, &x, &w_ih.t(), true, ctx.threads);
         let out = ctx.output.as_slice_mut().expect("contiguous");
