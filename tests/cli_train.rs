@@ -646,3 +646,43 @@ fn tying_reports_the_distance_of_the_tied_pairs_each_epoch() {
         "{lines}"
     );
 }
+
+#[test]
+fn norm_clipping_reports_the_steps_it_clipped_and_the_largest_norm() {
+    let dir = tempfile::tempdir().unwrap();
+    let clipping = |max: &str| {
+        let clip = format!("clip=norm({max})");
+        let args = [
+            "train",
+            &digits(),
+            "--epochs",
+            "1",
+            "--quiet",
+            "--report",
+            "r.json",
+            "--out",
+            "tmp",
+            "--set",
+            &clip,
+        ];
+        let out = knit(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap())
+                .unwrap();
+        let c = &report["epochs"][0]["clipping"];
+        let n = |k: &str| c[k].as_f64().unwrap_or_else(|| panic!("{k} in {c}"));
+        (n("steps"), n("clipped_steps"), n("largest_norm"))
+    };
+    let (steps, clipped, largest) = clipping("1e-6");
+    assert!(steps > 10.0, "one entry per step: {steps}");
+    assert_eq!(clipped, steps, "every step's norm exceeds 1e-6");
+    assert!(largest > 0.0 && largest.is_finite());
+    let (steps_free, clipped_free, largest_free) = clipping("1e9");
+    assert_eq!(
+        (steps_free, clipped_free),
+        (steps, 0.0),
+        "nothing exceeds 1e9"
+    );
+    assert!(largest_free > 0.0 && largest_free < 1e9);
+}

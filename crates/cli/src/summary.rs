@@ -133,6 +133,17 @@ struct EpochJson {
     validation: Vec<EvalJson>,
     seconds: f64,
     samples_per_second: f64,
+    /// With norm clipping: steps, steps clipped, and the largest global gradient norm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clipping: Option<ClipJson>,
+}
+
+/// The gradient norms of an epoch's steps before clipping.
+#[derive(Serialize)]
+struct ClipJson {
+    steps: usize,
+    clipped_steps: usize,
+    largest_norm: f64,
 }
 
 fn epoch_json(e: &EpochMetrics, names: &[String]) -> EpochJson {
@@ -152,6 +163,11 @@ fn epoch_json(e: &EpochMetrics, names: &[String]) -> EpochJson {
             .collect(),
         seconds: e.seconds,
         samples_per_second: e.samples_per_second,
+        clipping: e.clipping.map(|c| ClipJson {
+            steps: c.steps,
+            clipped_steps: c.clipped,
+            largest_norm: c.largest_norm,
+        }),
     }
 }
 

@@ -32,7 +32,7 @@ pub use checkpoint::{
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use memory::{check_fits, largest_batch, optimizer_slots, run_memory};
-pub use metrics::{EpochMetrics, EvalMetrics};
+pub use metrics::{ClipStats, EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};
 pub use plan::{
     AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric,

@@ -98,4 +98,27 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Training examples per second.
     pub samples_per_second: f64,
+    /// With norm clipping: the global gradient norms the epoch's steps saw before clipping.
+    pub clipping: Option<ClipStats>,
+}
+
+/// The global gradient norms of an epoch's steps, measured before clipping (the cliffs of a
+/// recurrent net show as a few steps with norms far above the others).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClipStats {
+    /// Steps taken.
+    pub steps: usize,
+    /// Steps whose norm exceeded the maximum, so that their gradients were scaled down.
+    pub clipped: usize,
+    /// The largest norm seen.
+    pub largest_norm: f64,
+}
+
+impl ClipStats {
+    /// Counts one step whose norm before clipping was `norm`, against the maximum `max`.
+    pub fn record(&mut self, norm: f64, max: f64) {
+        self.steps += 1;
+        self.clipped += usize::from(norm > max);
+        self.largest_norm = self.largest_norm.max(norm);
+    }
 }

@@ -4,7 +4,7 @@
 use crate::early_stop::EarlyStopper;
 use crate::evaluate::evaluate;
 use crate::memory::{check_fits, largest_batch, run_memory};
-use crate::metrics::{argmax, EpochMetrics, EvalMetrics};
+use crate::metrics::{argmax, ClipStats, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
 use knit_data::{epoch_order, gather, gather_rows, Dataset, Splits};
 use knit_optim::schedule::Schedule;
@@ -312,7 +312,11 @@ impl Trainer {
         sums.add_batch(&self.exec, &self.plan, &y, loss)?;
         self.exec.backward(self.plan.loss)?;
         self.mask_gradients();
-        self.clip()?;
+        if let Some((norm, max)) = self.clip()? {
+            sums.clipping
+                .get_or_insert_with(ClipStats::default)
+                .record(norm, max);
+        }
         let mut slots = recycle(std::mem::take(&mut self.slot_buffer));
         slots.extend(
             self.exec
@@ -427,15 +431,19 @@ impl Trainer {
         )
     }
 
-    fn clip(&mut self) -> Result<(), TrainError> {
+    /// Clips the gradients as the plan says; with norm clipping, returns the global norm
+    /// before clipping and the maximum.
+    fn clip(&mut self) -> Result<Option<(f64, f64)>, TrainError> {
         let Some(clip) = self.plan.clip else {
-            return Ok(());
+            return Ok(None);
         };
         let mut grads = recycle(std::mem::take(&mut self.grad_buffer));
         grads.extend(self.exec.trainable_grads_mut().map(|(_, _, g)| g));
         let clipped = match clip {
-            Clip::Value(c) => clip_grad_value(&mut grads, c as f32),
-            Clip::Norm(max) => clip_grad_norm(&mut grads, max as f32).map(|_| ()),
+            Clip::Value(c) => clip_grad_value(&mut grads, c as f32).map(|()| None),
+            Clip::Norm(max) => {
+                clip_grad_norm(&mut grads, max as f32).map(|norm| Some((f64::from(norm), max)))
+            }
         };
         self.grad_buffer = recycle(grads);
         Ok(clipped?)
@@ -444,6 +452,7 @@ impl Trainer {
 
 /// Running sums over an epoch's batches.
 struct EpochSums {
+    clipping: Option<ClipStats>,
     examples: usize,
     loss: f64,
     data_loss: Vec<f64>,
@@ -454,6 +463,7 @@ struct EpochSums {
 impl EpochSums {
     fn new(models: usize, penalties: usize) -> Self {
         EpochSums {
+            clipping: None,
             examples: 0,
             loss: 0.0,
             data_loss: vec![0.0; models],
@@ -523,6 +533,7 @@ impl EpochSums {
             } else {
                 0.0
             },
+            clipping: self.clipping,
         }
     }
 }

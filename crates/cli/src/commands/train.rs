@@ -177,6 +177,12 @@ fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     for (pair, distance) in &m.tie_distances {
         line += &format!("  ‖{pair}‖² {distance:.4}");
     }
+    if let Some(c) = m.clipping {
+        line += &format!(
+            "  clipped {}/{}  max ‖g‖ {:.3}",
+            c.clipped, c.steps, c.largest_norm
+        );
+    }
     line += &format!(
         "  lr {:.2e}  {:.0} samples/s  {:.2} s",
         m.lr, m.samples_per_second, m.seconds
