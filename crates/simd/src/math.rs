@@ -55,12 +55,12 @@ pub fn tanh(x: f32) -> f32 {
     let a = x.abs();
     // Small |x|: x + x³·P(x²) (Cephes tanhf).
     let z = x * x;
-    let small =
-        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971e-2) * z + 1.333_148_3e-1) * z
-            - 3.333_332_3e-1)
-            * z
-            * x
-            + x;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971e-2) * z + 1.333_148_3e-1)
+        * z
+        - 3.333_332_3e-1)
+        * z
+        * x
+        + x;
     // Large |x|: 1 − 2 / (e^(2|x|) + 1), with the sign of x.
     let large = 1.0 - 2.0 / (exp(2.0 * a.min(10.0)) + 1.0);
     let large = large.copysign(x);
