@@ -637,6 +637,20 @@ impl<'d, 'a> Lowering<'d, 'a> {
         file: FileId,
         span: Span,
     ) -> Option<ndarray::ArrayD<f32>> {
+        self.initialize_with_fans(init, dims, None, name, file, span)
+    }
+
+    /// [`initialize`](Self::initialize) with the given fans instead of the shape's own
+    /// (a recurrent layer's U(±1/√hidden)).
+    pub(crate) fn initialize_with_fans(
+        &mut self,
+        init: &dyn knit_init::Initializer,
+        dims: &[usize],
+        fans: Option<knit_init::Fans>,
+        name: &str,
+        file: FileId,
+        span: Span,
+    ) -> Option<ndarray::ArrayD<f32>> {
         let elements = dims
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -652,7 +666,11 @@ impl<'d, 'a> Lowering<'d, 'a> {
             return None;
         }
         self.total_elements += elements;
-        match knit_init::initialize(init, dims, self.seed, name) {
+        let drawn = match fans {
+            Some(fans) => knit_init::initialize_with_fans(init, dims, fans, self.seed, name),
+            None => knit_init::initialize(init, dims, self.seed, name),
+        };
+        match drawn {
             Ok(v) => Some(v),
             Err(e) => {
                 self.sink.push(

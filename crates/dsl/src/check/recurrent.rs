@@ -177,7 +177,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
             };
             let mut draw = |this: &mut Self, suffix: &str, d: Draw, dims: &[usize]| {
                 let pname = format!("{name}.{suffix}_l{layer}");
-                let value = this.draw(&d, dims, &pname, b.span)?;
+                let value =
+                    this.initialize_with_fans(&*d.init, dims, d.fans, &pname, file, b.span)?;
                 created += dims.iter().product::<usize>();
                 this.built.inits.push(knit_train::ParamInit {
                     name: pname,
@@ -222,49 +223,6 @@ impl<'d, 'a> Lowering<'d, 'a> {
         };
         self.row(name, label, &h, created);
         Some(h)
-    }
-
-    /// Draws one parameter, counting it against the program's size limits.
-    fn draw(
-        &mut self,
-        d: &Draw,
-        dims: &[usize],
-        name: &str,
-        span: Span,
-    ) -> Option<ndarray::ArrayD<f32>> {
-        let file = self.file();
-        let elements = dims.iter().product::<usize>();
-        if elements > MAX_PARAM_ELEMENTS
-            || self.total_elements.saturating_add(elements) > super::model::MAX_TOTAL_ELEMENTS
-        {
-            self.sink.push(
-                Diagnostic::error(
-                    Code::TooComplex,
-                    format!("parameter `{name}` {dims:?} makes the model too large for knit"),
-                )
-                .label(file, span, format!("{elements} elements"))
-                .help(format!(
-                    "a parameter may have at most {MAX_PARAM_ELEMENTS} elements, a program {}",
-                    super::model::MAX_TOTAL_ELEMENTS
-                )),
-            );
-            return None;
-        }
-        self.total_elements += elements;
-        let drawn = match d.fans {
-            Some(fans) => knit_init::initialize_with_fans(&*d.init, dims, fans, self.seed, name),
-            None => knit_init::initialize(&*d.init, dims, self.seed, name),
-        };
-        match drawn {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.sink.push(
-                    Diagnostic::error(Code::BadValue, format!("cannot initialize `{name}`: {e}"))
-                        .label(file, span, "here"),
-                );
-                None
-            }
-        }
     }
 
     /// `last_step`, `step_at(t)` (t < 0 counts from the end) or `mean_steps` on `x`.
