@@ -412,6 +412,15 @@ impl<F: Float> Executor<F> {
         Ok(view(&self.dims[id.0], &self.grads[id.0]))
     }
 
+    /// An op's backward working memory (`Op::workspace_len` elements) as the last backward
+    /// pass left it; what it holds is the op's to document (a recurrent layer's per-step
+    /// gradients, read with [`Recurrent::hidden_gradients`](crate::ops::Recurrent::hidden_gradients)).
+    /// Empty for nodes without a workspace or that compute no gradient.
+    pub fn workspace(&self, id: NodeId) -> Result<&[F], TensorError> {
+        self.graph.node(id)?;
+        Ok(&self.workspace[id.0])
+    }
+
     /// The gradient with respect to the node called `name`.
     pub fn grad_by_name(&self, name: &str) -> Result<ArrayViewD<'_, F>, TensorError> {
         self.grad(self.graph.id(name)?)

@@ -179,10 +179,22 @@ fn sigmoid(x: f64) -> f64 {
 /// PyTorch's formulas, one step at a time: the stack's output `[B, T, H]` and the smallest
 /// |pre-activation| of a ReLU cell (infinite for the others).
 fn reference(c: &Case, x: &ArrayD<f64>, layers: &[Layer]) -> (ArrayD<f64>, f64) {
+    reference_nudged(c, x, layers, None)
+}
+
+/// [`reference`] with `delta` added to element `j` of example `b`'s hidden state right after
+/// step `t` of the last layer: `(b, t, j, delta)`.
+fn reference_nudged(
+    c: &Case,
+    x: &ArrayD<f64>,
+    layers: &[Layer],
+    nudge: Option<(usize, usize, usize, f64)>,
+) -> (ArrayD<f64>, f64) {
     let (b_n, t_n, hd) = (c.batch, c.steps, c.hidden);
     let mut input = x.clone();
     let mut closest = f64::INFINITY;
-    for l in layers {
+    for (k, l) in layers.iter().enumerate() {
+        let last = k + 1 == layers.len();
         let fan = input.shape()[2];
         let mut out = ArrayD::zeros(IxDyn(&[b_n, t_n, hd]));
         for b in 0..b_n {
@@ -235,6 +247,11 @@ fn reference(c: &Case, x: &ArrayD<f64>, layers: &[Layer]) -> (ArrayD<f64>, f64) 
                         .collect(),
                 };
                 h = next;
+                if let (true, Some((nb, nt, nj, delta))) = (last, nudge) {
+                    if (nb, nt) == (b, t) {
+                        h[nj] += delta;
+                    }
+                }
                 for j in 0..hd {
                     out[[b, t, j]] = h[j];
                 }
@@ -312,5 +329,69 @@ fn outputs_do_not_depend_on_the_batch_size_seen_before() {
             reused.run(output, Mode::Eval).unwrap();
         }
         assert_eq!(reused.value(output).unwrap(), expected, "{cell:?}");
+    }
+}
+
+/// `Recurrent::hidden_gradients` is the total ∂L/∂h_t (through the output and every later
+/// step): against central differences of the reference with h_t nudged, for every cell.
+#[test]
+fn hidden_gradients_are_the_total_derivative_through_time() {
+    for cell in [
+        Cell::Rnn(RnnActivation::Tanh),
+        Cell::Rnn(RnnActivation::Relu),
+        Cell::Lstm,
+        Cell::Gru,
+    ] {
+        let c = Case {
+            cell,
+            batch: 2,
+            steps: 5,
+            input: 3,
+            hidden: 4,
+            layers: 1,
+            bias: true,
+            readout: Readout::Last,
+            values: (0..2048).map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0).collect(),
+        };
+        let Built { graph: g, loss, output, x, r, layers } = build(&c);
+        let r = r.unwrap();
+        let mut exec = Executor::<f64>::new(&g);
+        exec.set_input(g.id("x").unwrap(), x.view()).unwrap();
+        exec.set_input(g.id("r").unwrap(), r.view()).unwrap();
+        exec.run(loss, Mode::Train).unwrap();
+        exec.backward(loss).unwrap();
+        let got = knit_tensor::ops::Recurrent::hidden_gradients(
+            exec.workspace(output).unwrap(),
+            c.batch,
+            c.steps,
+            c.hidden,
+        )
+        .to_vec();
+        // The loss reads the last step: Σ_b Σ_j r[b, j] · h_{T−1}[b, j].
+        let loss_of = |out: &ArrayD<f64>| -> f64 {
+            (0..c.batch)
+                .flat_map(|b| (0..c.hidden).map(move |j| (b, j)))
+                .map(|(b, j)| r[[b, j]] * out[[b, c.steps - 1, j]])
+                .sum()
+        };
+        let eps = 1e-6;
+        for b in 0..c.batch {
+            for t in 0..c.steps {
+                for j in 0..c.hidden {
+                    let up = loss_of(&reference_nudged(&c, &x, &layers, Some((b, t, j, eps))).0);
+                    let down =
+                        loss_of(&reference_nudged(&c, &x, &layers, Some((b, t, j, -eps))).0);
+                    let numeric = (up - down) / (2.0 * eps);
+                    let analytic = got[(b * c.steps + t) * c.hidden + j];
+                    assert!(
+                        (numeric - analytic).abs() <= 1e-7 * (1.0 + numeric.abs()),
+                        "{cell:?} b {b} t {t} j {j}: {analytic} against {numeric}"
+                    );
+                }
+            }
+        }
+        // The step that feeds the loss directly is r; the earliest has passed through every
+        // step's Jacobian.
+        assert_eq!(got[(c.steps - 1) * c.hidden], r[[0, 0]], "{cell:?}");
     }
 }

@@ -38,17 +38,17 @@ pub(super) fn forward_row<F: Float>(
     }
 }
 
-/// One example's step backward. `gates` are `[r, z, n]` of the forward step; `dh_rec` holds
-/// the recurrent gradient reaching `h_t` and leaves with the direct part for `h_{t−1}`
-/// (`dh ⊙ z`); the input-side and recurrent-side pre-activation gradients go to `dgx` and
+/// One example's step backward. `gates` are `[r, z, n]` of the forward step, `dh` the
+/// gradient reaching `h_t`; the direct part for `h_{t−1}` (`dh ⊙ z`) goes to `dh_prev`; the
+/// input-side and recurrent-side pre-activation gradients go to `dgx` and
 /// `dgh`.
 #[inline(always)]
 pub(super) fn backward_row<F: Float>(
     gates: &[F],
     un: &[F],
     h_prev: &[F],
-    grad_out: &[F],
-    dh_rec: &mut [F],
+    dh: &[F],
+    dh_prev: &mut [F],
     dgx: &mut [F],
     dgh: &mut [F],
 ) {
@@ -56,7 +56,7 @@ pub(super) fn backward_row<F: Float>(
     let one = F::one();
     for j in 0..n {
         let (r, z, cand) = (gates[j], gates[n + j], gates[2 * n + j]);
-        let dh = grad_out[j] + dh_rec[j];
+        let dh = dh[j];
         let dn = dh * (one - z);
         let dz = dh * (h_prev[j] - cand);
         let dan = dn * (one - cand * cand);
@@ -69,6 +69,6 @@ pub(super) fn backward_row<F: Float>(
         dgh[j] = dar;
         dgh[n + j] = daz;
         dgh[2 * n + j] = dan * r;
-        dh_rec[j] = dh * z;
+        dh_prev[j] = dh * z;
     }
 }

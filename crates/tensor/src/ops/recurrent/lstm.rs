@@ -46,16 +46,15 @@ pub(super) fn forward_row<F: Float>(
     }
 }
 
-/// One example's step backward. `gates` are the activated gates of the forward step,
-/// `dh = grad_out + dh_rec`; `dc` holds the gradient reaching `c_t` from step t+1 and leaves
+/// One example's step backward. `gates` are the activated gates of the forward step, `dh`
+/// the gradient reaching `h_t`; `dc` holds the gradient reaching `c_t` from step t+1 and leaves
 /// with the one reaching `c_{t−1}`; the 4H pre-activation gradients go to `dgates`.
 #[inline(always)]
 pub(super) fn backward_row<F: Float>(
     gates: &[F],
     c_prev: &[F],
     tanh_c: &[F],
-    grad_out: &[F],
-    dh_rec: &[F],
+    dh: &[F],
     dc: &mut [F],
     dgates: &mut [F],
 ) {
@@ -67,7 +66,7 @@ pub(super) fn backward_row<F: Float>(
     for j in 0..n {
         let (i, f, g, o) = (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]);
         let t = tanh_c[j];
-        let dh = grad_out[j] + dh_rec[j];
+        let dh = dh[j];
         let dct = dh * o * (one - t * t) + dc[j];
         d_o[j] = dh * t * o * (one - o);
         di[j] = dct * g * i * (one - i);

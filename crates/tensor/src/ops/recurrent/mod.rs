@@ -70,6 +70,16 @@ pub struct Recurrent {
     pub cell: Cell,
 }
 
+impl Recurrent {
+    /// `∂L/∂h_t` for every example and step, `[B, T, H]`, from the layer's workspace
+    /// ([`Executor::workspace`](crate::Executor::workspace)) after a backward pass: the total
+    /// derivative, through the layer's output at step t and through every later step. Its
+    /// norm over t shows gradients vanishing or exploding through time.
+    pub fn hidden_gradients<F>(workspace: &[F], batch: usize, steps: usize, hidden: usize) -> &[F] {
+        &workspace[..batch * steps * hidden]
+    }
+}
+
 /// The sizes of one run.
 #[derive(Clone, Copy, Debug)]
 struct Sizes {
@@ -119,24 +129,32 @@ fn saved_lens(cell: Cell, s: Sizes) -> [usize; 5] {
     [s.seq(s.width), s.seq(s.hidden), first, second, step]
 }
 
-/// The backward workspace: input-side pre-activation gradients `[B, T, G·H]`, the GRU's
-/// recurrent-side ones (the same for RNN and LSTM, so not kept twice), the gradient reaching
-/// `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`.
+/// The backward workspace: the total gradient reaching every `h_t` `[B, T, H]` (first, so that
+/// [`Recurrent::hidden_gradients`] finds it), the input-side pre-activation gradients
+/// `[B, T, G·H]`, the GRU's recurrent-side ones (the same for RNN and LSTM, so not kept
+/// twice), the recurrent gradient reaching `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`.
 struct Grads<'a, F> {
+    dh_total: &'a mut [F],
     dx_side: &'a mut [F],
     dh_side: &'a mut [F],
     dh_rec: &'a mut [F],
     dc: &'a mut [F],
 }
 
-fn grad_lens(cell: Cell, s: Sizes) -> [usize; 4] {
+fn grad_lens(cell: Cell, s: Sizes) -> [usize; 5] {
     let dh_side = if cell == Cell::Gru { s.seq(s.width) } else { 0 };
     let dc = if cell == Cell::Lstm {
         s.batch * s.hidden
     } else {
         0
     };
-    [s.seq(s.width), dh_side, s.batch * s.hidden, dc]
+    [
+        s.seq(s.hidden),
+        s.seq(s.width),
+        dh_side,
+        s.batch * s.hidden,
+        dc,
+    ]
 }
 
 /// Cuts `buf` into consecutive pieces of the given lengths.
@@ -314,8 +332,9 @@ impl<F: Float> Kernel<F> for Recurrent {
             first,
             second,
         };
-        let [dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
+        let [dh_total, dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
         let mut d = Grads {
+            dh_total,
             dx_side,
             dh_side,
             dh_rec,
@@ -499,12 +518,18 @@ fn backward_rows<F: Float>(
         second,
     } = *saved;
     for b in 0..s.batch {
+        // dh: the output's gradient plus the recurrent one from step t + 1.
+        let dh = row_mut(d.dh_total, s, h, b, t);
         let go = row(g_out, s, h, b, t);
         let rec = &mut d.dh_rec[b * h..(b + 1) * h];
+        for ((d, &g), &r) in dh.iter_mut().zip(go).zip(rec.iter()) {
+            *d = g + r;
+        }
+        let dh = row(d.dh_total, s, h, b, t);
         let gt = row(gates, s, gh, b, t);
         let dgx = row_mut(d.dx_side, s, gh, b, t);
         match cell {
-            Cell::Rnn(act) => rnn::backward_row(act, gt, go, rec, dgx),
+            Cell::Rnn(act) => rnn::backward_row(act, gt, dh, dgx),
             Cell::Lstm => {
                 let c_prev = if t == 0 {
                     row(h_prev, s, h, b, 0)
@@ -513,13 +538,13 @@ fn backward_rows<F: Float>(
                 };
                 let tanh_c = row(second, s, h, b, t);
                 let dc = &mut d.dc[b * h..(b + 1) * h];
-                lstm::backward_row(gt, c_prev, tanh_c, go, rec, dc, dgx);
+                lstm::backward_row(gt, c_prev, tanh_c, dh, dc, dgx);
             }
             Cell::Gru => {
                 let un = row(first, s, h, b, t);
                 let hp = row(h_prev, s, h, b, t);
                 let dgh = row_mut(d.dh_side, s, gh, b, t);
-                gru::backward_row(gt, un, hp, go, rec, dgx, dgh);
+                gru::backward_row(gt, un, hp, dh, rec, dgx, dgh);
             }
         }
     }

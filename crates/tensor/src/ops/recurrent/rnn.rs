@@ -25,19 +25,12 @@ pub(super) fn forward_row<F: Float>(act: RnnActivation, gate: &mut [F], h: &mut 
     h.copy_from_slice(gate);
 }
 
-/// One example's step backward: with `dh = grad_out + dh_rec`, the pre-activation gradient
-/// `da = dh ⊙ act'(h)` goes to `da`.
+/// One example's step backward: with `dh` the gradient reaching `h_t`, the pre-activation
+/// gradient `da = dh ⊙ act'(h)` goes to `da`.
 #[inline(always)]
-pub(super) fn backward_row<F: Float>(
-    act: RnnActivation,
-    h: &[F],
-    grad_out: &[F],
-    dh_rec: &[F],
-    da: &mut [F],
-) {
+pub(super) fn backward_row<F: Float>(act: RnnActivation, h: &[F], dh: &[F], da: &mut [F]) {
     let one = F::one();
-    for (((d, &h), &g), &r) in da.iter_mut().zip(h).zip(grad_out).zip(dh_rec) {
-        let dh = g + r;
+    for ((d, &h), &dh) in da.iter_mut().zip(h).zip(dh) {
         *d = match act {
             RnnActivation::Tanh => dh * (one - h * h),
             RnnActivation::Relu if h > F::zero() => dh,
