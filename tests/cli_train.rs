@@ -686,3 +686,68 @@ fn norm_clipping_reports_the_steps_it_clipped_and_the_largest_norm() {
     );
     assert!(largest_free > 0.0 && largest_free < 1e9);
 }
+
+/// `(name, norm)` of every line of a gradflow table that starts with `prefix`.
+fn gradflow_rows(stdout: &str, prefix: &str) -> Vec<(String, f64)> {
+    stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(prefix))
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let norm = cols.iter().rev().find_map(|c| c.parse::<f64>().ok())?;
+            Some((cols[0].to_string(), norm))
+        })
+        .collect()
+}
+
+#[test]
+fn gradflow_shows_the_vanishing_gradient_of_deep_sigmoids_and_through_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = examples().join("techniques/deep_sigmoid.net");
+    let out = knit(dir.path(), &["gradflow", &deep.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("gradient flow on 64 training examples at the initial weights"));
+    let weights: Vec<(String, f64)> = gradflow_rows(&stdout, "h.")
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".weight"))
+        .collect();
+    assert_eq!(weights.len(), 8, "{stdout}");
+    for pair in weights.windows(2) {
+        assert!(
+            pair[0].1 < pair[1].1 / 2.0,
+            "shrinks towards the input: {pair:?}"
+        );
+    }
+    assert!(weights[0].1 < weights[7].1 * 1e-4, "{weights:?}");
+
+    let adding = examples().join("adding.net");
+    let out = knit(
+        dir.path(),
+        &[
+            "gradflow",
+            &adding.display().to_string(),
+            "--examples",
+            "32",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("gru `h.l0`: ‖∂L/∂h_t‖ over the batch, t = 1..50"),
+        "{stdout}"
+    );
+    let steps: Vec<f64> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("gru"))
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 50);
+    assert!(
+        steps[0] < steps[49] * 1e-3,
+        "vanishes through time: {} vs {}",
+        steps[0],
+        steps[49]
+    );
+}

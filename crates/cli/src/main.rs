@@ -39,6 +39,9 @@ enum Command {
     Attack(commands::attack::Args),
     /// Compare the model's gradients with finite differences (f64) on real examples.
     Gradcheck(commands::gradcheck::Args),
+    /// How the gradient flows on one training batch: each parameter's gradient norm and,
+    /// per recurrent layer, ‖∂L/∂h_t‖ at every step (f64).
+    Gradflow(commands::gradflow::Args),
     /// Training samples per second at the file's batch size (median of several epochs).
     Bench(commands::bench::Args),
 }
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => commands::predict::run(&args),
         Command::Attack(args) => commands::attack::run(&args),
         Command::Gradcheck(args) => commands::gradcheck::run(&args),
+        Command::Gradflow(args) => commands::gradflow::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -12,6 +12,7 @@ mod early_stop;
 mod ensemble;
 mod error;
 mod evaluate;
+mod gradflow;
 mod memory;
 mod metrics;
 mod observer;
@@ -31,6 +32,7 @@ pub use checkpoint::{
 };
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
+pub use gradflow::{gradient_flow, GradientFlow, StepNorms};
 pub use memory::{check_fits, largest_batch, optimizer_slots, run_memory};
 pub use metrics::{ClipStats, EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};

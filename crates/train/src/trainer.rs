@@ -136,6 +136,30 @@ impl Trainer {
         })
     }
 
+    /// Optimizer steps taken so far (the step dropout masks are drawn for).
+    pub fn steps_done(&self) -> u64 {
+        self.step
+    }
+
+    /// Replaces the training split, for runs that draw fresh examples every epoch (the
+    /// adding problem's protocol: every batch new). The new rows must fit the models as the
+    /// old ones did.
+    pub fn replace_train(&mut self, train: Dataset) -> Result<(), TrainError> {
+        check_data_fits(&self.plan, &train)?;
+        if train.features.ncols() != self.data.train.features.ncols() {
+            return Err(TrainError::DataMismatch {
+                model: self.plan.models[0].name.clone(),
+                message: format!(
+                    "the new training rows have {} values, the old ones {}",
+                    train.features.ncols(),
+                    self.data.train.features.ncols()
+                ),
+            });
+        }
+        self.data.train = train;
+        Ok(())
+    }
+
     /// The executor holding the current parameters.
     pub fn executor(&self) -> &Executor<f32> {
         &self.exec

@@ -8,5 +8,6 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod gradcheck;
+pub mod gradflow;
 pub mod predict;
 pub mod train;
