@@ -140,8 +140,14 @@ pub const ATTACK_RANGE: Option<(f64, f64)> = Some((0.0, 1.0));
 /// The bagging experiment's file.
 pub const BAGGING: &str = "bagging.net";
 
-/// The names `--only` accepts for the procedures.
-pub const PROCEDURES: [&str; 3] = ["pruning", "adversarial", "bagging"];
+/// The names `--only` accepts for the procedures and the recurrent experiments.
+pub const PROCEDURES: [&str; 5] = [
+    "pruning",
+    "adversarial",
+    "bagging",
+    "adding",
+    "sharing_time",
+];
 
 /// Every name `--only` accepts.
 pub fn names() -> Vec<&'static str> {

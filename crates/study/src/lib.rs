@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dependencies;
 pub mod document;
 pub mod ensemble;
 mod error;

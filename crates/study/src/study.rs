@@ -109,5 +109,31 @@ pub fn run(
             results.bagging.push(b);
         }
     }
+    if selection.wants("adding") {
+        for &steps in &crate::dependencies::LENGTHS {
+            for (cell, (file, _)) in crate::dependencies::CELLS.iter().enumerate() {
+                let mut runs = Vec::new();
+                for &seed in seeds.iter().take(crate::dependencies::MAX_SEEDS) {
+                    let r = crate::dependencies::adding_run(dir, file, steps, seed, threads)?;
+                    progress(format!(
+                        "{file} T {steps} seed {seed}: test MSE {:.4}, solved at {} ({:.1} s)",
+                        r.curve.last().copied().unwrap_or(f64::NAN),
+                        r.solved_at().map_or("never".into(), |s| s.to_string()),
+                        r.seconds
+                    ));
+                    runs.push(r);
+                }
+                results
+                    .adding
+                    .push(crate::dependencies::AddingResult { cell, steps, runs });
+            }
+        }
+    }
+    if selection.wants("sharing_time") {
+        for &steps in &crate::dependencies::LENGTHS {
+            let (shared, unrolled) = crate::dependencies::sharing_across_time(dir, steps)?;
+            results.sharing.push((steps, shared, unrolled));
+        }
+    }
     Ok(results)
 }
