@@ -453,10 +453,6 @@ fn pruning_recurrent_weights_keeps_the_pruned_entries_zero() {
 /// and recurrent weights, 2 per non-zero weight at each of the 10 steps, as `knit check`
 /// counts them in the dense total: pruning half of them saves 2·10·(192 + 288).
 #[test]
-#[ignore = "the pruning table's FLOPs/ex counts only `linear`/`matmul` graph ops \
-            (Trainer::linear_flops), not the fused recurrent op: it reads 100 (the dense head \
-            alone) at 0 %, 25 % and 50 % sparsity of h.weight_ih_l0/h.weight_hh_l0, while \
-            `knit check` reports 19,296 FLOPs per example"]
 fn pruning_recurrent_weights_lowers_the_reported_flops() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -733,11 +729,6 @@ fn transfer_from_an_lstm_keeps_the_frozen_encoder_bit_identical() {
 /// `start from "runs/base.safetensors"` with `--out o` starts from the checkpoint an earlier
 /// run wrote under o/, whether the program is named `./tuned.net` or `tuned.net`.
 #[test]
-#[ignore = "with a program named without a folder (`knit train tuned.net --out o`), \
-            transfer_path (crates/cli/src/commands/train.rs) strips the base folder `.` from \
-            `runs/base.safetensors`, which fails, falls back to the file name and looks for \
-            o/base.safetensors: exit 1, `checkpoint runs/base.safetensors: cannot open the \
-            file`; `./tuned.net` or an absolute path works"]
 fn start_from_finds_the_checkpoint_under_out_for_a_program_named_without_a_folder() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -141,12 +141,13 @@ pub const ATTACK_RANGE: Option<(f64, f64)> = Some((0.0, 1.0));
 pub const BAGGING: &str = "bagging.net";
 
 /// The names `--only` accepts for the procedures and the recurrent experiments.
-pub const PROCEDURES: [&str; 5] = [
+pub const PROCEDURES: [&str; 6] = [
     "pruning",
     "adversarial",
     "bagging",
     "adding",
     "sharing_time",
+    "cliffs",
 ];
 
 /// Every name `--only` accepts.

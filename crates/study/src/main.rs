@@ -28,7 +28,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Run only these experiments (file stems of dsl-examples/techniques, or pruning,
-    /// adversarial, bagging, adding, sharing_time).
+    /// adversarial, bagging, adding, sharing_time, cliffs).
     #[arg(long, num_args = 1.., value_name = "NAME")]
     only: Vec<String>,
     /// The folder of the experiment files.

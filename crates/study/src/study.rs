@@ -129,6 +129,20 @@ pub fn run(
             }
         }
     }
+    if selection.wants("cliffs") {
+        let mut runs = [Vec::new(), Vec::new()];
+        for (k, (file, _)) in crate::dependencies::CLIFFS.iter().enumerate() {
+            for &seed in seeds.iter().take(crate::dependencies::MAX_SEEDS) {
+                let r = crate::dependencies::cliff_run(dir, file, seed, threads)?;
+                progress(format!(
+                    "{file} seed {seed}: largest norm {:.3e}, {} spikes, final loss {:.4}",
+                    r.largest_norm, r.spikes, r.final_loss
+                ));
+                runs[k].push(r);
+            }
+        }
+        results.cliffs = Some(runs);
+    }
     if selection.wants("sharing_time") {
         for &steps in &crate::dependencies::LENGTHS {
             let (shared, unrolled) = crate::dependencies::sharing_across_time(dir, steps)?;

@@ -6,7 +6,7 @@ use crate::early_stop::{restore, snapshot};
 use crate::validate::{self, entry_error};
 use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
-use knit_tensor::NodeKind;
+use knit_tensor::{NodeId, NodeKind};
 use ndarray::{ArrayD, IxDyn};
 use std::path::Path;
 
@@ -219,36 +219,49 @@ impl Trainer {
         params + buffers
     }
 
-    /// Forward FLOPs per example of the linear layers at the current weights: a layer
-    /// `y = x·Wᵀ + b` costs `2·nnz(W) + len(b)` (a multiply and an add per non-zero weight,
-    /// an add per bias), per row for an unbatched input. Activations, normalization and the
-    /// loss are not counted; `knit check` reports the dense total of every op.
+    /// Forward FLOPs per example of the linear and recurrent layers at the current weights: a
+    /// layer `y = x·Wᵀ + b` costs `2·nnz(W) + len(b)` (a multiply and an add per non-zero
+    /// weight, an add per bias) per row (per example, per step of a sequence, per row of an
+    /// unbatched input); a recurrent layer `2·nnz(W_ih) + 2·nnz(W_hh)` plus both biases per
+    /// step. Activations, gates, normalization and the loss are not counted; `knit check`
+    /// reports the dense total of every op.
     pub fn linear_flops(&self) -> u64 {
         let graph = self.exec.graph();
         let nodes = graph.nodes();
+        // Non-zero entries of a weight (all of them when it is not a parameter).
+        let nonzero = |id: NodeId| -> u64 {
+            (match &nodes[id.index()].kind {
+                NodeKind::Param { .. } => self
+                    .exec
+                    .value(id)
+                    .map_or(0, |w| w.iter().filter(|&&v| v != 0.0).count()),
+                _ => nodes[id.index()].shape.size(),
+            }) as u64
+        };
+        let size = |id: &NodeId| nodes[id.index()].shape.size() as u64;
         nodes
             .iter()
             .filter_map(|node| match &node.kind {
                 NodeKind::Op { op, inputs, .. }
                     if matches!(op.kind(), "linear" | "matmul") && inputs.len() >= 2 =>
                 {
-                    let rows = if node.shape.batched {
-                        1
-                    } else {
-                        node.shape.dims.first().copied().unwrap_or(1) as u64
+                    // One product per row of the last dimension: per example, or per step.
+                    let dims = &node.shape.dims;
+                    let rows = match (node.shape.batched, dims.split_last()) {
+                        (true, Some((_, lead))) => lead.iter().product::<usize>() as u64,
+                        (false, _) => dims.first().copied().unwrap_or(1) as u64,
+                        (true, None) => 1,
                     };
-                    let weight = inputs[1];
-                    let nonzero = match &nodes[weight.index()].kind {
-                        NodeKind::Param { .. } => self
-                            .exec
-                            .value(weight)
-                            .map_or(0, |w| w.iter().filter(|&&v| v != 0.0).count()),
-                        _ => nodes[weight.index()].shape.size(),
-                    } as u64;
-                    let bias = inputs
-                        .get(2)
-                        .map_or(0, |b| nodes[b.index()].shape.size() as u64);
-                    Some(rows * (2 * nonzero + bias))
+                    let bias = inputs.get(2).map_or(0, size);
+                    Some(rows * (2 * nonzero(inputs[1]) + bias))
+                }
+                NodeKind::Op { op, inputs, .. }
+                    if matches!(op.kind(), "rnn" | "lstm" | "gru") && inputs.len() >= 3 =>
+                {
+                    // Both products at every step, and both biases.
+                    let steps = nodes[inputs[0].index()].shape.dims[0] as u64;
+                    let biases: u64 = inputs[3..].iter().map(size).sum();
+                    Some(steps * (2 * nonzero(inputs[1]) + 2 * nonzero(inputs[2]) + biases))
                 }
                 _ => None,
             })

@@ -233,6 +233,9 @@ fn save_path(plan_save: Option<&Path>, file: &Path, out: Option<&Path>) -> PathB
 fn relative_to(path: &Path, base: &Path) -> PathBuf {
     match path.strip_prefix(base) {
         Ok(rel) if base != Path::new(".") || !path.is_absolute() => rel.to_path_buf(),
+        // A program named without a folder (`knit train net.net`) has its paths resolved
+        // against the empty folder, so they carry no `./` to strip.
+        _ if base == Path::new(".") && path.is_relative() => path.to_path_buf(),
         _ => path
             .file_name()
             .map_or_else(|| path.to_path_buf(), PathBuf::from),
