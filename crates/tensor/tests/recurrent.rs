@@ -351,9 +351,18 @@ fn hidden_gradients_are_the_total_derivative_through_time() {
             layers: 1,
             bias: true,
             readout: Readout::Last,
-            values: (0..2048).map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0).collect(),
+            values: (0..2048)
+                .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
+                .collect(),
         };
-        let Built { graph: g, loss, output, x, r, layers } = build(&c);
+        let Built {
+            graph: g,
+            loss,
+            output,
+            x,
+            r,
+            layers,
+        } = build(&c);
         let r = r.unwrap();
         let mut exec = Executor::<f64>::new(&g);
         exec.set_input(g.id("x").unwrap(), x.view()).unwrap();
@@ -379,8 +388,7 @@ fn hidden_gradients_are_the_total_derivative_through_time() {
             for t in 0..c.steps {
                 for j in 0..c.hidden {
                     let up = loss_of(&reference_nudged(&c, &x, &layers, Some((b, t, j, eps))).0);
-                    let down =
-                        loss_of(&reference_nudged(&c, &x, &layers, Some((b, t, j, -eps))).0);
+                    let down = loss_of(&reference_nudged(&c, &x, &layers, Some((b, t, j, -eps))).0);
                     let numeric = (up - down) / (2.0 * eps);
                     let analytic = got[(b * c.steps + t) * c.hidden + j];
                     assert!(
@@ -393,5 +401,44 @@ fn hidden_gradients_are_the_total_derivative_through_time() {
         // The step that feeds the loss directly is r; the earliest has passed through every
         // step's Jacobian.
         assert_eq!(got[(c.steps - 1) * c.hidden], r[[0, 0]], "{cell:?}");
+    }
+}
+
+/// Two threads split the batch of the time loop between them; every value and gradient is
+/// the same bits as with one thread.
+#[test]
+fn threads_give_the_same_bits() {
+    for cell in [Cell::Rnn(RnnActivation::Tanh), Cell::Lstm, Cell::Gru] {
+        let c = Case {
+            cell,
+            batch: 40,
+            steps: 7,
+            input: 5,
+            hidden: 24,
+            layers: 2,
+            bias: true,
+            readout: Readout::All,
+            values: (0..4096).map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0).collect(),
+        };
+        let Built { graph: g, loss, x, r, .. } = build(&c);
+        let r = r.unwrap();
+        let run = |threads: usize| {
+            knit_tensor::with_thread_pool(threads, || {
+                let mut exec = Executor::<f32>::new(&g);
+                exec.set_threads(threads);
+                exec.set_input(g.id("x").unwrap(), f32s(&x).view()).unwrap();
+                exec.set_input(g.id("r").unwrap(), f32s(&r).view()).unwrap();
+                exec.run(loss, Mode::Train).unwrap();
+                exec.backward(loss).unwrap();
+                let grads: Vec<Vec<f32>> = exec
+                    .trainable_params()
+                    .map(|(_, _, _, g)| g.iter().copied().collect())
+                    .collect();
+                (exec.scalar(loss).unwrap(), grads)
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.0.to_bits(), two.0.to_bits(), "{cell:?} loss");
+        assert_eq!(one.1, two.1, "{cell:?} gradients");
     }
 }

@@ -272,7 +272,7 @@ impl<F: Float> Kernel<F> for Recurrent {
         let (h, gh) = (s.hidden, s.width);
         let lens = saved_lens(cell, s);
         let [gates, h_prev, first, second, step] = carve(ctx.scratch, lens);
-        let mut saved = Saved {
+        let saved = Saved {
             gates,
             h_prev,
             first,
@@ -303,21 +303,8 @@ impl<F: Float> Kernel<F> for Recurrent {
         let mut proj = matrix_mut(saved.gates, s.batch * s.steps, gh);
         matmul_into(&mut proj, &x, &w_ih.t(), true, ctx.threads);
         let out = ctx.output.as_slice_mut().expect("contiguous");
-        for t in 0..s.steps {
-            recurrent_product(
-                cell,
-                &mut saved,
-                s,
-                t,
-                &w_hh,
-                biases.map(|b| b.1),
-                ctx.threads,
-            );
-            vectorized(
-                #[inline(always)]
-                || forward_rows(cell, &mut saved, out, s, t),
-            );
-        }
+        let b_hh = biases.map(|b| b.1);
+        forward_steps(cell, saved, out, s, &w_hh, b_hh, ctx.threads);
         Ok(())
     }
 
@@ -344,23 +331,7 @@ impl<F: Float> Kernel<F> for Recurrent {
         d.dc.fill(F::zero());
         let w_hh = matrix(ctx.inputs.slice(2), gh, h);
         let g_out = ctx.grad_output.as_slice().expect("contiguous");
-        for t in (0..s.steps).rev() {
-            vectorized(
-                #[inline(always)]
-                || backward_rows(cell, &d_saved, &mut d, g_out, s, t),
-            );
-            if t > 0 {
-                // dh_{t−1} = dâ_t·W_hh (+ the GRU's direct part already in dh_rec).
-                let side = if cell == Cell::Gru {
-                    &*d.dh_side
-                } else {
-                    &*d.dx_side
-                };
-                let da = step_of(side, s, gh, t);
-                let mut rec = matrix_mut(d.dh_rec, s.batch, h);
-                matmul_into(&mut rec, &da, &w_hh, cell == Cell::Gru, ctx.threads);
-            }
-        }
+        backward_steps(cell, d_saved, &mut d, g_out, s, &w_hh, ctx.threads);
         let rows = s.batch * s.steps;
         let dgx = matrix(d.dx_side, rows, gh);
         let dgh = if cell == Cell::Gru {
@@ -546,6 +517,201 @@ fn backward_rows<F: Float>(
                 let dgh = row_mut(d.dh_side, s, gh, b, t);
                 gru::backward_row(gt, un, hp, dh, rec, dgx, dgh);
             }
+        }
+    }
+}
+
+/// The fewest examples worth a thread of their own in the time loop.
+const MIN_ROWS_PER_THREAD: usize = 8;
+
+/// Buffers laid out batch-major (`[B, ...]`, every example's rows together), split at
+/// example `at` of `batch`; empty buffers (a cell's unused parts) split into two empties.
+fn split_rows<F>(buf: &mut [F], batch: usize, at: usize) -> (&mut [F], &mut [F]) {
+    let per_example = buf.len() / batch.max(1);
+    buf.split_at_mut(at * per_example)
+}
+
+/// Read-only [`split_rows`].
+fn split_rows_ref<F>(buf: &[F], batch: usize, at: usize) -> (&[F], &[F]) {
+    let per_example = buf.len() / batch.max(1);
+    buf.split_at(at * per_example)
+}
+
+impl<'a, F> Saved<'a, F> {
+    /// The saved buffers of examples `..at` and `at..`.
+    fn split(self, batch: usize, at: usize) -> (Self, Self) {
+        let (g0, g1) = split_rows(self.gates, batch, at);
+        let (p0, p1) = split_rows(self.h_prev, batch, at);
+        let (f0, f1) = split_rows(self.first, batch, at);
+        let (s0, s1) = split_rows(self.second, batch, at);
+        let (t0, t1) = split_rows(self.step, batch, at);
+        (
+            Saved {
+                gates: g0,
+                h_prev: p0,
+                first: f0,
+                second: s0,
+                step: t0,
+            },
+            Saved {
+                gates: g1,
+                h_prev: p1,
+                first: f1,
+                second: s1,
+                step: t1,
+            },
+        )
+    }
+}
+
+impl<'a, F> SavedRef<'a, F> {
+    /// The saved buffers of examples `..at` and `at..`.
+    fn split(self, batch: usize, at: usize) -> (Self, Self) {
+        let (g0, g1) = split_rows_ref(self.gates, batch, at);
+        let (p0, p1) = split_rows_ref(self.h_prev, batch, at);
+        let (f0, f1) = split_rows_ref(self.first, batch, at);
+        let (s0, s1) = split_rows_ref(self.second, batch, at);
+        (
+            SavedRef {
+                gates: g0,
+                h_prev: p0,
+                first: f0,
+                second: s0,
+            },
+            SavedRef {
+                gates: g1,
+                h_prev: p1,
+                first: f1,
+                second: s1,
+            },
+        )
+    }
+}
+
+impl<'a, F> Grads<'a, F> {
+    /// The gradient buffers of examples `..at` and `at..`.
+    fn split(self, batch: usize, at: usize) -> (Self, Self) {
+        let (h0, h1) = split_rows(self.dh_total, batch, at);
+        let (x0, x1) = split_rows(self.dx_side, batch, at);
+        let (r0, r1) = split_rows(self.dh_side, batch, at);
+        let (e0, e1) = split_rows(self.dh_rec, batch, at);
+        let (c0, c1) = split_rows(self.dc, batch, at);
+        (
+            Grads {
+                dh_total: h0,
+                dx_side: x0,
+                dh_side: r0,
+                dh_rec: e0,
+                dc: c0,
+            },
+            Grads {
+                dh_total: h1,
+                dx_side: x1,
+                dh_side: r1,
+                dh_rec: e1,
+                dc: c1,
+            },
+        )
+    }
+}
+
+/// Whether the time loop over `batch` examples is split over `threads`, and where.
+fn split_point(batch: usize, threads: usize) -> Option<usize> {
+    (threads > 1 && batch >= 2 * MIN_ROWS_PER_THREAD).then_some(batch / 2)
+}
+
+/// The forward time loop, after the input projection: each step's recurrent product and
+/// nonlinearities. Examples are independent through time, so with several threads the
+/// batch is split and every part runs all its steps on its own thread (one hand-over per
+/// pass instead of one per product); each example's values are the same bits either way.
+fn forward_steps<F: Float>(
+    cell: Cell,
+    saved: Saved<'_, F>,
+    out: &mut [F],
+    s: Sizes,
+    w_hh: &ArrayView2<'_, F>,
+    b_hh: Option<&[F]>,
+    threads: usize,
+) {
+    if let Some(at) = split_point(s.batch, threads) {
+        let (saved0, saved1) = saved.split(s.batch, at);
+        let (out0, out1) = split_rows(out, s.batch, at);
+        let (s0, s1) = (
+            Sizes { batch: at, ..s },
+            Sizes {
+                batch: s.batch - at,
+                ..s
+            },
+        );
+        let half = threads / 2;
+        rayon::join(
+            || forward_steps(cell, saved0, out0, s0, w_hh, b_hh, half),
+            || forward_steps(cell, saved1, out1, s1, w_hh, b_hh, threads - half),
+        );
+        return;
+    }
+    let mut saved = saved;
+    for t in 0..s.steps {
+        recurrent_product(cell, &mut saved, s, t, w_hh, b_hh, threads);
+        vectorized(
+            #[inline(always)]
+            || forward_rows(cell, &mut saved, out, s, t),
+        );
+    }
+}
+
+/// The backward time loop, in reverse: each step's cell backward and the product that
+/// carries the gradient to the step before; split over threads like [`forward_steps`].
+fn backward_steps<F: Float>(
+    cell: Cell,
+    saved: SavedRef<'_, F>,
+    d: &mut Grads<'_, F>,
+    g_out: &[F],
+    s: Sizes,
+    w_hh: &ArrayView2<'_, F>,
+    threads: usize,
+) {
+    if let Some(at) = split_point(s.batch, threads) {
+        let (saved0, saved1) = saved.split(s.batch, at);
+        let whole = Grads {
+            dh_total: &mut *d.dh_total,
+            dx_side: &mut *d.dx_side,
+            dh_side: &mut *d.dh_side,
+            dh_rec: &mut *d.dh_rec,
+            dc: &mut *d.dc,
+        };
+        let (mut d0, mut d1) = whole.split(s.batch, at);
+        let (g0, g1) = split_rows_ref(g_out, s.batch, at);
+        let (s0, s1) = (
+            Sizes { batch: at, ..s },
+            Sizes {
+                batch: s.batch - at,
+                ..s
+            },
+        );
+        let half = threads / 2;
+        rayon::join(
+            || backward_steps(cell, saved0, &mut d0, g0, s0, w_hh, half),
+            || backward_steps(cell, saved1, &mut d1, g1, s1, w_hh, threads - half),
+        );
+        return;
+    }
+    let (h, gh) = (s.hidden, s.width);
+    for t in (0..s.steps).rev() {
+        vectorized(
+            #[inline(always)]
+            || backward_rows(cell, &saved, d, g_out, s, t),
+        );
+        if t > 0 {
+            // dh_{t−1} = dâ_t·W_hh (+ the GRU's direct part already in dh_rec).
+            let side = if cell == Cell::Gru {
+                &*d.dh_side
+            } else {
+                &*d.dx_side
+            };
+            let da = step_of(side, s, gh, t);
+            let mut rec = matrix_mut(d.dh_rec, s.batch, h);
+            matmul_into(&mut rec, &da, w_hh, cell == Cell::Gru, threads);
         }
     }
 }
