@@ -182,3 +182,96 @@ fn a_shared_weight_receives_the_sum_of_both_uses() {
     assert_eq!(e1.grad(wi).unwrap(), expected);
     assert_eq!(e1.scalar(loss).unwrap(), e2.scalar(loss2).unwrap());
 }
+
+/// A random recurrent composite: a sequence through a recurrent cell, a per-step dense layer
+/// whose weight is used twice with a residual skip, a readout over the steps, and a
+/// classifier with softmax cross-entropy.
+#[derive(Debug, Clone)]
+struct SeqCase {
+    cell: knit_tensor::ops::Cell,
+    batch: usize,
+    steps: usize,
+    features: usize,
+    hidden: usize,
+    classes: usize,
+    last: bool,
+    values: Vec<f64>,
+    labels: Vec<usize>,
+}
+
+fn seq_case() -> impl Strategy<Value = SeqCase> {
+    use knit_tensor::ops::{Cell, RnnActivation};
+    let cell = prop_oneof![
+        Just(Cell::Rnn(RnnActivation::Tanh)),
+        Just(Cell::Lstm),
+        Just(Cell::Gru),
+    ];
+    (
+        cell,
+        1usize..4,
+        1usize..6,
+        1usize..4,
+        1usize..5,
+        2usize..4,
+        any::<bool>(),
+    )
+        .prop_flat_map(|(cell, batch, steps, features, hidden, classes, last)| {
+            let values = prop::collection::vec(-1.0..1.0f64, 1024);
+            let labels = prop::collection::vec(0..classes, batch);
+            (values, labels).prop_map(move |(values, labels)| SeqCase {
+                cell,
+                batch,
+                steps,
+                features,
+                hidden,
+                classes,
+                last,
+                values,
+                labels,
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn random_recurrent_composites_with_sharing_and_skips(c in seq_case()) {
+        let mut v = c.values.iter().copied().cycle();
+        let rows = c.cell.gates() * c.hidden;
+        let x_data = take(&mut v, &[c.batch, c.steps, c.features]) * 2.0;
+        let mut g = Graph::new();
+        let x = g.input("x", &[c.steps, c.features]).unwrap();
+        let y = g.labels("y").unwrap();
+        let weights = knit_tensor::RecurrentWeights {
+            ih: f32s(&take(&mut v, &[rows, c.features])),
+            hh: f32s(&take(&mut v, &[rows, c.hidden])),
+            biases: Some((f32s(&take(&mut v, &[rows])), f32s(&take(&mut v, &[rows])))),
+        };
+        let h = g.recurrent("rec", 0, x, c.cell, weights).unwrap();
+        let shared = g
+            .param("shared.weight", f32s(&take(&mut v, &[c.hidden, c.hidden])))
+            .unwrap();
+        let a = g.linear(h, shared, None).unwrap();
+        let a = g.tanh(a).unwrap();
+        let a = g.linear(a, shared, None).unwrap();
+        let h = g.add(a, h).unwrap(); // residual skip around the shared pair
+        let read = if c.last { g.last_step(h) } else { g.mean(h, Some(1)) }.unwrap();
+        let logits = g
+            .dense("out", read, f32s(&take(&mut v, &[c.classes, c.hidden])), None)
+            .unwrap();
+        let loss = g.cross_entropy(logits, y).unwrap();
+        let labels = ArrayD::from_shape_vec(
+            IxDyn(&[c.batch]),
+            c.labels.iter().map(|&l| l as f64).collect(),
+        )
+        .unwrap();
+        let mut exec = Executor::<f64>::new(&g);
+        exec.set_input(x, x_data.view()).unwrap();
+        exec.set_input(y, labels.view()).unwrap();
+        let mut wrt: Vec<NodeId> = g.params().map(|(id, _)| id).collect();
+        wrt.push(x);
+        let report = gradcheck(&mut exec, loss, &wrt, &GradCheckConfig::default()).unwrap();
+        prop_assert!(report.passed(), "\n{}", report);
+    }
+}
