@@ -724,6 +724,39 @@ fn transfer_from_an_lstm_keeps_the_frozen_encoder_bit_identical() {
         ),
         "{err}"
     );
+    // `only h.*` loads the encoder and leaves the new head (and the new `out`) freshly
+    // initialized, as a user fine-tuning a new head on a pretrained encoder does.
+    let only = renamed.replace(", rename out -> head", ", only h.*");
+    write(d, "wide.net", &only);
+    train(d, "./wide.net", "o", &[]);
+    let wide = bits(&d.join("o/runs/wide.safetensors"));
+    for name in [
+        "h.weight_ih_l0",
+        "h.weight_hh_l0",
+        "h.bias_ih_l0",
+        "h.bias_hh_l0",
+    ] {
+        assert_eq!(before[name], wide[name], "{name} is loaded and frozen");
+    }
+    assert_eq!(
+        wide.len(),
+        8,
+        "the encoder, the new head and the new output"
+    );
+    // `except` names what is not loaded; a selector that matches nothing is an error.
+    write(
+        d,
+        "wide.net",
+        &only.replace(", only h.*", ", except head.*, out.*"),
+    );
+    train(d, "./wide.net", "o", &[]);
+    assert_eq!(
+        bits(&d.join("o/runs/wide.safetensors"))["h.weight_hh_l0"],
+        before["h.weight_hh_l0"]
+    );
+    write(d, "wide.net", &only.replace(", only h.*", ", only enc.*"));
+    let err = fails(d, 1, &["train", "./wide.net", "--quiet", "--out", "o"]);
+    assert!(err.contains("enc.*"), "{err}");
 }
 
 /// `start from "runs/base.safetensors"` with `--out o` starts from the checkpoint an earlier

@@ -423,6 +423,8 @@ pub enum TrainKind {
         from: Str,
         /// Renames of checkpoint names.
         renames: Vec<Rename>,
+        /// Which of the model's parameters and buffers to load (all when absent).
+        filter: Option<StartFilter>,
     },
     /// `seed 7`.
     Seed(Expr),
@@ -518,6 +520,18 @@ pub enum BaggingClause {
     Bootstrap(Expr, Span),
     /// `combine vote`.
     Combine(Ident, Span),
+}
+
+/// `only SELECTORS` or `except SELECTORS` in a `start` line: the parameters and buffers to
+/// load from the checkpoint, the others keeping their fresh initialization (a new head).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartFilter {
+    /// Whether the selectors name what is loaded (`only`) or what is not (`except`).
+    pub only: bool,
+    /// The selectors.
+    pub selectors: Vec<Selector>,
+    /// The whole clause.
+    pub span: Span,
 }
 
 /// `rename old -> new` in a `start` line.

@@ -454,6 +454,9 @@ pub struct Transfer {
     pub rename: Vec<(String, String)>,
     /// Parameters kept frozen (their names, selectors already resolved).
     pub freeze: Vec<String>,
+    /// The parameters and buffers loaded, when only some are (`only`/`except`); the others
+    /// keep their initialization, so that a new head can be trained on a loaded encoder.
+    pub load: Option<Vec<String>>,
 }
 
 pub use knit_regularize::PruneScope;

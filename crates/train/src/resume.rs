@@ -473,6 +473,18 @@ impl Trainer {
         path: &Path,
         rename: &[(String, String)],
     ) -> Result<usize, TrainError> {
+        self.load_some_weights(ckpt, path, rename, None)
+    }
+
+    /// [`load_weights`](Self::load_weights) for the parameters and buffers named in `only`
+    /// (all when `None`); the others keep their current values.
+    pub fn load_some_weights(
+        &mut self,
+        ckpt: &Checkpoint,
+        path: &Path,
+        rename: &[(String, String)],
+        only: Option<&[String]>,
+    ) -> Result<usize, TrainError> {
         let renamed = |name: &str| -> String {
             for (old, new) in rename {
                 if let Some(rest) = name.strip_prefix(new.as_str()) {
@@ -489,6 +501,9 @@ impl Trainer {
             .collect();
         let mut found = Vec::new();
         for (name, is_param, shape) in self.state_shapes() {
+            if only.is_some_and(|names| !names.contains(&name)) {
+                continue;
+            }
             let source = renamed(&name);
             if is_counter(&name) && !ckpt.tensors.contains_key(&source) {
                 // As PyTorch's batch norm does for older files: a missing counter is not an

@@ -484,6 +484,7 @@ pub fn run(args: &Args) -> ExitCode {
         (
             transfer_path(&t.from, &args.file, args.out.as_deref()),
             t.rename.clone(),
+            t.load.clone(),
         )
     });
     if let Err(code) = check_outputs(args, &save, transfer.as_ref().map(|t| t.0.as_path())) {
@@ -512,10 +513,10 @@ pub fn run(args: &Args) -> ExitCode {
             trainer
                 .resume(&ckpt, resume)
                 .map_err(|e| common::train_failure(&e))?;
-        } else if let Some((from, rename)) = &transfer {
+        } else if let Some((from, rename, load)) = &transfer {
             let ckpt = common::read_checkpoint(from)?;
             trainer
-                .load_weights(&ckpt, from, rename)
+                .load_some_weights(&ckpt, from, rename, load.as_deref())
                 .map_err(|e| common::train_failure(&e))?;
         }
         let mut progress = Progress {

@@ -268,10 +268,18 @@ pub(crate) fn train_setting(kind: &TrainKind) -> String {
             }
             s
         }
-        TrainKind::Start { from, renames } => {
+        TrainKind::Start {
+            from,
+            renames,
+            filter,
+        } => {
             let mut s = format!("from {}", string(from));
             for r in renames {
                 s.push_str(&format!(", rename {} -> {}", r.from.pattern, r.to.pattern));
+            }
+            if let Some(f) = filter {
+                let word = if f.only { "only" } else { "except" };
+                s.push_str(&format!(", {word} {}", selectors(&f.selectors)));
             }
             s
         }

@@ -423,21 +423,34 @@ impl Ctx {
             Rule::start_s => {
                 next(&mut inner, "from")?;
                 let from = self.string(next(&mut inner, "checkpoint")?)?;
-                let renames = inner
-                    .map(|p| {
-                        let rspan = self.span(&p);
-                        let mut ri = p.into_inner();
-                        next(&mut ri, "keyword")?;
+                let mut renames = Vec::new();
+                let mut filter = None;
+                for p in inner {
+                    let rspan = self.span(&p);
+                    let rule = p.as_rule();
+                    let mut ri = p.into_inner();
+                    next(&mut ri, "keyword")?;
+                    if rule == Rule::rename {
                         let from = self.selector(next(&mut ri, "old name")?);
                         let to = self.selector(next(&mut ri, "new name")?);
-                        Ok(Rename {
+                        renames.push(Rename {
                             from,
                             to,
                             span: rspan,
-                        })
-                    })
-                    .collect::<Build<_>>()?;
-                TrainKind::Start { from, renames }
+                        });
+                    } else {
+                        filter = Some(StartFilter {
+                            only: rule == Rule::start_only,
+                            selectors: self.selectors(next(&mut ri, "selectors")?)?,
+                            span: rspan,
+                        });
+                    }
+                }
+                TrainKind::Start {
+                    from,
+                    renames,
+                    filter,
+                }
             }
             Rule::seed_s => TrainKind::Seed(self.expr(next(&mut inner, "seed")?)?),
             Rule::save_s => TrainKind::Save(self.string(next(&mut inner, "path")?)?),

@@ -319,7 +319,15 @@ pub(crate) fn check_train<'a>(
         ));
     }
     if let Some(t) = &procedures.transfer {
-        lines.push(format!("start from {}", t.from.display()));
+        lines.push(match &t.load {
+            None => format!("start from {}", t.from.display()),
+            Some(names) => format!(
+                "start from {}, loading {} of the model's parameters and buffers: {}",
+                t.from.display(),
+                names.len(),
+                names.join(", ")
+            ),
+        });
     }
     let summary = TrainSummary {
         models: outputs.iter().map(|o| o.0.clone()).collect(),

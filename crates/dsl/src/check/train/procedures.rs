@@ -70,8 +70,11 @@ impl Cx<'_, '_> {
             }
             ok &= self.alone_with_bagging(line.span, models);
         }
-        if let Some(TrainKind::Start { from, renames }) =
-            self.settings.get("start").map(|s| &s.kind)
+        if let Some(TrainKind::Start {
+            from,
+            renames,
+            filter,
+        }) = self.settings.get("start").map(|s| &s.kind)
         {
             let path = self.path(&from.value);
             if !path.exists() {
@@ -88,13 +91,50 @@ impl Cx<'_, '_> {
                 .iter()
                 .map(|r| (r.from.pattern.clone(), r.to.pattern.clone()))
                 .collect();
+            let load = match filter {
+                None => None,
+                Some(f) => match self.start_filter(f) {
+                    Some(names) => Some(names),
+                    None => return None,
+                },
+            };
             p.transfer = Some(Transfer {
                 from: path,
                 rename,
                 freeze: frozen.to_vec(),
+                load,
             });
         }
         ok.then_some(p)
+    }
+
+    /// The parameters and buffers a `start from ..., only/except ...` clause loads, in graph
+    /// order; loading nothing is an error.
+    fn start_filter(&mut self, f: &crate::ast::StartFilter) -> Option<Vec<String>> {
+        let mut names = self.params.clone();
+        for node in self.graph.nodes() {
+            if let knit_tensor::NodeKind::Op { state, .. } = &node.kind {
+                names.extend(state.iter().map(|s| format!("{}.{}", node.name, s.name)));
+            }
+        }
+        let matched = super::super::selector::resolve(self.sink, self.file, &f.selectors, &names)?;
+        let load: Vec<String> = if f.only {
+            matched
+        } else {
+            names.into_iter().filter(|n| !matched.contains(n)).collect()
+        };
+        if load.is_empty() {
+            self.sink.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    "this `start from` loads nothing: every parameter is excluded",
+                )
+                .label(self.file, f.span, "excludes everything")
+                .help("drop the `start` line to train from scratch"),
+            );
+            return None;
+        }
+        Some(load)
     }
 
     /// Reports what an ensemble run cannot carry out for its members: several models side
