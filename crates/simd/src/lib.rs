@@ -4,8 +4,8 @@
 //! that are worth 16 floats a vector run inside [`vectorized`], which compiles them again for
 //! AVX-512 or AVX2 + FMA and picks the widest path the CPU has. The elementary functions in
 //! [`math`] are written so that such loops vectorize: no branches, no calls into the C
-//! library, every operation a separately rounded IEEE operation, so they give the same bits
-//! on every path.
+//! library where the CPU has FMA, every operation a correctly rounded IEEE operation (fused
+//! multiply-adds included), so they give the same bits on every path.
 //!
 //! ```
 //! use knit_simd::{math, vectorized};
