@@ -418,9 +418,17 @@ fn threads_give_the_same_bits() {
             layers: 2,
             bias: true,
             readout: Readout::All,
-            values: (0..4096).map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0).collect(),
+            values: (0..4096)
+                .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
+                .collect(),
         };
-        let Built { graph: g, loss, x, r, .. } = build(&c);
+        let Built {
+            graph: g,
+            loss,
+            x,
+            r,
+            ..
+        } = build(&c);
         let r = r.unwrap();
         let run = |threads: usize| {
             knit_tensor::with_thread_pool(threads, || {

@@ -112,12 +112,13 @@ impl Sizes {
 /// The forward scratch: activated gates `[B, T, G·H]`, the hidden state each step starts
 /// from `[B, T, H]` (zero at t = 0), and per cell the LSTM's `c` and `tanh c`, or the GRU's
 /// recurrent `u_n` `[B, T, H]` and its recurrent product for one step `[B, G·H]`.
-struct Saved<'a, F> {
-    gates: &'a mut [F],
-    h_prev: &'a mut [F],
-    first: &'a mut [F],
-    second: &'a mut [F],
-    step: &'a mut [F],
+/// Its parts are `&mut [F]` while the forward pass writes them and `&[F]` when backward reads them.
+struct Saved<S> {
+    gates: S,
+    h_prev: S,
+    first: S,
+    second: S,
+    step: S,
 }
 
 fn saved_lens(cell: Cell, s: Sizes) -> [usize; 5] {
@@ -133,12 +134,12 @@ fn saved_lens(cell: Cell, s: Sizes) -> [usize; 5] {
 /// [`Recurrent::hidden_gradients`] finds it), the input-side pre-activation gradients
 /// `[B, T, G·H]`, the GRU's recurrent-side ones (the same for RNN and LSTM, so not kept
 /// twice), the recurrent gradient reaching `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`.
-struct Grads<'a, F> {
-    dh_total: &'a mut [F],
-    dx_side: &'a mut [F],
-    dh_side: &'a mut [F],
-    dh_rec: &'a mut [F],
-    dc: &'a mut [F],
+struct Grads<S> {
+    dh_total: S,
+    dx_side: S,
+    dh_side: S,
+    dh_rec: S,
+    dc: S,
 }
 
 fn grad_lens(cell: Cell, s: Sizes) -> [usize; 5] {
@@ -312,12 +313,13 @@ impl<F: Float> Kernel<F> for Recurrent {
         let cell = self.cell;
         let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
         let (h, gh) = (s.hidden, s.width);
-        let [gates, h_prev, first, second, _] = carve_ref(ctx.scratch, saved_lens(cell, s));
-        let d_saved = SavedRef {
+        let [gates, h_prev, first, second, step] = carve_ref(ctx.scratch, saved_lens(cell, s));
+        let d_saved = Saved {
             gates,
             h_prev,
             first,
             second,
+            step,
         };
         let [dh_total, dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
         let mut d = Grads {
@@ -387,7 +389,7 @@ impl<F: Float> Kernel<F> for Recurrent {
 /// where `h_{t−1}` is zero), into the GRU's per-step recurrent buffer (with `b_hh`) otherwise.
 fn recurrent_product<F: Float>(
     cell: Cell,
-    saved: &mut Saved<'_, F>,
+    saved: &mut Saved<&mut [F]>,
     s: Sizes,
     t: usize,
     w_hh: &ArrayView2<'_, F>,
@@ -428,7 +430,13 @@ fn carve_ref<F, const N: usize>(mut buf: &[F], lens: [usize; N]) -> [&[F]; N] {
 /// The cell's nonlinearities for step `t` of every example, in place, after the products;
 /// writes `h_t` to the output and to the next step's `h_prev`.
 #[inline(always)]
-fn forward_rows<F: Float>(cell: Cell, saved: &mut Saved<'_, F>, out: &mut [F], s: Sizes, t: usize) {
+fn forward_rows<F: Float>(
+    cell: Cell,
+    saved: &mut Saved<&mut [F]>,
+    out: &mut [F],
+    s: Sizes,
+    t: usize,
+) {
     let (h, gh) = (s.hidden, s.width);
     for b in 0..s.batch {
         let hp = row(saved.h_prev, s, h, b, t);
@@ -462,31 +470,24 @@ fn forward_rows<F: Float>(cell: Cell, saved: &mut Saved<'_, F>, out: &mut [F], s
     }
 }
 
-/// What the backward pass reads of the forward's scratch.
-struct SavedRef<'a, F> {
-    gates: &'a [F],
-    h_prev: &'a [F],
-    first: &'a [F],
-    second: &'a [F],
-}
-
 /// The cell's backward for step `t` of every example: the pre-activation gradients, and
 /// what passes on to step `t − 1` besides the recurrent product.
 #[inline(always)]
 fn backward_rows<F: Float>(
     cell: Cell,
-    saved: &SavedRef<'_, F>,
-    d: &mut Grads<'_, F>,
+    saved: &Saved<&[F]>,
+    d: &mut Grads<&mut [F]>,
     g_out: &[F],
     s: Sizes,
     t: usize,
 ) {
     let (h, gh) = (s.hidden, s.width);
-    let SavedRef {
+    let Saved {
         gates,
         h_prev,
         first,
         second,
+        ..
     } = *saved;
     for b in 0..s.batch {
         // dh: the output's gradient plus the recurrent one from step t + 1.
@@ -526,92 +527,59 @@ const MIN_ROWS_PER_THREAD: usize = 8;
 
 /// Buffers laid out batch-major (`[B, ...]`, every example's rows together), split at
 /// example `at` of `batch`; empty buffers (a cell's unused parts) split into two empties.
-fn split_rows<F>(buf: &mut [F], batch: usize, at: usize) -> (&mut [F], &mut [F]) {
-    let per_example = buf.len() / batch.max(1);
-    buf.split_at_mut(at * per_example)
+trait Rows: Sized {
+    fn split_rows(self, batch: usize, at: usize) -> (Self, Self);
 }
 
-/// Read-only [`split_rows`].
-fn split_rows_ref<F>(buf: &[F], batch: usize, at: usize) -> (&[F], &[F]) {
-    let per_example = buf.len() / batch.max(1);
-    buf.split_at(at * per_example)
-}
-
-impl<'a, F> Saved<'a, F> {
-    /// The saved buffers of examples `..at` and `at..`.
-    fn split(self, batch: usize, at: usize) -> (Self, Self) {
-        let (g0, g1) = split_rows(self.gates, batch, at);
-        let (p0, p1) = split_rows(self.h_prev, batch, at);
-        let (f0, f1) = split_rows(self.first, batch, at);
-        let (s0, s1) = split_rows(self.second, batch, at);
-        let (t0, t1) = split_rows(self.step, batch, at);
-        (
-            Saved {
-                gates: g0,
-                h_prev: p0,
-                first: f0,
-                second: s0,
-                step: t0,
-            },
-            Saved {
-                gates: g1,
-                h_prev: p1,
-                first: f1,
-                second: s1,
-                step: t1,
-            },
-        )
+impl<F> Rows for &mut [F] {
+    fn split_rows(self, batch: usize, at: usize) -> (Self, Self) {
+        let per_example = self.len() / batch.max(1);
+        self.split_at_mut(at * per_example)
     }
 }
 
-impl<'a, F> SavedRef<'a, F> {
-    /// The saved buffers of examples `..at` and `at..`.
-    fn split(self, batch: usize, at: usize) -> (Self, Self) {
-        let (g0, g1) = split_rows_ref(self.gates, batch, at);
-        let (p0, p1) = split_rows_ref(self.h_prev, batch, at);
-        let (f0, f1) = split_rows_ref(self.first, batch, at);
-        let (s0, s1) = split_rows_ref(self.second, batch, at);
-        (
-            SavedRef {
-                gates: g0,
-                h_prev: p0,
-                first: f0,
-                second: s0,
-            },
-            SavedRef {
-                gates: g1,
-                h_prev: p1,
-                first: f1,
-                second: s1,
-            },
-        )
+impl<F> Rows for &[F] {
+    fn split_rows(self, batch: usize, at: usize) -> (Self, Self) {
+        let per_example = self.len() / batch.max(1);
+        self.split_at(at * per_example)
     }
 }
 
-impl<'a, F> Grads<'a, F> {
+impl<S: Rows> Saved<S> {
+    /// The saved buffers of examples `..at` and `at..`.
+    fn split(self, batch: usize, at: usize) -> (Self, Self) {
+        let (g0, g1) = self.gates.split_rows(batch, at);
+        let (p0, p1) = self.h_prev.split_rows(batch, at);
+        let (f0, f1) = self.first.split_rows(batch, at);
+        let (s0, s1) = self.second.split_rows(batch, at);
+        let (t0, t1) = self.step.split_rows(batch, at);
+        let part = |gates, h_prev, first, second, step| Saved {
+            gates,
+            h_prev,
+            first,
+            second,
+            step,
+        };
+        (part(g0, p0, f0, s0, t0), part(g1, p1, f1, s1, t1))
+    }
+}
+
+impl<S: Rows> Grads<S> {
     /// The gradient buffers of examples `..at` and `at..`.
     fn split(self, batch: usize, at: usize) -> (Self, Self) {
-        let (h0, h1) = split_rows(self.dh_total, batch, at);
-        let (x0, x1) = split_rows(self.dx_side, batch, at);
-        let (r0, r1) = split_rows(self.dh_side, batch, at);
-        let (e0, e1) = split_rows(self.dh_rec, batch, at);
-        let (c0, c1) = split_rows(self.dc, batch, at);
-        (
-            Grads {
-                dh_total: h0,
-                dx_side: x0,
-                dh_side: r0,
-                dh_rec: e0,
-                dc: c0,
-            },
-            Grads {
-                dh_total: h1,
-                dx_side: x1,
-                dh_side: r1,
-                dh_rec: e1,
-                dc: c1,
-            },
-        )
+        let (h0, h1) = self.dh_total.split_rows(batch, at);
+        let (x0, x1) = self.dx_side.split_rows(batch, at);
+        let (r0, r1) = self.dh_side.split_rows(batch, at);
+        let (e0, e1) = self.dh_rec.split_rows(batch, at);
+        let (c0, c1) = self.dc.split_rows(batch, at);
+        let part = |dh_total, dx_side, dh_side, dh_rec, dc| Grads {
+            dh_total,
+            dx_side,
+            dh_side,
+            dh_rec,
+            dc,
+        };
+        (part(h0, x0, r0, e0, c0), part(h1, x1, r1, e1, c1))
     }
 }
 
@@ -626,7 +594,7 @@ fn split_point(batch: usize, threads: usize) -> Option<usize> {
 /// pass instead of one per product); each example's values are the same bits either way.
 fn forward_steps<F: Float>(
     cell: Cell,
-    saved: Saved<'_, F>,
+    saved: Saved<&mut [F]>,
     out: &mut [F],
     s: Sizes,
     w_hh: &ArrayView2<'_, F>,
@@ -635,7 +603,7 @@ fn forward_steps<F: Float>(
 ) {
     if let Some(at) = split_point(s.batch, threads) {
         let (saved0, saved1) = saved.split(s.batch, at);
-        let (out0, out1) = split_rows(out, s.batch, at);
+        let (out0, out1) = out.split_rows(s.batch, at);
         let (s0, s1) = (
             Sizes { batch: at, ..s },
             Sizes {
@@ -664,8 +632,8 @@ fn forward_steps<F: Float>(
 /// carries the gradient to the step before; split over threads like [`forward_steps`].
 fn backward_steps<F: Float>(
     cell: Cell,
-    saved: SavedRef<'_, F>,
-    d: &mut Grads<'_, F>,
+    saved: Saved<&[F]>,
+    d: &mut Grads<&mut [F]>,
     g_out: &[F],
     s: Sizes,
     w_hh: &ArrayView2<'_, F>,
@@ -681,7 +649,7 @@ fn backward_steps<F: Float>(
             dc: &mut *d.dc,
         };
         let (mut d0, mut d1) = whole.split(s.batch, at);
-        let (g0, g1) = split_rows_ref(g_out, s.batch, at);
+        let (g0, g1) = g_out.split_rows(s.batch, at);
         let (s0, s1) = (
             Sizes { batch: at, ..s },
             Sizes {
