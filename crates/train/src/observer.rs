@@ -8,6 +8,9 @@ pub trait Observer {
     fn epoch_started(&mut self, _epoch: usize, _batches: usize) {}
     /// A batch was trained: its index in the epoch, its size and its total loss.
     fn batch_finished(&mut self, _batch: usize, _examples: usize, _loss: f32) {}
+    /// With norm clipping, the global gradient norm of the batch just trained, before
+    /// clipping (called before [`batch_finished`](Self::batch_finished)).
+    fn gradient_norm(&mut self, _norm: f64) {}
     /// An epoch ended, evaluation included.
     fn epoch_finished(&mut self, _metrics: &EpochMetrics) {}
     /// Early stopping ended the run after this epoch.

@@ -74,6 +74,8 @@ pub struct Trainer {
     pub(crate) masks: Vec<Option<ArrayD<f32>>>,
     /// The clean rows of a batch while adversarial ones are made.
     pub(crate) x_clean: Array2<f32>,
+    /// With norm clipping, the last step's gradient norm before clipping.
+    pub(crate) last_gradient_norm: Option<f64>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -133,6 +135,7 @@ impl Trainer {
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
             masks: Vec::new(),
+            last_gradient_norm: None,
         })
     }
 
@@ -288,6 +291,9 @@ impl Trainer {
         for b in 0..batches {
             let (first, end) = (b * batch, ((b + 1) * batch).min(n));
             let loss = self.step_on(first..end, &mut sums)?;
+            if let Some(norm) = self.last_gradient_norm {
+                observer.gradient_norm(norm);
+            }
             observer.batch_finished(b, end - first, loss);
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -336,7 +342,9 @@ impl Trainer {
         sums.add_batch(&self.exec, &self.plan, &y, loss)?;
         self.exec.backward(self.plan.loss)?;
         self.mask_gradients();
+        self.last_gradient_norm = None;
         if let Some((norm, max)) = self.clip()? {
+            self.last_gradient_norm = Some(norm);
             sums.clipping
                 .get_or_insert_with(ClipStats::default)
                 .record(norm, max);
