@@ -502,6 +502,13 @@ fn every_example_trains_one_epoch() {
             dir.path(),
             &["train", &file, "--epochs", "1", "--quiet", "--out", "o"],
         );
+        if name == "techniques/cliff_unclipped" {
+            // The cliff experiment without clipping goes off the cliff in its first epoch.
+            assert_eq!(out.status.code(), Some(1), "{name}");
+            let err = text(&out.stderr);
+            assert!(err.contains("training diverged at epoch 1"), "{err}");
+            continue;
+        }
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
         let stdout = text(&out.stdout);
         let expected = match name.as_str() {
