@@ -287,6 +287,27 @@ proptest! {
     }
 }
 
+/// A fixed case: `cell` with the given sizes, biases on, values from a fixed pattern.
+fn fixed(
+    cell: Cell,
+    (batch, steps, input, hidden, layers): (usize, usize, usize, usize, usize),
+    readout: Readout,
+) -> Case {
+    Case {
+        cell,
+        batch,
+        steps,
+        input,
+        hidden,
+        layers,
+        bias: true,
+        readout,
+        values: (0..4096)
+            .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
+            .collect(),
+    }
+}
+
 /// The same sequences give the same outputs whatever batch they arrive in: the scratch the
 /// executor reuses across batch sizes must not leak into a step (h_0 is zero every time).
 #[test]
@@ -297,19 +318,7 @@ fn outputs_do_not_depend_on_the_batch_size_seen_before() {
         Cell::Lstm,
         Cell::Gru,
     ] {
-        let c = Case {
-            cell,
-            batch: 1,
-            steps: 6,
-            input: 3,
-            hidden: 4,
-            layers: 2,
-            bias: true,
-            readout: Readout::All,
-            values: (0..2048)
-                .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
-                .collect(),
-        };
+        let c = fixed(cell, (1, 6, 3, 4, 2), Readout::All);
         let Built {
             graph: g, output, ..
         } = build(&c);
@@ -342,19 +351,7 @@ fn hidden_gradients_are_the_total_derivative_through_time() {
         Cell::Lstm,
         Cell::Gru,
     ] {
-        let c = Case {
-            cell,
-            batch: 2,
-            steps: 5,
-            input: 3,
-            hidden: 4,
-            layers: 1,
-            bias: true,
-            readout: Readout::Last,
-            values: (0..2048)
-                .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
-                .collect(),
-        };
+        let c = fixed(cell, (2, 5, 3, 4, 1), Readout::Last);
         let Built {
             graph: g,
             loss,
@@ -409,19 +406,7 @@ fn hidden_gradients_are_the_total_derivative_through_time() {
 #[test]
 fn threads_give_the_same_bits() {
     for cell in [Cell::Rnn(RnnActivation::Tanh), Cell::Lstm, Cell::Gru] {
-        let c = Case {
-            cell,
-            batch: 40,
-            steps: 7,
-            input: 5,
-            hidden: 24,
-            layers: 2,
-            bias: true,
-            readout: Readout::All,
-            values: (0..4096)
-                .map(|i| ((i * 7919) % 2001) as f64 / 1000.0 - 1.0)
-                .collect(),
-        };
+        let c = fixed(cell, (40, 7, 5, 24, 2), Readout::All);
         let Built {
             graph: g,
             loss,
