@@ -1,7 +1,8 @@
 //! knit's `matmul_into` against the `gemm` crate (0.19, AVX-512 enabled) on the products of
 //! a 784-256-128-10 MLP (batch 64: forward `x · Wᵀ`, backward `g · W` and `gᵀ · x`, with
 //! the transposed operands passed as views exactly as the ops do), a batch-256 forward,
-//! and a square 1024³, on 1 and 2 threads, `f32`. Throughput is reported in elements/s
+//! the four products of the benchmark LSTM (28 → 128, batch 64, 28 steps: a step forward and
+//! backward, and the two weight gradients over all 1,792 rows) and a square 1024³, on 1 and 2 threads, `f32`. Throughput is reported in elements/s
 //! with 2·m·n·k elements per product, i.e. FLOP/s.
 //!
 //! `cargo bench -p knit-tensor --bench gemm` runs criterion.
@@ -32,7 +33,7 @@ struct Shape {
     b_t: bool,
 }
 
-const SHAPES: [Shape; 7] = [
+const SHAPES: [Shape; 11] = [
     Shape {
         name: "64x784x256 x*W1t",
         m: 64,
@@ -78,6 +79,38 @@ const SHAPES: [Shape; 7] = [
         m: 256,
         k: 64,
         n: 784,
+        a_t: true,
+        b_t: false,
+    },
+    Shape {
+        name: "64x128x512 h*Whht (lstm step)",
+        m: 64,
+        k: 128,
+        n: 512,
+        a_t: false,
+        b_t: true,
+    },
+    Shape {
+        name: "64x512x128 da*Whh (lstm step back)",
+        m: 64,
+        k: 512,
+        n: 128,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "512x1792x128 dat*h (lstm dWhh)",
+        m: 512,
+        k: 1792,
+        n: 128,
+        a_t: true,
+        b_t: false,
+    },
+    Shape {
+        name: "512x1792x28 dat*x (lstm dWih)",
+        m: 512,
+        k: 1792,
+        n: 28,
         a_t: true,
         b_t: false,
     },

@@ -243,7 +243,7 @@ pub(super) unsafe fn run<T: Elem>(spec: &Spec<T>, p: Problem<T>, threads: usize)
     } else {
         p
     };
-    let p = if reads_b_in_place_transposed(spec, &p) {
+    let p = if spec.reads_a_in_place && packing(spec, &p.transposed()) < packing(spec, &p) {
         p.transposed()
     } else {
         p
@@ -252,22 +252,34 @@ pub(super) unsafe fn run<T: Elem>(spec: &Spec<T>, p: Problem<T>, threads: usize)
     unsafe { parallel(spec, p, threads) }
 }
 
-/// Whether to compute `Cᵀ = Bᵀ · Aᵀ` so that the kernel reads `B` in place.
+/// The number of elements [`serial`] would copy into packed panels for `p`: each `nc` block
+/// of columns packs its `A` block again, `B` is packed once (or not at all when read in place).
 ///
-/// In `x · Wᵀ` (a layer's forward pass) `B = Wᵀ` is contiguous along `k`, so packing it is
-/// a transpose of the whole weight matrix, by far the larger operand at small batch sizes
-/// (784 × 256 against 64 × 784): about a fifth of the product's time on the first layer of
-/// the benchmark MLP. The transposed product `W · xᵀ` reads `W`'s rows in place as `A`
-/// (broadcast from each row in turn), packs only the small `xᵀ`, and stores the tile of
-/// the row-major `C` transposed. Each element is still the same sequence of fused
-/// multiply-adds over the same `k` slices, so the result has the same bits.
-fn reads_b_in_place_transposed<T>(spec: &Spec<T>, p: &Problem<T>) -> bool {
-    spec.reads_a_in_place
-        && p.c.cs == 1
-        && p.b.rs == 1
-        && p.b.cs > 1
-        && p.n > p.m
-        && p.m <= IN_PLACE_A_MAX_N
+/// [`run`] computes `Cᵀ = Bᵀ · Aᵀ` instead of `C = A · B` when that packs less, which is how
+/// the large operand of a product is read in place rather than copied:
+/// - in `x · Wᵀ` (a layer's forward pass) `B = Wᵀ` is contiguous along `k`, so packing it
+///   is a transpose of the whole weight matrix, by far the larger operand at small batch
+///   sizes (784 × 256 against 64 × 784): about a fifth of the product's time on the first
+///   layer of the benchmark MLP. The transposed product `W · xᵀ` reads `W`'s rows in place
+///   as `A` and packs only the small `xᵀ`;
+/// - in a weight gradient over many rows, `gᵀ · x` with `g` of `B·T` rows (a recurrent
+///   layer's `∂W = dâᵀ · x`, 1,792 × 512 at batch 64), packing `gᵀ` copies all of `g`; the
+///   transposed `xᵀ · g` reads `g`'s rows in place as `B` and packs only `xᵀ`.
+///
+/// Only kernels that read `A` in place turn products around, since they also store a
+/// column-major `C` efficiently (see [`Spec::reads_a_in_place`]). Each element of `C` is
+/// the same sequence of fused multiply-adds over the same `k` slices either way, so the
+/// result has the same bits.
+fn packing<T>(spec: &Spec<T>, p: &Problem<T>) -> usize {
+    let a_in_place = spec.reads_a_in_place && p.a.cs == 1 && p.n <= IN_PLACE_A_MAX_N;
+    let b_in_place = p.b.cs == 1 && p.b.rs > 0 && p.m <= DIRECT_B_MAX_M;
+    let a = if a_in_place {
+        0
+    } else {
+        p.m * p.k * p.n.div_ceil(spec.nc)
+    };
+    let b = if b_in_place { 0 } else { p.k * p.n };
+    a + b
 }
 
 /// `A` is read in place (by a kernel that can) when its rows are contiguous and at most this

@@ -80,7 +80,6 @@ macro_rules! avx512_kernel {
             accumulate: bool,
         ) {
             const LANES: usize = $lanes;
-            const NR: usize = 2 * LANES;
             if csc == 1 {
                 // Fetch the tile of C while the loop below runs: its first and last line
                 // of each row (a row of 2 vectors spans 2 or 3 lines).
@@ -90,6 +89,9 @@ macro_rules! avx512_kernel {
                     _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(cols - 1).cast::<i8>());
                 }
             }
+            // SAFETY: the contract has kc ≥ 1. Telling the compiler lets it drop a
+            // zeroed stack copy of the accumulators (1.8 KB cleared on every call).
+            unsafe { std::hint::assert_unchecked(kc > 0) };
             let mut ab: [[$vec; V]; R] = [[$zero(); V]; R];
             let (mut a, mut b) = (a, b);
             for _ in 0..kc {
@@ -143,8 +145,10 @@ macro_rules! avx512_kernel {
                     let rows = (R - g * LANES).min(LANES);
                     let m = ((1u32 << rows) - 1) as $mask;
                     for v in 0..V {
-                        let mut r: [$vec; LANES] = [$zero(); LANES];
-                        for i in 0..rows {
+                        // Rows past the tile's start as copies of its first row (their
+                        // lanes are masked off below): cheaper than zeroing the array.
+                        let mut r: [$vec; LANES] = [ab[g * LANES][v]; LANES];
+                        for i in 1..rows {
                             r[i] = ab[g * LANES + i][v];
                         }
                         $transpose(&mut r);
@@ -166,19 +170,20 @@ macro_rules! avx512_kernel {
                     }
                 }
             } else {
-                let mut tile = [[0.0 as $t; NR]; R];
+                // One vector at a time through a small stack buffer (a whole zeroed tile
+                // here was hoisted by the compiler and cleared on every call, on every path).
                 for i in 0..R {
                     for v in 0..V {
-                        // SAFETY: `tile[i]` has NR ≥ (v + 1)·LANES elements.
-                        unsafe { $storeu(tile[i].as_mut_ptr().add(v * LANES), ab[i][v]) };
-                    }
-                }
-                for i in 0..R {
-                    for j in 0..cols {
-                        // SAFETY: (i, j) is inside the tile of C.
-                        unsafe {
-                            let cij = c.offset(i as isize * rsc + j as isize * csc);
-                            *cij = if accumulate { *cij + tile[i][j] } else { tile[i][j] };
+                        let mut lanes = [0.0 as $t; LANES];
+                        // SAFETY: `lanes` has LANES elements.
+                        unsafe { $storeu(lanes.as_mut_ptr(), ab[i][v]) };
+                        let n = cols.saturating_sub(v * LANES).min(LANES);
+                        for (j, &x) in lanes.iter().enumerate().take(n) {
+                            // SAFETY: (i, v·LANES + j) is inside the tile of C.
+                            unsafe {
+                                let cij = c.offset(i as isize * rsc + (v * LANES + j) as isize * csc);
+                                *cij = if accumulate { *cij + x } else { x };
+                            }
                         }
                     }
                 }

@@ -35,14 +35,17 @@
 //! scalar kernels use smaller blocks for the smaller caches of the CPUs that take those
 //! paths. Blocks are balanced: 784 is cut into 4 × 196, not 3 × 256 + 16.
 //!
-//! Three shortcuts: a `B` whose rows are contiguous is read in place, unpacked, when at most
+//! Shortcuts: a `B` whose rows are contiguous is read in place, unpacked, when at most
 //! `driver::DIRECT_B_MAX_M` rows of `A` use it (packing would cost a copy of `B` to serve
 //! a handful of tiles); on AVX-512, an `A` whose rows are contiguous is read in place when
-//! at most `driver::IN_PLACE_A_MAX_N` columns of `B` use it, and `x · wᵀ` with the larger
-//! `w` is computed as `(w · xᵀ)ᵀ` so that `w` is that `A` (its transposing pack was a fifth
-//! of the first layer's forward product at batch 64; the bits are the same); and on
-//! AVX-512, operands contiguous along `k` that are still packed (`xᵀ` there, or `w.t()` at
-//! larger batches) are packed by in-register 16 × 16 transposes (`pack_avx512`).
+//! at most `driver::IN_PLACE_A_MAX_N` columns of `B` use it, and a product is computed
+//! turned around, `Cᵀ = Bᵀ · Aᵀ`, when that packs fewer elements (`driver::packing`): so
+//! `x · wᵀ` with the larger `w` reads `w` in place (its transposing pack was a fifth of the
+//! first layer's forward product at batch 64), and a weight gradient `gᵀ · x` over the
+//! 1,792 rows of a batch of sequences reads `g` in place instead of copying it (the bits are
+//! the same either way); and on AVX-512, operands contiguous along `k` that are still
+//! packed (`xᵀ` there, or `w.t()` at larger batches) are packed by in-register 16 × 16
+//! transposes (`pack_avx512`).
 //!
 //! # Threads
 //!

@@ -368,6 +368,58 @@ fn reading_w_in_place_keeps_the_bits_of_the_packed_product() {
     }
 }
 
+/// `gᵀ · x` over many rows (a recurrent layer's weight gradient, where [`driver::run`] turns
+/// the product around so that `g` is read in place instead of packed) has the same bits as
+/// the product with `gᵀ` copied into a row-major array.
+#[test]
+fn reading_g_in_place_keeps_the_bits_of_the_packed_weight_gradient() {
+    fn case<T: Float>(isa: Isa, (m, n, k): (usize, usize, usize), acc: bool, threads: usize) {
+        let mut rng = Lcg((m * 1000 + n * 10 + k) as u64);
+        let g = rng.array::<T>((k, m));
+        let x = rng.array::<T>((k, n));
+        let c0 = rng.array::<T>((m, n));
+        let g_t = g.t().as_standard_layout().into_owned();
+        let (mut in_place, mut copied) = (c0.clone(), c0);
+        matmul_with(
+            isa,
+            &mut in_place.view_mut(),
+            &g.t(),
+            &x.view(),
+            acc,
+            threads,
+        );
+        matmul_with(
+            isa,
+            &mut copied.view_mut(),
+            &g_t.view(),
+            &x.view(),
+            acc,
+            threads,
+        );
+        let same = in_place
+            .iter()
+            .zip(&copied)
+            .all(|(a, b)| a.as_f64().to_bits() == b.as_f64().to_bits());
+        assert!(
+            same,
+            "{isa:?} ({k}×{m})ᵀ·{k}×{n} accumulate={acc} threads={threads}"
+        );
+    }
+    for isa in isas() {
+        for (shape, threads) in [
+            ((512, 28, 1792), 1),
+            ((512, 128, 1792), 2),
+            ((45, 9, 600), 1),
+            ((31, 30, 700), 3),
+        ] {
+            for acc in [false, true] {
+                case::<f32>(isa, shape, acc, threads);
+                case::<f64>(isa, shape, acc, threads);
+            }
+        }
+    }
+}
+
 /// Products large enough to be split over threads, along columns and along rows, into
 /// several levels of parts.
 #[test]

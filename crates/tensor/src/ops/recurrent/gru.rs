@@ -12,6 +12,7 @@
 //! recurrent side `[dâ_r, dâ_z, dâ_n ⊙ r]` (the two differ only in the n block), and
 //! `h_{t−1}` also receives `dh ⊙ z` directly.
 
+use super::{blocks, blocks_mut};
 use crate::Float;
 
 /// One example's step. `gates` (3H) holds `a` (input side, with `b_ih`) and is overwritten
@@ -27,12 +28,15 @@ pub(super) fn forward_row<F: Float>(
 ) {
     let n = h.len();
     let one = F::one();
+    let [ar, az, an] = blocks_mut(gates, n);
+    let [ur, uz, un_all] = blocks(u, n);
+    let (h_prev, un) = (&h_prev[..n], &mut un[..n]);
     for j in 0..n {
-        let r = (gates[j] + u[j]).logistic();
-        let z = (gates[n + j] + u[n + j]).logistic();
-        let u_n = u[2 * n + j];
-        let cand = (gates[2 * n + j] + r * u_n).tanh_vectorizable();
-        (gates[j], gates[n + j], gates[2 * n + j]) = (r, z, cand);
+        let r = (ar[j] + ur[j]).logistic();
+        let z = (az[j] + uz[j]).logistic();
+        let u_n = un_all[j];
+        let cand = (an[j] + r * u_n).tanh_vectorizable();
+        (ar[j], az[j], an[j]) = (r, z, cand);
         un[j] = u_n;
         h[j] = (one - z) * cand + z * h_prev[j];
     }
@@ -54,8 +58,12 @@ pub(super) fn backward_row<F: Float>(
 ) {
     let n = un.len();
     let one = F::one();
+    let [r, z, cand] = blocks(gates, n);
+    let [dxr, dxz, dxn] = blocks_mut(dgx, n);
+    let [dhr, dhz, dhn] = blocks_mut(dgh, n);
+    let (h_prev, dh, dh_prev) = (&h_prev[..n], &dh[..n], &mut dh_prev[..n]);
     for j in 0..n {
-        let (r, z, cand) = (gates[j], gates[n + j], gates[2 * n + j]);
+        let (r, z, cand) = (r[j], z[j], cand[j]);
         let dh = dh[j];
         let dn = dh * (one - z);
         let dz = dh * (h_prev[j] - cand);
@@ -63,12 +71,8 @@ pub(super) fn backward_row<F: Float>(
         let dr = dan * un[j];
         let dar = dr * r * (one - r);
         let daz = dz * z * (one - z);
-        dgx[j] = dar;
-        dgx[n + j] = daz;
-        dgx[2 * n + j] = dan;
-        dgh[j] = dar;
-        dgh[n + j] = daz;
-        dgh[2 * n + j] = dan * r;
+        (dxr[j], dxz[j], dxn[j]) = (dar, daz, dan);
+        (dhr[j], dhz[j], dhn[j]) = (dar, daz, dan * r);
         dh_prev[j] = dh * z;
     }
 }

@@ -13,6 +13,7 @@
 //! `dg = dc ⊙ i`, `df = dc ⊙ c_{t−1}`, then through the gate nonlinearities; `c_{t−1}`
 //! receives `dc ⊙ f`.
 
+use super::{blocks, blocks_mut};
 use crate::Float;
 
 /// One example's step. `gates` (4H) holds the pre-activations and is overwritten by the
@@ -27,9 +28,8 @@ pub(super) fn forward_row<F: Float>(
     h: &mut [F],
 ) {
     let n = h.len();
-    let (i, rest) = gates.split_at_mut(n);
-    let (f, rest) = rest.split_at_mut(n);
-    let (g, o) = rest.split_at_mut(n);
+    let [i, f, g, o] = blocks_mut(gates, n);
+    let (c_prev, c, tanh_c) = (&c_prev[..n], &mut c[..n], &mut tanh_c[..n]);
     for j in 0..n {
         let (ij, fj, gj, oj) = (
             i[j].logistic(),
@@ -60,11 +60,11 @@ pub(super) fn backward_row<F: Float>(
 ) {
     let n = dc.len();
     let one = F::one();
-    let (di, rest) = dgates.split_at_mut(n);
-    let (df, rest) = rest.split_at_mut(n);
-    let (dg, d_o) = rest.split_at_mut(n);
+    let [di, df, dg, d_o] = blocks_mut(dgates, n);
+    let [i, f, g, o] = blocks(gates, n);
+    let (c_prev, tanh_c, dh) = (&c_prev[..n], &tanh_c[..n], &dh[..n]);
     for j in 0..n {
-        let (i, f, g, o) = (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]);
+        let (i, f, g, o) = (i[j], f[j], g[j], o[j]);
         let t = tanh_c[j];
         let dh = dh[j];
         let dct = dh * o * (one - t * t) + dc[j];

@@ -189,6 +189,21 @@ fn matrix_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F
     ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols]).expect("sized by the op")
 }
 
+/// The `G` gate blocks of one row, each exactly `n` long, so that loops over them need no
+/// bounds checks and vectorize.
+#[inline(always)]
+fn blocks<F, const G: usize>(row: &[F], n: usize) -> [&[F]; G] {
+    let mut parts = row[..G * n].chunks_exact(n);
+    std::array::from_fn(|_| parts.next().expect("G blocks of n"))
+}
+
+/// [`blocks`], writable.
+#[inline(always)]
+fn blocks_mut<F, const G: usize>(row: &mut [F], n: usize) -> [&mut [F]; G] {
+    let mut parts = row[..G * n].chunks_exact_mut(n);
+    std::array::from_fn(|_| parts.next().expect("G blocks of n"))
+}
+
 /// Example `b`, step `t` of a `[B, T, n]` buffer.
 #[inline(always)]
 fn row<F>(buf: &[F], s: Sizes, n: usize, b: usize, t: usize) -> &[F] {
