@@ -33,7 +33,7 @@ struct Shape {
     b_t: bool,
 }
 
-const SHAPES: [Shape; 11] = [
+const SHAPES: [Shape; 13] = [
     Shape {
         name: "64x784x256 x*W1t",
         m: 64,
@@ -93,6 +93,22 @@ const SHAPES: [Shape; 11] = [
     Shape {
         name: "64x512x128 da*Whh (lstm step back)",
         m: 64,
+        k: 512,
+        n: 128,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "32x128x512 h*Whht (lstm step, half batch)",
+        m: 32,
+        k: 128,
+        n: 512,
+        a_t: false,
+        b_t: true,
+    },
+    Shape {
+        name: "32x512x128 da*Whh (lstm step back, half batch)",
+        m: 32,
         k: 512,
         n: 128,
         a_t: false,

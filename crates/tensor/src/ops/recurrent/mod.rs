@@ -8,13 +8,14 @@
 //!
 //! How it runs (each cell's formulas are in its own file: `rnn.rs`, `lstm.rs`, `gru.rs`):
 //! - the input projection `x·W_ihᵀ` of every step is one matrix product over the `B·T`
-//!   rows, with the biases written first (both biases for RNN and LSTM, `b_ih` for the GRU,
-//!   whose `b_hh` stays with its recurrent product);
-//! - each step then adds `h_{t−1}·W_hhᵀ` with one product over the batch and applies the
-//!   cell's nonlinearities row by row, in place;
+//!   rows;
+//! - each step then adds `h_{t−1}·W_hhᵀ` with one product over the batch, adds the biases
+//!   (`b_ih + b_hh` for RNN and LSTM, `b_ih` for the GRU, whose `b_hh` stays with its
+//!   recurrent product) and applies the cell's nonlinearities row by row, in place;
 //! - backward walks the steps in reverse with one product per step (`dh_{t−1} = dâ_t·W_hh`),
 //!   keeping every step's pre-activation gradient, and ends with one product each for
-//!   `∂W_ih = dâᵀ·x`, `∂W_hh = dâᵀ·h_{prev}` and `∂x = dâ·W_ih` over all `B·T` rows.
+//!   `∂W_ih = dâᵀ·x`, `∂W_hh = dâᵀ·h_{prev}` and `∂x = dâ·W_ih` over all `B·T` rows, and
+//!   one sum over those rows for the biases (shared by both biases of RNN and LSTM).
 //!
 //! Nothing is allocated per step or per batch: the activated gates, the previous hidden
 //! states (and the LSTM's cell states) live in the node's scratch, the backward gradients in
@@ -111,7 +112,9 @@ impl Sizes {
 
 /// The forward scratch: activated gates `[B, T, G·H]`, the hidden state each step starts
 /// from `[B, T, H]` (zero at t = 0), and per cell the LSTM's `c` and `tanh c`, or the GRU's
-/// recurrent `u_n` `[B, T, H]` and its recurrent product for one step `[B, G·H]`.
+/// recurrent `u_n` `[B, T, H]` and its recurrent product for one step `[B, G·H]`; after
+/// these, outside [`Saved`] since every example shares it, the bias each step's gates
+/// receive `[G·H]` ([`input_bias`]).
 /// Its parts are `&mut [F]` while the forward pass writes them and `&[F]` when backward reads them.
 struct Saved<S> {
     gates: S,
@@ -121,19 +124,41 @@ struct Saved<S> {
     step: S,
 }
 
-fn saved_lens(cell: Cell, s: Sizes) -> [usize; 5] {
+fn saved_lens(cell: Cell, s: Sizes) -> [usize; 6] {
     let (first, second, step) = match cell {
         Cell::Rnn(_) => (0, 0, 0),
         Cell::Lstm => (s.seq(s.hidden), s.seq(s.hidden), 0),
         Cell::Gru => (s.seq(s.hidden), 0, s.batch * s.width),
     };
-    [s.seq(s.width), s.seq(s.hidden), first, second, step]
+    [
+        s.seq(s.width),
+        s.seq(s.hidden),
+        first,
+        second,
+        step,
+        s.width,
+    ]
+}
+
+/// Writes the bias added to the gates of every step: `b_ih + b_hh` for RNN and LSTM, `b_ih`
+/// for the GRU (its `b_hh` belongs to the recurrent side), zeros without biases.
+fn input_bias<F: Float>(cell: Cell, biases: Option<(&[F], &[F])>, bias: &mut [F]) {
+    match (biases, cell) {
+        (None, _) => bias.fill(F::zero()),
+        (Some((b_ih, _)), Cell::Gru) => bias.copy_from_slice(b_ih),
+        (Some((b_ih, b_hh)), _) => {
+            for ((r, &a), &b) in bias.iter_mut().zip(b_ih).zip(b_hh) {
+                *r = a + b;
+            }
+        }
+    }
 }
 
 /// The backward workspace: the total gradient reaching every `h_t` `[B, T, H]` (first, so that
 /// [`Recurrent::hidden_gradients`] finds it), the input-side pre-activation gradients
 /// `[B, T, G·H]`, the GRU's recurrent-side ones (the same for RNN and LSTM, so not kept
-/// twice), the recurrent gradient reaching `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`.
+/// twice), the recurrent gradient reaching `h_{t−1}` and the LSTM's reaching `c_{t−1}` `[B, H]`;
+/// after these, outside [`Grads`], one bias gradient `[G·H]` ([`add_row_sums`]).
 struct Grads<S> {
     dh_total: S,
     dx_side: S,
@@ -142,7 +167,7 @@ struct Grads<S> {
     dc: S,
 }
 
-fn grad_lens(cell: Cell, s: Sizes) -> [usize; 5] {
+fn grad_lens(cell: Cell, s: Sizes) -> [usize; 6] {
     let dh_side = if cell == Cell::Gru { s.seq(s.width) } else { 0 };
     let dc = if cell == Cell::Lstm {
         s.batch * s.hidden
@@ -155,6 +180,7 @@ fn grad_lens(cell: Cell, s: Sizes) -> [usize; 5] {
         dh_side,
         s.batch * s.hidden,
         dc,
+        s.width,
     ]
 }
 
@@ -287,7 +313,7 @@ impl<F: Float> Kernel<F> for Recurrent {
         let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
         let (h, gh) = (s.hidden, s.width);
         let lens = saved_lens(cell, s);
-        let [gates, h_prev, first, second, step] = carve(ctx.scratch, lens);
+        let [gates, h_prev, first, second, step, bias] = carve(ctx.scratch, lens);
         let saved = Saved {
             gates,
             h_prev,
@@ -299,28 +325,24 @@ impl<F: Float> Kernel<F> for Recurrent {
         let w_ih = matrix(ctx.inputs.slice(1), gh, s.input);
         let w_hh = matrix(ctx.inputs.slice(2), gh, h);
         let biases = (ctx.inputs.len() == 5).then(|| (ctx.inputs.slice(3), ctx.inputs.slice(4)));
-        // The input projection of every step, biases first.
-        for row in saved.gates.chunks_exact_mut(gh) {
-            match (biases, cell) {
-                (None, _) => row.fill(F::zero()),
-                (Some((b_ih, _)), Cell::Gru) => row.copy_from_slice(b_ih),
-                (Some((b_ih, b_hh)), _) => {
-                    for ((r, &a), &b) in row.iter_mut().zip(b_ih).zip(b_hh) {
-                        *r = a + b;
-                    }
-                }
-            }
-        }
+        input_bias(cell, biases, bias);
         // Every sequence starts from h_0 = 0 (scratch is reused across batch sizes, so this
         // row may hold anything).
         for b in 0..s.batch {
             row_mut(saved.h_prev, s, h, b, 0).fill(F::zero());
         }
+        // The input projection of every step.
         let mut proj = matrix_mut(saved.gates, s.batch * s.steps, gh);
-        matmul_into(&mut proj, &x, &w_ih.t(), true, ctx.threads);
+        matmul_into(&mut proj, &x, &w_ih.t(), false, ctx.threads);
         let out = ctx.output.as_slice_mut().expect("contiguous");
         let b_hh = biases.map(|b| b.1);
-        forward_steps(cell, saved, out, s, &w_hh, b_hh, ctx.threads);
+        let pass = Pass {
+            cell,
+            w_hh: &w_hh,
+            bias,
+            b_hh,
+        };
+        forward_steps(&pass, saved, out, s, ctx.threads);
         Ok(())
     }
 
@@ -328,7 +350,7 @@ impl<F: Float> Kernel<F> for Recurrent {
         let cell = self.cell;
         let s = Sizes::of(cell, ctx.inputs.dims(0), ctx.output.shape());
         let (h, gh) = (s.hidden, s.width);
-        let [gates, h_prev, first, second, step] = carve_ref(ctx.scratch, saved_lens(cell, s));
+        let [gates, h_prev, first, second, step, _] = carve_ref(ctx.scratch, saved_lens(cell, s));
         let d_saved = Saved {
             gates,
             h_prev,
@@ -336,7 +358,8 @@ impl<F: Float> Kernel<F> for Recurrent {
             second,
             step,
         };
-        let [dh_total, dx_side, dh_side, dh_rec, dc] = carve(ctx.workspace, grad_lens(cell, s));
+        let [dh_total, dx_side, dh_side, dh_rec, dc, d_bias] =
+            carve(ctx.workspace, grad_lens(cell, s));
         let mut d = Grads {
             dh_total,
             dx_side,
@@ -387,12 +410,27 @@ impl<F: Float> Kernel<F> for Recurrent {
             );
         }
         if ctx.inputs.len() == 5 {
-            for (k, side) in [(3, dgx), (4, dgh)] {
+            // RNN and LSTM: both biases receive the same sum, computed once.
+            let mut summed = None;
+            let sides = [
+                (3, &*d.dx_side),
+                (
+                    4,
+                    if cell == Cell::Gru {
+                        &*d.dh_side
+                    } else {
+                        &*d.dx_side
+                    },
+                ),
+            ];
+            for (k, side) in sides {
                 if let Some(db) = ctx.grad_inputs.slice(k) {
-                    for r in side.rows() {
-                        let r = r.to_slice().expect("contiguous rows");
-                        db.iter_mut().zip(r).for_each(|(d, &v)| *d += v);
+                    if summed != Some(side.as_ptr()) {
+                        d_bias.fill(F::zero());
+                        add_row_sums(d_bias, side, ctx.threads);
+                        summed = Some(side.as_ptr());
                     }
+                    db.iter_mut().zip(&*d_bias).for_each(|(d, &v)| *d += v);
                 }
             }
         }
@@ -400,19 +438,68 @@ impl<F: Float> Kernel<F> for Recurrent {
     }
 }
 
+/// What every step of a forward pass shares: the cell, the recurrent weights, the bias its
+/// gates receive ([`input_bias`]) and, for the GRU, the recurrent-side `b_hh`.
+struct Pass<'a, F> {
+    cell: Cell,
+    w_hh: &'a ArrayView2<'a, F>,
+    bias: &'a [F],
+    b_hh: Option<&'a [F]>,
+}
+
+/// The fewest elements worth splitting [`add_row_sums`] over threads.
+const MIN_SUM_PER_THREAD: usize = 1 << 16;
+
+/// `sums += Σ_r rows[r]` over the rows of `rows` (each `sums.len()` long), in row order. With
+/// several threads the columns are split between them, so every sum is the same sequence of
+/// additions whatever the thread count.
+fn add_row_sums<F: Float>(sums: &mut [F], rows: &[F], threads: usize) {
+    add_row_sums_of(sums, rows, sums.len(), 0, threads);
+}
+
+/// [`add_row_sums`] for the columns `from..from + sums.len()` of rows `width` long.
+fn add_row_sums_of<F: Float>(
+    sums: &mut [F],
+    rows: &[F],
+    width: usize,
+    from: usize,
+    threads: usize,
+) {
+    let elements = rows.len() / width.max(1) * sums.len();
+    if threads > 1 && sums.len() >= 32 && elements >= 2 * MIN_SUM_PER_THREAD {
+        let at = (sums.len() / 2).next_multiple_of(16).min(sums.len());
+        let (left, right) = sums.split_at_mut(at);
+        let half = threads / 2;
+        rayon::join(
+            || add_row_sums_of(left, rows, width, from, half),
+            || add_row_sums_of(right, rows, width, from + at, threads - half),
+        );
+        return;
+    }
+    let n = sums.len();
+    vectorized(
+        #[inline(always)]
+        || {
+            for row in rows.chunks_exact(width) {
+                let row = &row[from..from + n];
+                sums.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+            }
+        },
+    );
+}
+
 /// Adds `h_{t−1}·W_hhᵀ` for step `t`: into the gates for RNN and LSTM (skipped at t = 0,
 /// where `h_{t−1}` is zero), into the GRU's per-step recurrent buffer (with `b_hh`) otherwise.
 fn recurrent_product<F: Float>(
-    cell: Cell,
+    pass: &Pass<'_, F>,
     saved: &mut Saved<&mut [F]>,
     s: Sizes,
     t: usize,
-    w_hh: &ArrayView2<'_, F>,
-    b_hh: Option<&[F]>,
     threads: usize,
 ) {
+    let (w_hh, b_hh) = (pass.w_hh, pass.b_hh);
     let hp = step_of(saved.h_prev, s, s.hidden, t);
-    match cell {
+    match pass.cell {
         Cell::Gru => {
             for row in saved.step.chunks_exact_mut(s.width) {
                 match b_hh {
@@ -442,22 +529,26 @@ fn carve_ref<F, const N: usize>(mut buf: &[F], lens: [usize; N]) -> [&[F]; N] {
     })
 }
 
-/// The cell's nonlinearities for step `t` of every example, in place, after the products;
-/// writes `h_t` to the output and to the next step's `h_prev`.
+/// The biases and the cell's nonlinearities for step `t` of every example, in place, after
+/// the products; writes `h_t` to the output and to the next step's `h_prev`.
 #[inline(always)]
 fn forward_rows<F: Float>(
-    cell: Cell,
+    pass: &Pass<'_, F>,
     saved: &mut Saved<&mut [F]>,
     out: &mut [F],
     s: Sizes,
     t: usize,
 ) {
     let (h, gh) = (s.hidden, s.width);
+    let bias = &pass.bias[..gh];
     for b in 0..s.batch {
         let hp = row(saved.h_prev, s, h, b, t);
         let ht = row_mut(out, s, h, b, t);
-        let g = row_mut(saved.gates, s, gh, b, t);
-        match cell {
+        let g = &mut row_mut(saved.gates, s, gh, b, t)[..gh];
+        for (g, &b) in g.iter_mut().zip(bias) {
+            *g += b;
+        }
+        match pass.cell {
             Cell::Rnn(act) => rnn::forward_row(act, g, ht),
             Cell::Lstm => {
                 // c_{t−1}: the previous step's c, or zeros (h_prev's first row) at t = 0.
@@ -608,12 +699,10 @@ fn split_point(batch: usize, threads: usize) -> Option<usize> {
 /// batch is split and every part runs all its steps on its own thread (one hand-over per
 /// pass instead of one per product); each example's values are the same bits either way.
 fn forward_steps<F: Float>(
-    cell: Cell,
+    pass: &Pass<'_, F>,
     saved: Saved<&mut [F]>,
     out: &mut [F],
     s: Sizes,
-    w_hh: &ArrayView2<'_, F>,
-    b_hh: Option<&[F]>,
     threads: usize,
 ) {
     if let Some(at) = split_point(s.batch, threads) {
@@ -628,17 +717,17 @@ fn forward_steps<F: Float>(
         );
         let half = threads / 2;
         rayon::join(
-            || forward_steps(cell, saved0, out0, s0, w_hh, b_hh, half),
-            || forward_steps(cell, saved1, out1, s1, w_hh, b_hh, threads - half),
+            || forward_steps(pass, saved0, out0, s0, half),
+            || forward_steps(pass, saved1, out1, s1, threads - half),
         );
         return;
     }
     let mut saved = saved;
     for t in 0..s.steps {
-        recurrent_product(cell, &mut saved, s, t, w_hh, b_hh, threads);
+        recurrent_product(pass, &mut saved, s, t, threads);
         vectorized(
             #[inline(always)]
-            || forward_rows(cell, &mut saved, out, s, t),
+            || forward_rows(pass, &mut saved, out, s, t),
         );
     }
 }
