@@ -313,32 +313,51 @@ fn every_kernel_handles_mlp_shapes_on_several_threads() {
     }
 }
 
-/// `x · Wᵀ` with `W` read in place (the product computed as `(W · xᵀ)ᵀ` where the kernel
-/// can) has the same bits as the product with `Wᵀ` copied into a row-major array: every
-/// element is the same fused multiply-adds over the same `k` slices, whichever operand is
-/// broadcast. Shapes cover partial tiles on both sides, several `k` slices and threads.
+/// A transposed operand read in place, where [`driver::run`] may turn the product around so
+/// that the larger operand is not packed, has the same bits as the product with that
+/// operand copied into a row-major array: every element is the same fused multiply-adds
+/// over the same `k` slices, whichever operand is broadcast. Two cases: `x · Wᵀ` (a layer's
+/// forward product, `W` read in place) and `gᵀ · x` over many rows (a recurrent layer's
+/// weight gradient, `g` read in place). Shapes cover partial tiles on both sides, several
+/// `k` slices and threads.
 #[test]
-fn reading_w_in_place_keeps_the_bits_of_the_packed_product() {
-    fn case<T: Float>(isa: Isa, (m, n, k): (usize, usize, usize), acc: bool, threads: usize) {
+fn turning_a_product_around_keeps_the_bits() {
+    /// `c0 (+)= a · b` with `a` (or `b`, per `transpose_b`) given as the transpose of a
+    /// C-order array, against the same product with that transpose copied.
+    fn case<T: Float>(
+        isa: Isa,
+        (m, n, k): (usize, usize, usize),
+        transpose_b: bool,
+        acc: bool,
+        threads: usize,
+    ) {
         let mut rng = Lcg((m * 1000 + n * 10 + k) as u64);
-        let x = rng.array::<T>((m, k));
-        let w = rng.array::<T>((n, k));
+        let (a, b) = if transpose_b {
+            (rng.array::<T>((m, k)), rng.array::<T>((n, k)))
+        } else {
+            (rng.array::<T>((k, m)), rng.array::<T>((k, n)))
+        };
         let c0 = rng.array::<T>((m, n));
-        let w_t = w.t().as_standard_layout().into_owned();
+        let (a_view, b_view) = if transpose_b {
+            (a.view(), b.t())
+        } else {
+            (a.t(), b.view())
+        };
+        let (a_copy, b_copy) = (a_view.as_standard_layout(), b_view.as_standard_layout());
         let (mut in_place, mut copied) = (c0.clone(), c0);
         matmul_with(
             isa,
             &mut in_place.view_mut(),
-            &x.view(),
-            &w.t(),
+            &a_view,
+            &b_view,
             acc,
             threads,
         );
         matmul_with(
             isa,
             &mut copied.view_mut(),
-            &x.view(),
-            &w_t.view(),
+            &a_copy.view(),
+            &b_copy.view(),
             acc,
             threads,
         );
@@ -346,75 +365,35 @@ fn reading_w_in_place_keeps_the_bits_of_the_packed_product() {
             .iter()
             .zip(&copied)
             .all(|(a, b)| a.as_f64().to_bits() == b.as_f64().to_bits());
+        let product = if transpose_b { "x·wᵀ" } else { "gᵀ·x" };
         assert!(
             same,
-            "{isa:?} {m}×{k}·({n}×{k})ᵀ accumulate={acc} threads={threads}"
+            "{isa:?} {product} {m}×{k}×{n} accumulate={acc} threads={threads}"
         );
     }
+    let x_wt = [
+        ((64, 256, 784), 1),
+        ((64, 128, 256), 2),
+        ((9, 45, 600), 1),
+        ((1, 3, 7), 1),
+        ((30, 31, 17), 3),
+        ((100, 129, 520), 2),
+    ];
+    let gt_x = [
+        ((512, 28, 1792), 1),
+        ((512, 128, 1792), 2),
+        ((45, 9, 600), 1),
+        ((31, 30, 700), 3),
+    ];
+    let cases = x_wt
+        .iter()
+        .map(|&c| (c, true))
+        .chain(gt_x.iter().map(|&c| (c, false)));
     for isa in isas() {
-        for (shape, threads) in [
-            ((64, 256, 784), 1),
-            ((64, 128, 256), 2),
-            ((9, 45, 600), 1),
-            ((1, 3, 7), 1),
-            ((30, 31, 17), 3),
-            ((100, 129, 520), 2),
-        ] {
+        for ((shape, threads), transpose_b) in cases.clone() {
             for acc in [false, true] {
-                case::<f32>(isa, shape, acc, threads);
-                case::<f64>(isa, shape, acc, threads);
-            }
-        }
-    }
-}
-
-/// `gᵀ · x` over many rows (a recurrent layer's weight gradient, where [`driver::run`] turns
-/// the product around so that `g` is read in place instead of packed) has the same bits as
-/// the product with `gᵀ` copied into a row-major array.
-#[test]
-fn reading_g_in_place_keeps_the_bits_of_the_packed_weight_gradient() {
-    fn case<T: Float>(isa: Isa, (m, n, k): (usize, usize, usize), acc: bool, threads: usize) {
-        let mut rng = Lcg((m * 1000 + n * 10 + k) as u64);
-        let g = rng.array::<T>((k, m));
-        let x = rng.array::<T>((k, n));
-        let c0 = rng.array::<T>((m, n));
-        let g_t = g.t().as_standard_layout().into_owned();
-        let (mut in_place, mut copied) = (c0.clone(), c0);
-        matmul_with(
-            isa,
-            &mut in_place.view_mut(),
-            &g.t(),
-            &x.view(),
-            acc,
-            threads,
-        );
-        matmul_with(
-            isa,
-            &mut copied.view_mut(),
-            &g_t.view(),
-            &x.view(),
-            acc,
-            threads,
-        );
-        let same = in_place
-            .iter()
-            .zip(&copied)
-            .all(|(a, b)| a.as_f64().to_bits() == b.as_f64().to_bits());
-        assert!(
-            same,
-            "{isa:?} ({k}×{m})ᵀ·{k}×{n} accumulate={acc} threads={threads}"
-        );
-    }
-    for isa in isas() {
-        for (shape, threads) in [
-            ((512, 28, 1792), 1),
-            ((512, 128, 1792), 2),
-            ((45, 9, 600), 1),
-            ((31, 30, 700), 3),
-        ] {
-            for acc in [false, true] {
-                case::<f32>(isa, shape, acc, threads);
-                case::<f64>(isa, shape, acc, threads);
+                case::<f32>(isa, shape, transpose_b, acc, threads);
+                case::<f64>(isa, shape, transpose_b, acc, threads);
             }
         }
     }
