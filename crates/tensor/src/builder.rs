@@ -1,8 +1,9 @@
 //! One method per built-in op on [`Graph`], so models read like the maths.
 
 use crate::ops::{
-    BatchNorm, BceWithLogits, Binary, BinaryKind, Cell, Concat, CrossEntropy, Linear, Mse,
-    Pointwise, Recurrent, Reduce, ReduceKind, Reshape, SelectStep, Softmax, WeightLayout,
+    AvgPool2d, BatchNorm, BceWithLogits, Binary, BinaryKind, Cell, Concat, Conv2d, CrossEntropy,
+    GlobalAvgPool, Linear, MaxPool2d, Mse, Pointwise, Recurrent, Reduce, ReduceKind, Reshape,
+    SelectStep, Softmax, WeightLayout,
 };
 use crate::{Graph, NodeId, TensorError};
 use ndarray::{ArrayD, IxDyn};
@@ -32,6 +33,59 @@ impl Graph {
         let mut inputs = vec![x, weight];
         inputs.extend(bias);
         self.op(None, Linear::default(), &inputs)
+    }
+
+    /// A 2-D convolution layer named `name` over images `x` `[B, C, H, W]` (PyTorch's
+    /// `nn.Conv2d`): parameters `name.weight` `[out, C/groups, kh, kw]` and optionally
+    /// `name.bias` `[out]`, and the node `name` `[B, out, OH, OW]` with
+    /// `OH = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1` (likewise `OW`); see
+    /// [`Conv2d`]. The number of output channels and the kernel size are those of `weight`.
+    pub fn conv2d(
+        &mut self,
+        name: &str,
+        x: NodeId,
+        weight: ArrayD<f32>,
+        bias: Option<ArrayD<f32>>,
+        config: Conv2d,
+    ) -> Result<NodeId> {
+        let w = self.param(&format!("{name}.weight"), weight)?;
+        let mut inputs = vec![x, w];
+        if let Some(b) = bias {
+            inputs.push(self.param(&format!("{name}.bias"), b)?);
+        }
+        self.op(Some(name), config, &inputs)
+    }
+
+    /// The convolution [`Conv2d`] of `x` `[B, C, H, W]` with existing parameter nodes
+    /// `weight` `[out, C/groups, kh, kw]` and `bias` `[out]`: `[B, out, OH, OW]`.
+    pub fn conv(
+        &mut self,
+        x: NodeId,
+        weight: NodeId,
+        bias: Option<NodeId>,
+        config: Conv2d,
+    ) -> Result<NodeId> {
+        let mut inputs = vec![x, weight];
+        inputs.extend(bias);
+        self.op(None, config, &inputs)
+    }
+
+    /// Max pooling [`MaxPool2d`] of `x` `[B, C, H, W]`: `[B, C, OH, OW]` with
+    /// `OH = ⌊(H + 2·padding − kernel)/stride⌋ + 1`, the padding counting as −∞.
+    pub fn max_pool(&mut self, x: NodeId, config: MaxPool2d) -> Result<NodeId> {
+        self.op(None, config, &[x])
+    }
+
+    /// Average pooling [`AvgPool2d`] of `x` `[B, C, H, W]`: `[B, C, OH, OW]` with
+    /// `OH = ⌊(H + 2·padding − kernel)/stride⌋ + 1`, zero padding counted in the divisor.
+    pub fn avg_pool(&mut self, x: NodeId, config: AvgPool2d) -> Result<NodeId> {
+        self.op(None, config, &[x])
+    }
+
+    /// Global average pooling [`GlobalAvgPool`]: `[B, C, H, W]` → `[B, C]`, the mean of each
+    /// channel's `H·W` pixels.
+    pub fn global_avg_pool(&mut self, x: NodeId) -> Result<NodeId> {
+        self.op(None, GlobalAvgPool, &[x])
     }
 
     /// The matrix product `a · b`.

@@ -1,0 +1,473 @@
+//! Two-dimensional convolution (PyTorch's `Conv2d`), written as matrix products over patch
+//! matrices (im2col / col2im).
+
+use crate::linalg::matmul_into;
+use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
+use crate::{Float, Shape, TensorError};
+use ndarray::{s, ArrayView2, ArrayViewMut2};
+
+/// A 2-D cross-correlation of `[B, C, H, W]` images (PyTorch's `nn.Conv2d`, zero padding).
+///
+/// Inputs: `x` `[B, C, H, W]`, `weight` `[out, C/groups, kh, kw]` and optionally `bias`
+/// `[out]`. Output `[B, out, OH, OW]` with, per spatial axis,
+/// `OH = ⌊(H + 2·padding − dilation·(kh − 1) − 1) / stride⌋ + 1`, and
+///
+/// `y[b, o, p, q] = bias[o] + Σ_{c, i, j} W[o, c, i, j] · x[b, g·C/groups + c, p·s − pad + i·d, q·s − pad + j·d]`
+///
+/// where `g = o / (out/groups)` is the group of output channel `o` and out-of-range pixels
+/// are zero. The kernel is not flipped (cross-correlation, as in PyTorch).
+///
+/// Computation: per example and group, the patch matrix `cols` `[C/groups·kh·kw, OH·OW]`
+/// is built in scratch memory sized for one example (im2col), and `Y_g = W_g · cols` is one
+/// matrix product written straight into the output. Backward: `∂b += Σ_{b,p,q} g`,
+/// `∂W_g += G_g · colsᵀ` (the patches rebuilt per example, in example order) and
+/// `∂x += col2im(W_gᵀ · G_g)`. Results do not depend on the number of threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    /// Step between windows, `[vertical, horizontal]` (PyTorch's default 1).
+    pub stride: [usize; 2],
+    /// Zeros added on each side, `[vertical, horizontal]` (PyTorch's default 0).
+    pub padding: [usize; 2],
+    /// Spacing between kernel taps, `[vertical, horizontal]` (PyTorch's default 1).
+    pub dilation: [usize; 2],
+    /// Number of channel groups: input and output channels are split into `groups`
+    /// independent convolutions (PyTorch's default 1).
+    pub groups: usize,
+}
+
+impl Default for Conv2d {
+    /// Stride 1, no padding, dilation 1, one group.
+    fn default() -> Self {
+        Conv2d {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+impl Conv2d {
+    /// A convolution with the given hyperparameters, validated: stride, dilation and groups
+    /// must be positive.
+    pub fn new(
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        groups: usize,
+    ) -> Result<Self, TensorError> {
+        let conv = Conv2d {
+            stride,
+            padding,
+            dilation,
+            groups,
+        };
+        conv.validate()
+            .map_err(|message| TensorError::InvalidHyperparameter {
+                op: "conv2d".into(),
+                message,
+            })?;
+        Ok(conv)
+    }
+
+    /// Why the hyperparameters are unusable, if they are.
+    fn validate(&self) -> Result<(), String> {
+        if self.stride.contains(&0) {
+            return Err(format!("stride must be positive, got {:?}", self.stride));
+        }
+        if self.dilation.contains(&0) {
+            return Err(format!(
+                "dilation must be positive, got {:?}",
+                self.dilation
+            ));
+        }
+        if self.groups == 0 {
+            return Err("groups must be positive, got 0".into());
+        }
+        Ok(())
+    }
+
+    /// The geometry for per-example input dims `[C, H, W]` and weight dims.
+    fn geometry(&self, x: &[usize], w: &[usize]) -> Result<Geometry, String> {
+        self.validate()?;
+        let [c, h, wd] = [x[0], x[1], x[2]];
+        let groups = self.groups;
+        if c % groups != 0 {
+            return Err(format!("channels {c} not divisible by groups {groups}"));
+        }
+        let &[out, wc, kh, kw] = w else {
+            unreachable!("rank checked by the caller")
+        };
+        if wc != c / groups || out % groups != 0 || kh == 0 || kw == 0 {
+            return Err(format!(
+                "weight must be [out, C/groups, kh, kw] = [out, {}, kh, kw] with out divisible by groups {groups} and kh, kw ≥ 1, got {w:?}",
+                c / groups
+            ));
+        }
+        let (oh, ow) = match (
+            out_size(h, kh, self.padding[0], self.dilation[0], self.stride[0]),
+            out_size(wd, kw, self.padding[1], self.dilation[1], self.stride[1]),
+        ) {
+            (Ok(oh), Ok(ow)) => (oh, ow),
+            (Err(arith), _) | (_, Err(arith)) => {
+                let dilation = if self.dilation == [1, 1] {
+                    String::new()
+                } else {
+                    format!(" with dilation {}", pair(self.dilation))
+                };
+                return Err(format!(
+                    "a {kh}×{kw} kernel{dilation} does not fit a {h}×{wd} input with padding {} ({arith})",
+                    pair(self.padding)
+                ));
+            }
+        };
+        Ok(Geometry {
+            c,
+            h,
+            w: wd,
+            out,
+            kh,
+            kw,
+            oh,
+            ow,
+            groups,
+            conv: *self,
+        })
+    }
+
+    /// The geometry from the concrete dims of a kernel call (`x` `[B, C, H, W]`).
+    fn concrete(&self, inputs: &[&[usize]]) -> Geometry {
+        self.geometry(&inputs[0][1..], inputs[1])
+            .expect("shapes are checked when the node is added")
+    }
+}
+
+/// `a×b`, or just `a` when both are equal.
+pub(crate) fn pair(v: [usize; 2]) -> String {
+    if v[0] == v[1] {
+        v[0].to_string()
+    } else {
+        format!("{}×{}", v[0], v[1])
+    }
+}
+
+/// PyTorch's output length `⌊(len + 2·pad − dil·(k − 1) − 1)/stride⌋ + 1` along one axis,
+/// or the failing arithmetic when the (dilated) kernel is longer than the padded input.
+pub(crate) fn out_size(
+    len: usize,
+    k: usize,
+    pad: usize,
+    dil: usize,
+    stride: usize,
+) -> Result<usize, String> {
+    let span = dil * (k - 1) + 1;
+    let padded = len + 2 * pad;
+    if padded < span {
+        return Err(format!(
+            "{len} + 2·{pad} = {padded} < {dil}·({k} − 1) + 1 = {span}"
+        ));
+    }
+    Ok((padded - span) / stride + 1)
+}
+
+/// The sizes of one convolution call.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    out: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+    groups: usize,
+    conv: Conv2d,
+}
+
+impl Geometry {
+    /// Input channels per group.
+    fn cg(&self) -> usize {
+        self.c / self.groups
+    }
+    /// Output channels per group.
+    fn og(&self) -> usize {
+        self.out / self.groups
+    }
+    /// Rows of the patch matrix: `C/groups · kh · kw`.
+    fn k(&self) -> usize {
+        self.cg() * self.kh * self.kw
+    }
+    /// Output pixels per channel: `OH · OW`.
+    fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+    /// Whether the patch matrix is the input itself (a 1×1 kernel, stride 1, no padding).
+    fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.conv.stride == [1, 1] && self.conv.padding == [0, 0]
+    }
+    /// The input row (or column) read by output position `o` and kernel tap `t` along `axis`,
+    /// or `None` in the padding.
+    #[inline]
+    fn source(&self, axis: usize, o: usize, t: usize, len: usize) -> Option<usize> {
+        let c = &self.conv;
+        (o * c.stride[axis] + t * c.dilation[axis])
+            .checked_sub(c.padding[axis])
+            .filter(|&v| v < len)
+    }
+
+    /// The output columns `lo..hi` whose horizontal tap `j` lands inside the input, and
+    /// the input column `lo` reads (at most `W`, for an empty range); outside that range
+    /// the tap reads padding.
+    #[inline]
+    fn columns(&self, j: usize) -> (usize, usize, usize) {
+        let c = &self.conv;
+        let (s, offset, pad) = (c.stride[1], j * c.dilation[1], c.padding[1]);
+        // ix = ox·s + offset − pad must satisfy 0 ≤ ix < W.
+        let lo = pad.saturating_sub(offset).div_ceil(s).min(self.ow);
+        let hi = (self.w + pad)
+            .saturating_sub(offset)
+            .div_ceil(s)
+            .clamp(lo, self.ow);
+        (lo, hi, (lo * s + offset).saturating_sub(pad).min(self.w))
+    }
+
+    /// Writes the patch matrix `[C/g·kh·kw, OH·OW]` of one group's channels `x`
+    /// `[C/g, H, W]` into `cols`: row `(c, i, j)`, column `(p, q)` holds
+    /// `x[c, p·s − pad + i·d, q·s − pad + j·d]`, or 0 in the padding.
+    fn im2col<F: Float>(&self, x: &[F], cols: &mut [F]) {
+        let (p, plane, stride) = (self.p(), self.h * self.w, self.conv.stride[1]);
+        let mut rows = cols[..self.k() * p].chunks_exact_mut(p);
+        for c in 0..self.cg() {
+            let img = &x[c * plane..(c + 1) * plane];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = rows.next().expect("k rows");
+                    let (lo, hi, ix) = self.columns(j);
+                    for (oy, dst) in row.chunks_exact_mut(self.ow).enumerate() {
+                        let Some(iy) = self.source(0, oy, i, self.h) else {
+                            dst.fill(F::zero());
+                            continue;
+                        };
+                        let src = &img[iy * self.w + ix..(iy + 1) * self.w];
+                        dst[..lo].fill(F::zero());
+                        dst[hi..].fill(F::zero());
+                        let inside = &mut dst[lo..hi];
+                        if stride == 1 {
+                            inside.copy_from_slice(&src[..hi - lo]);
+                        } else {
+                            let taps = src.iter().step_by(stride);
+                            inside.iter_mut().zip(taps).for_each(|(d, &v)| *d = v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the patch-matrix gradient `cols` `[C/g·kh·kw, OH·OW]` into one group's input
+    /// gradient `dx` `[C/g, H, W]` (the adjoint of [`im2col`](Self::im2col)).
+    fn col2im<F: Float>(&self, cols: &[F], dx: &mut [F]) {
+        let (p, plane, stride) = (self.p(), self.h * self.w, self.conv.stride[1]);
+        let mut rows = cols[..self.k() * p].chunks_exact(p);
+        for c in 0..self.cg() {
+            let img = &mut dx[c * plane..(c + 1) * plane];
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    let row = rows.next().expect("k rows");
+                    let (lo, hi, ix) = self.columns(j);
+                    for (oy, src) in row.chunks_exact(self.ow).enumerate() {
+                        let Some(iy) = self.source(0, oy, i, self.h) else {
+                            continue;
+                        };
+                        let dst = &mut img[iy * self.w + ix..(iy + 1) * self.w];
+                        let taps = dst.iter_mut().step_by(stride);
+                        taps.zip(&src[lo..hi]).for_each(|(d, &v)| *d += v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Op for Conv2d {
+    fn kind(&self) -> &'static str {
+        "conv2d"
+    }
+
+    fn arity(&self) -> Arity {
+        Arity::Between(2, 3)
+    }
+
+    fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
+        let (x, w) = (inputs[0], inputs[1]);
+        if !x.batched || x.dims.len() != 3 {
+            return Err(format!(
+                "the input must be a batch of images [B, C, H, W], got {x}"
+            ));
+        }
+        if w.batched || w.dims.len() != 4 {
+            return Err(format!(
+                "weight must be [out, C/groups, kh, kw] = [out, {}, kh, kw], got {w}",
+                x.dims[0] / self.groups.max(1)
+            ));
+        }
+        if x.dims.contains(&0) || w.dims[0] == 0 {
+            return Err(format!(
+                "convolution needs at least one channel and one pixel in and out, got {x} and {w}"
+            ));
+        }
+        let geo = self.geometry(&x.dims, &w.dims)?;
+        if let Some(b) = inputs.get(2) {
+            if b.batched || b.dims != [geo.out] {
+                return Err(format!("the bias must have shape [{}], got {b}", geo.out));
+            }
+        }
+        Ok(Shape::batched([geo.out, geo.oh, geo.ow]))
+    }
+
+    fn scratch_len(&self, inputs: &[&[usize]], _output: &[usize]) -> usize {
+        let geo = self.concrete(inputs);
+        if geo.pointwise() {
+            0
+        } else {
+            geo.k() * geo.p()
+        }
+    }
+
+    fn workspace_len(&self, inputs: &[&[usize]], output: &[usize]) -> usize {
+        self.scratch_len(inputs, output)
+    }
+
+    /// `2 · out · OH · OW · (C/groups) · kh · kw` (the bias is not counted).
+    fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
+        let w = &inputs[1].dims;
+        2 * output.size() as u64 * (w[1] * w[2] * w[3]) as u64
+    }
+}
+
+/// Group `gi`'s rows of a `[rows, cols]` matrix stored contiguously in `data`.
+fn block<F>(data: &[F], rows: usize, cols: usize, per: usize, gi: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((rows, cols), &data[..rows * cols])
+        .expect("sized")
+        .slice_move(s![gi * per..(gi + 1) * per, ..])
+}
+
+/// Writable group `gi`'s rows of a `[rows, cols]` matrix stored contiguously in `data`.
+fn block_mut<F>(
+    data: &mut [F],
+    rows: usize,
+    cols: usize,
+    per: usize,
+    gi: usize,
+) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((rows, cols), &mut data[..rows * cols])
+        .expect("sized")
+        .slice_move(s![gi * per..(gi + 1) * per, ..])
+}
+
+impl<F: Float> Kernel<F> for Conv2d {
+    fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
+        let batch = ctx.inputs.dims(0)[0];
+        let geo = self.concrete(&[ctx.inputs.dims(0), ctx.inputs.dims(1)]);
+        let (k, p, og) = (geo.k(), geo.p(), geo.og());
+        let (x, w) = (ctx.inputs.slice(0), ctx.inputs.slice(1));
+        let bias = (ctx.inputs.len() == 3).then(|| ctx.inputs.slice(2));
+        let mut output = ctx.output;
+        let y = output.as_slice_mut().expect("contiguous");
+        let (x_len, y_len) = (geo.c * geo.h * geo.w, geo.out * p);
+        for b in 0..batch {
+            let xe = &x[b * x_len..(b + 1) * x_len];
+            let ye = &mut y[b * y_len..(b + 1) * y_len];
+            if let Some(bias) = bias {
+                for (row, &v) in ye.chunks_exact_mut(p).zip(bias) {
+                    row.fill(v);
+                }
+            }
+            for gi in 0..geo.groups {
+                let xg = &xe[gi * geo.cg() * geo.h * geo.w..];
+                let cols = if geo.pointwise() {
+                    ArrayView2::from_shape((k, p), &xg[..k * p]).expect("sized")
+                } else {
+                    geo.im2col(xg, ctx.scratch);
+                    ArrayView2::from_shape((k, p), &ctx.scratch[..k * p]).expect("sized")
+                };
+                let wg = block(w, geo.out, k, og, gi);
+                let mut yg = block_mut(ye, geo.out, p, og, gi);
+                matmul_into(&mut yg, &wg, &cols, bias.is_some(), ctx.threads);
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(&self, ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
+        let BackwardCtx {
+            inputs,
+            grad_output,
+            mut grad_inputs,
+            workspace,
+            threads,
+            ..
+        } = ctx;
+        let batch = inputs.dims(0)[0];
+        let geo = self.concrete(&[inputs.dims(0), inputs.dims(1)]);
+        let (k, p, og) = (geo.k(), geo.p(), geo.og());
+        let (x, w) = (inputs.slice(0), inputs.slice(1));
+        let dy = grad_output.as_slice().expect("contiguous");
+        let (x_len, y_len, g_len) = (geo.c * geo.h * geo.w, geo.out * p, geo.cg() * geo.h * geo.w);
+        if inputs.len() == 3 {
+            if let Some(db) = grad_inputs.slice(2) {
+                for ye in dy.chunks_exact(y_len) {
+                    for (d, row) in db.iter_mut().zip(ye.chunks_exact(p)) {
+                        *d += row.iter().fold(F::zero(), |s, &v| s + v);
+                    }
+                }
+            }
+        }
+        if let Some((dw, fresh)) = grad_inputs.slice_or_fresh(1) {
+            if fresh && batch == 0 {
+                dw.fill(F::zero());
+            }
+            for b in 0..batch {
+                let xe = &x[b * x_len..(b + 1) * x_len];
+                let ye = &dy[b * y_len..(b + 1) * y_len];
+                for gi in 0..geo.groups {
+                    let xg = &xe[gi * g_len..];
+                    let cols = if geo.pointwise() {
+                        ArrayView2::from_shape((k, p), &xg[..k * p]).expect("sized")
+                    } else {
+                        geo.im2col(xg, workspace);
+                        ArrayView2::from_shape((k, p), &workspace[..k * p]).expect("sized")
+                    };
+                    let gg = block(ye, geo.out, p, og, gi);
+                    let mut dwg = block_mut(dw, geo.out, k, og, gi);
+                    matmul_into(&mut dwg, &gg, &cols.t(), !fresh || b > 0, threads);
+                }
+            }
+        }
+        if let Some((dx, fresh)) = grad_inputs.slice_or_fresh(0) {
+            if fresh && !geo.pointwise() {
+                dx.fill(F::zero());
+            }
+            for b in 0..batch {
+                let dxe = &mut dx[b * x_len..(b + 1) * x_len];
+                let ye = &dy[b * y_len..(b + 1) * y_len];
+                for gi in 0..geo.groups {
+                    let dxg = &mut dxe[gi * g_len..(gi + 1) * g_len];
+                    let wg = block(w, geo.out, k, og, gi);
+                    let gg = block(ye, geo.out, p, og, gi);
+                    if geo.pointwise() {
+                        let mut dst = ArrayViewMut2::from_shape((k, p), dxg).expect("sized");
+                        matmul_into(&mut dst, &wg.t(), &gg, !fresh, threads);
+                    } else {
+                        let mut cols = ArrayViewMut2::from_shape((k, p), &mut workspace[..k * p])
+                            .expect("sized");
+                        matmul_into(&mut cols, &wg.t(), &gg, false, threads);
+                        geo.col2im(&workspace[..k * p], dxg);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
