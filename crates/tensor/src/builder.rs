@@ -257,10 +257,12 @@ impl Graph {
         self.step(x, steps.saturating_sub(1))
     }
 
-    /// A batch-norm layer named `name` over `[B, C]` activations: parameters `name.weight`
-    /// (ones) and `name.bias` (zeros), state `name.running_mean` and `name.running_var`.
+    /// A batch-norm layer named `name` over `[B, C]` activations or `[B, C, H, W]` images
+    /// (statistics per channel): parameters `name.weight` (ones) and `name.bias` (zeros),
+    /// state `name.running_mean`, `name.running_var` and `name.num_batches_tracked`.
     pub fn batch_norm(&mut self, name: &str, x: NodeId, config: BatchNorm) -> Result<NodeId> {
-        let c = self.node(x)?.shape.dims.last().copied().unwrap_or(0);
+        // The channels: the features of [B, C], the first axis of [B, C, H, W].
+        let c = self.node(x)?.shape.dims.first().copied().unwrap_or(0);
         let w = self.param(&format!("{name}.weight"), ArrayD::ones(IxDyn(&[c])))?;
         let b = self.param(&format!("{name}.bias"), ArrayD::zeros(IxDyn(&[c])))?;
         self.op(Some(name), config, &[x, w, b])

@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use knit_tensor::ops::{BatchNorm, Pointwise};
 use knit_tensor::{Graph, Mode};
+use ndarray::ArrayD;
 use proptest::prelude::*;
 
 fn pointwise_case(
@@ -248,24 +249,54 @@ proptest! {
             (values(vec![b, c]), values(vec![c]), values(vec![c]), values(vec![b, c]), any::<bool>())
         })
     ) {
-        let mut g = Graph::new();
-        let xi = g.input("x", &x.shape()[1..]).unwrap();
-        let y = g.batch_norm("bn", xi, BatchNorm::default()).unwrap();
-        let loss = weighted_sum(&mut g, y);
-        let mut exec = knit_tensor::Executor::<f64>::new(&g);
-        exec.set_param("bn.weight", gamma.view()).unwrap();
-        exec.set_param("bn.bias", beta.view()).unwrap();
-        exec.set_input(xi, x.view()).unwrap();
-        exec.set_input(g.id("r").unwrap(), r.view()).unwrap();
-        let wrt = [xi, g.id("bn.weight").unwrap(), g.id("bn.bias").unwrap()];
-        let mode = if train { Mode::Train } else { Mode::Eval };
-        if !train {
-            // Give the running statistics values other than their start.
-            exec.set_buffer("bn.running_mean", (&gamma * 0.3).view()).unwrap();
-            exec.set_buffer("bn.running_var", gamma.mapv(|v| 0.5 + v * v).view()).unwrap();
-        }
-        let config = knit_tensor::GradCheckConfig { mode, ..Default::default() };
-        let report = knit_tensor::gradcheck(&mut exec, loss, &wrt, &config).unwrap();
-        prop_assert!(report.passed(), "\n{}", report);
+        batch_norm_gradients(x, gamma, beta, r, train)?;
     }
+
+    /// `BatchNorm2d`: statistics per channel over the batch and the plane.
+    #[test]
+    fn batch_norm_on_images_in_both_modes(
+        (x, gamma, beta, r, train) in (1usize..4, 1usize..4, 1usize..4, 1usize..4)
+            .prop_filter("more than one value per channel", |(b, _, h, w)| b * h * w > 1)
+            .prop_flat_map(|(b, c, h, w)| {
+                (values(vec![b, c, h, w]), values(vec![c]), values(vec![c]), values(vec![b, c, h, w]), any::<bool>())
+            })
+    ) {
+        batch_norm_gradients(x, gamma, beta, r, train)?;
+    }
+}
+
+/// Checks batch norm's gradients for `x` (any batched shape batch norm accepts), `gamma`,
+/// `beta`, against a loss weighted by `r`, in training or evaluation.
+fn batch_norm_gradients(
+    x: ArrayD<f64>,
+    gamma: ArrayD<f64>,
+    beta: ArrayD<f64>,
+    r: ArrayD<f64>,
+    train: bool,
+) -> Result<(), TestCaseError> {
+    let mut g = Graph::new();
+    let xi = g.input("x", &x.shape()[1..]).unwrap();
+    let y = g.batch_norm("bn", xi, BatchNorm::default()).unwrap();
+    let loss = weighted_sum(&mut g, y);
+    let mut exec = knit_tensor::Executor::<f64>::new(&g);
+    exec.set_param("bn.weight", gamma.view()).unwrap();
+    exec.set_param("bn.bias", beta.view()).unwrap();
+    exec.set_input(xi, x.view()).unwrap();
+    exec.set_input(g.id("r").unwrap(), r.view()).unwrap();
+    let wrt = [xi, g.id("bn.weight").unwrap(), g.id("bn.bias").unwrap()];
+    let mode = if train { Mode::Train } else { Mode::Eval };
+    if !train {
+        // Give the running statistics values other than their start.
+        exec.set_buffer("bn.running_mean", (&gamma * 0.3).view())
+            .unwrap();
+        exec.set_buffer("bn.running_var", gamma.mapv(|v| 0.5 + v * v).view())
+            .unwrap();
+    }
+    let config = knit_tensor::GradCheckConfig {
+        mode,
+        ..Default::default()
+    };
+    let report = knit_tensor::gradcheck(&mut exec, loss, &wrt, &config).unwrap();
+    prop_assert!(report.passed(), "\n{}", report);
+    Ok(())
 }

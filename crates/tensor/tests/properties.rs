@@ -120,6 +120,58 @@ fn batch_norm_running_statistics_follow_pytorch() {
     assert_eq!(exec.buffers()[2].1.sum(), 2.0);
 }
 
+/// `BatchNorm2d`: one mean and variance per channel over the batch and the plane
+/// (n = B·H·W values), the running variance unbiased with n − 1, as in PyTorch.
+#[test]
+fn batch_norm_on_images_normalizes_each_channel_over_batch_and_plane() {
+    let (b, c, h, w) = (2, 3, 2, 3);
+    let x = ndarray::Array4::from_shape_fn((b, c, h, w), |(i, j, k, l)| {
+        ((i * 7 + j * 5 + k * 3 + l) % 11) as f64 * (j + 1) as f64 - 4.0
+    });
+    let mut g = Graph::new();
+    let xi = g.input("x", &[c, h, w]).unwrap();
+    let y = g.batch_norm("bn", xi, BatchNorm::default()).unwrap();
+    let mut exec = Executor::<f64>::new(&g);
+    exec.set_input(xi, x.view().into_dyn()).unwrap();
+    exec.run(y, Mode::Train).unwrap();
+    let out = exec.value(y).unwrap().to_owned();
+    let buffers: Vec<_> = exec
+        .buffers()
+        .into_iter()
+        .map(|(n, v)| (n, v.to_owned()))
+        .collect();
+    assert_eq!(buffers[0].1.shape(), &[c]);
+    for j in 0..c {
+        let channel = x.index_axis(Axis(1), j);
+        let n = channel.len() as f64;
+        let mean = channel.sum() / n;
+        let var = channel.mapv(|v| (v - mean) * (v - mean)).sum() / n;
+        assert!((buffers[0].1[j] - 0.1 * mean).abs() < 1e-12);
+        assert!((buffers[1].1[j] - (0.9 + 0.1 * var * n / (n - 1.0))).abs() < 1e-12);
+        for ((i, k, l), &v) in channel.indexed_iter() {
+            let expected = (v - mean) / (var + 1e-5).sqrt();
+            assert!((out[[i, j, k, l]] - expected).abs() < 1e-12);
+        }
+    }
+    // One image of one pixel leaves a single value per channel: refused in training.
+    let mut g = Graph::new();
+    let xi = g.input("x", &[2, 1, 1]).unwrap();
+    let y = g.batch_norm("bn", xi, BatchNorm::default()).unwrap();
+    let mut exec = Executor::<f64>::new(&g);
+    exec.set_input(
+        xi,
+        ndarray::Array4::<f64>::zeros((1, 2, 1, 1))
+            .view()
+            .into_dyn(),
+    )
+    .unwrap();
+    let err = exec.run(y, Mode::Train).unwrap_err();
+    assert!(
+        err.to_string().contains("more than 1 value per channel"),
+        "{err}"
+    );
+}
+
 #[test]
 fn batch_norm_rejects_a_training_batch_of_one() {
     let mut g = Graph::new();

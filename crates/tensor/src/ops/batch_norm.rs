@@ -3,22 +3,27 @@
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Mode, Op, StateSpec};
 use crate::{Float, Shape, TensorError};
 
-/// Batch normalization of `[B, C]` activations (PyTorch's `BatchNorm1d`).
+/// Batch normalization of `[B, C]` activations (PyTorch's `BatchNorm1d`) or `[B, C, H, W]`
+/// images (`BatchNorm2d`): one mean and variance per channel, over the batch and, for
+/// images, every position of the channel's plane.
 ///
-/// Inputs: `x` `[B, C]`, `weight` γ `[C]`, `bias` β `[C]`. State: `running_mean` (starts at
-/// 0), `running_var` (starts at 1) and `num_batches_tracked` (a scalar counting the training
-/// forward passes, as in PyTorch, so that a checkpoint holds every entry of a
-/// `BatchNorm1d`'s `state_dict`; it is exact up to 2²⁴ batches in `f32`).
+/// Inputs: `x` `[B, C]` or `[B, C, H, W]`, `weight` γ `[C]`, `bias` β `[C]`. State:
+/// `running_mean` (starts at 0), `running_var` (starts at 1) and `num_batches_tracked` (a
+/// scalar counting the training forward passes, as in PyTorch, so that a checkpoint holds
+/// every entry of a `BatchNorm1d`/`BatchNorm2d` `state_dict`; it is exact up to 2²⁴ batches
+/// in `f32`).
 ///
-/// Training: `μ = mean_b x`, `σ² = mean_b (x − μ)²` (biased), `x̂ = (x − μ)/√(σ² + ε)`,
+/// With `n = B·H·W` values per channel (`n = B` for `[B, C]`), training:
+/// `μ = mean x`, `σ² = mean (x − μ)²` (biased), `x̂ = (x − μ)/√(σ² + ε)`,
 /// `y = γ·x̂ + β`; then `running_mean ← (1 − m)·running_mean + m·μ` and
-/// `running_var ← (1 − m)·running_var + m·σ²·B/(B − 1)` (unbiased), with momentum `m`.
+/// `running_var ← (1 − m)·running_var + m·σ²·n/(n − 1)` (unbiased), with momentum `m`.
 ///
 /// Evaluation: the same with the running statistics in place of μ and σ², which stay
 /// unchanged.
 ///
 /// Backward (training): `∂β = Σ g`, `∂γ = Σ g·x̂`,
-/// `∂x = γ/(B·√(σ²+ε)) · (B·g − Σ g − x̂·Σ g·x̂)`; in evaluation `∂x = g·γ/√(var+ε)`.
+/// `∂x = γ/(n·√(σ²+ε)) · (n·g − Σ g − x̂·Σ g·x̂)`, sums over a channel's `n` values; in
+/// evaluation `∂x = g·γ/√(var+ε)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm {
     /// Weight of the newest batch in the running statistics (PyTorch's default 0.1).
@@ -64,8 +69,10 @@ impl Op for BatchNorm {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         let x = inputs[0];
-        if !x.batched || x.dims.len() != 1 {
-            return Err(format!("batch norm normalizes [B, C] activations, got {x}"));
+        if !x.batched || !matches!(x.dims.len(), 1 | 3) {
+            return Err(format!(
+                "batch norm normalizes [B, C] activations or [B, C, H, W] images, got {x}"
+            ));
         }
         let c = x.dims[0];
         for (what, s) in [("weight", inputs[1]), ("bias", inputs[2])] {
@@ -106,36 +113,75 @@ impl Op for BatchNorm {
     }
 }
 
+/// The layout of a batch norm input: `B` examples of `C` channels of `S` values each
+/// (`S = H·W` for images, 1 for `[B, C]`).
+#[derive(Clone, Copy)]
+struct Planes {
+    batch: usize,
+    channels: usize,
+    size: usize,
+}
+
+impl Planes {
+    fn of(dims: &[usize]) -> Planes {
+        Planes {
+            batch: dims[0],
+            channels: dims[1],
+            size: dims[2..].iter().product(),
+        }
+    }
+
+    /// The values per channel, `B·S`.
+    fn per_channel(self) -> usize {
+        self.batch * self.size
+    }
+
+    /// The `S` values of channel `j` in each example, in example order.
+    fn channel<F>(self, data: &[F], j: usize) -> impl Iterator<Item = &[F]> {
+        let (c, s) = (self.channels, self.size);
+        data.chunks_exact(c * s)
+            .map(move |e| &e[j * s..(j + 1) * s])
+    }
+
+    /// [`channel`](Self::channel), writable.
+    fn channel_mut<F>(self, data: &mut [F], j: usize) -> impl Iterator<Item = &mut [F]> {
+        let (c, s) = (self.channels, self.size);
+        data.chunks_exact_mut(c * s)
+            .map(move |e| &mut e[j * s..(j + 1) * s])
+    }
+}
+
 impl<F: Float> Kernel<F> for BatchNorm {
     fn forward(&self, mut ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
-        let dims = ctx.inputs.dims(0);
-        let (rows, c) = (dims[0], dims[1]);
+        let pl = Planes::of(ctx.inputs.dims(0));
+        let c = pl.channels;
         let x = ctx.inputs.slice(0);
         let (gamma, beta) = (ctx.inputs.slice(1), ctx.inputs.slice(2));
         let (mean, invstd) = ctx.scratch.split_at_mut(c);
         let eps = F::lit(self.eps);
         match ctx.mode {
             Mode::Train => {
-                if rows < 2 {
+                let count = pl.per_channel();
+                if count < 2 {
                     return Err(TensorError::InvalidValue {
                         op: "batch_norm".into(),
                         node: ctx.node.to_string(),
+                        // B·H·W < 2 only with one example of one value per channel.
                         message: format!(
-                            "training needs more than 1 value per channel, got a batch of {rows}"
+                            "training needs more than 1 value per channel, got a batch of {}",
+                            pl.batch
                         ),
                     });
                 }
-                let n = F::lit(rows as f64);
-                mean.fill(F::zero());
-                for row in x.chunks_exact(c) {
-                    mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v);
-                }
-                mean.iter_mut().for_each(|m| *m /= n);
-                invstd.fill(F::zero());
-                for row in x.chunks_exact(c) {
-                    for ((s, &v), &m) in invstd.iter_mut().zip(row).zip(mean.iter()) {
-                        *s += (v - m) * (v - m);
-                    }
+                let n = F::lit(count as f64);
+                for j in 0..c {
+                    let sum = pl.channel(x, j).flatten().fold(F::zero(), |a, &v| a + v);
+                    mean[j] = sum / n;
+                    let m = mean[j];
+                    invstd[j] = pl
+                        .channel(x, j)
+                        .flatten()
+                        .fold(F::zero(), |a, &v| a + (v - m) * (v - m));
                 }
                 let momentum = F::lit(self.momentum);
                 let keep = F::one() - momentum;
@@ -163,61 +209,62 @@ impl<F: Float> Kernel<F> for BatchNorm {
             }
         }
         let y = ctx.output.as_slice_mut().expect("contiguous");
-        for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-            for j in 0..c {
-                yr[j] = gamma[j] * (xr[j] - mean[j]) * invstd[j] + beta[j];
+        for j in 0..c {
+            let (m, gam, inv, shift) = (mean[j], gamma[j], invstd[j], beta[j]);
+            for (yp, xp) in pl.channel_mut(y, j).zip(pl.channel(x, j)) {
+                for (y, &x) in yp.iter_mut().zip(xp) {
+                    *y = gam * (x - m) * inv + shift;
+                }
             }
         }
         Ok(())
     }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let dims = ctx.inputs.dims(0);
-        let (rows, c) = (dims[0], dims[1]);
+        let pl = Planes::of(ctx.inputs.dims(0));
         let x = ctx.inputs.slice(0);
         let gamma = ctx.inputs.slice(1);
         let g = ctx.grad_output.as_slice().expect("contiguous");
-        let (mean, invstd) = ctx.scratch.split_at(c);
-        // Per-channel Σg and Σg·x̂, accumulated in the order of the rows.
-        let mut sums = [F::zero(); 2];
-        let channel_sums = |j: usize, sums: &mut [F; 2]| {
-            sums[0] = F::zero();
-            sums[1] = F::zero();
-            for r in 0..rows {
-                let gi = g[r * c + j];
-                sums[0] += gi;
-                sums[1] += gi * (x[r * c + j] - mean[j]) * invstd[j];
-            }
+        let (mean, invstd) = ctx.scratch.split_at(pl.channels);
+        // Channel j's Σg and Σg·x̂, accumulated in the order of the values.
+        let channel_sums = |j: usize| {
+            let (m, inv) = (mean[j], invstd[j]);
+            let pairs = pl.channel(g, j).flatten().zip(pl.channel(x, j).flatten());
+            pairs.fold([F::zero(); 2], |[s, sx], (&gi, &xi)| {
+                [s + gi, sx + gi * (xi - m) * inv]
+            })
         };
         if let Some(dbeta) = ctx.grad_inputs.slice(2) {
             for (j, d) in dbeta.iter_mut().enumerate() {
-                channel_sums(j, &mut sums);
-                *d += sums[0];
+                *d += channel_sums(j)[0];
             }
         }
         if let Some(dgamma) = ctx.grad_inputs.slice(1) {
             for (j, d) in dgamma.iter_mut().enumerate() {
-                channel_sums(j, &mut sums);
-                *d += sums[1];
+                *d += channel_sums(j)[1];
             }
         }
         if let Some(dx) = ctx.grad_inputs.slice(0) {
-            let n = F::lit(rows as f64);
-            for j in 0..c {
-                let scale = gamma[j] * invstd[j];
-                match ctx.mode {
-                    Mode::Train => {
-                        channel_sums(j, &mut sums);
-                        for r in 0..rows {
-                            let xhat = (x[r * c + j] - mean[j]) * invstd[j];
-                            dx[r * c + j] +=
-                                scale / n * (n * g[r * c + j] - sums[0] - xhat * sums[1]);
-                        }
-                    }
-                    Mode::Eval => {
-                        for r in 0..rows {
-                            dx[r * c + j] += scale * g[r * c + j];
-                        }
+            let n = F::lit(pl.per_channel() as f64);
+            for j in 0..pl.channels {
+                let (m, inv) = (mean[j], invstd[j]);
+                let scale = gamma[j] * inv;
+                let sums = match ctx.mode {
+                    Mode::Train => Some(channel_sums(j)),
+                    Mode::Eval => None,
+                };
+                let planes = pl
+                    .channel_mut(dx, j)
+                    .zip(pl.channel(g, j).zip(pl.channel(x, j)));
+                for (dp, (gp, xp)) in planes {
+                    for ((d, &gi), &xi) in dp.iter_mut().zip(gp).zip(xp) {
+                        *d += match sums {
+                            Some([s, sx]) => {
+                                let xhat = (xi - m) * inv;
+                                scale / n * (n * gi - s - xhat * sx)
+                            }
+                            None => scale * gi,
+                        };
                     }
                 }
             }
