@@ -136,9 +136,21 @@ impl Checkpoint {
                     .chunks_exact(8)
                     .map(|c| i64::from_le_bytes(eight(c)) as f32)
                     .collect(),
+                // Half precision (a model saved with `.half()` or `.bfloat16()`) widens
+                // exactly: every F16 and BF16 value is an f32.
+                Dtype::F16 => view
+                    .data()
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                Dtype::BF16 => view
+                    .data()
+                    .chunks_exact(2)
+                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
                 other => {
                     return Err(error(format!(
-                        "tensor '{name}' has type {other:?}; knit reads F32, F64 and I64"
+                        "tensor '{name}' has type {other:?}; knit reads F32, F64, F16, BF16 and I64"
                     )))
                 }
             };

@@ -557,18 +557,59 @@ fn a_header_that_names_a_tensor_twice_is_refused() {
     assert!(err.ends_with("the header names 'a' twice)"), "{err}");
 }
 
+/// A safetensors file of one tensor `w` of the given type, shape and little-endian bytes.
+fn one_tensor(dtype: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let mut header = format!(
+        r#"{{"w":{{"dtype":"{dtype}","shape":[{}],"data_offsets":[0,{}]}}}}"#,
+        dims.join(","),
+        data.len()
+    );
+    while !header.len().is_multiple_of(8) {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
 #[test]
 fn unsupported_types_name_the_tensor() {
     let dir = scratch();
     let path = dir.path().join(FILE);
-    let header = r#"{"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}    "#;
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(&[0; 4]);
-    let err = read_error(&path, &bytes);
+    let err = read_error(&path, &one_tensor("I32", &[2], &[0; 8]));
     assert!(
-        err.ends_with("tensor 'w' has type BF16; knit reads F32, F64 and I64"),
+        err.ends_with("tensor 'w' has type I32; knit reads F32, F64, F16, BF16 and I64"),
         "{err}"
+    );
+}
+
+/// A model saved by PyTorch after `.half()` or `.bfloat16()` loads with its values widened
+/// exactly to f32 (largest, smallest subnormal, negative, fractional values).
+#[test]
+fn half_precision_tensors_are_widened_on_load() {
+    let path = Path::new(FILE);
+    // F16 bit patterns: 1.0, −2.5, 65504 (the largest), 2⁻²⁴ (the smallest subnormal).
+    let f16: [u16; 4] = [0x3C00, 0xC100, 0x7BFF, 0x0001];
+    let data: Vec<u8> = f16.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let ckpt = Checkpoint::from_bytes(&one_tensor("F16", &[2, 2], &data), path).unwrap();
+    let w = &ckpt.tensors["w"];
+    assert_eq!(w.shape(), &[2, 2]);
+    let expected = [1.0, -2.5, 65504.0, 2f32.powi(-24)];
+    assert_eq!(w.iter().copied().collect::<Vec<_>>(), expected);
+    // BF16 is the top half of an f32: 1.0, −3.140625, 2¹²⁷, 1/3 rounded to 8 bits (0x3EAB).
+    let bf16: [u16; 4] = [0x3F80, 0xC049, 0x7F00, 0x3EAB];
+    let data: Vec<u8> = bf16.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let ckpt = Checkpoint::from_bytes(&one_tensor("BF16", &[4], &data), path).unwrap();
+    let expected: Vec<f32> = bf16
+        .iter()
+        .map(|&b| f32::from_bits(u32::from(b) << 16))
+        .collect();
+    assert_eq!(expected[..3], [1.0, -3.140625, 2f32.powi(127)]);
+    assert_eq!(
+        ckpt.tensors["w"].iter().copied().collect::<Vec<_>>(),
+        expected
     );
 }
 
