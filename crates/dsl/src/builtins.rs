@@ -33,6 +33,10 @@ pub(crate) enum Ty {
     Label,
     /// A nonlinearity for He initialization: a name or `leaky_relu(0.2)`.
     Nonlinearity,
+    /// A window side: a whole number (square) or `[height, width]`.
+    Sides,
+    /// A convolution's padding: a whole number, `[height, width]` or `same`.
+    Padding,
 }
 
 /// The default of a parameter.
@@ -108,6 +112,13 @@ pub(crate) const SYNTHETIC: &[&str] = &[
     "temporal_order",
 ];
 
+/// A pooling window; the stride defaults to the kernel (PyTorch's `stride=None`).
+const POOL: &[P] = &[
+    req("kernel", Sides),
+    p("stride", Sides, Absent),
+    p("padding", Sides, N(0.0)),
+];
+
 /// Layers, applied with `|>`; their input is not listed.
 pub(crate) const LAYERS: &[Sig] = &[
     Sig {
@@ -153,6 +164,32 @@ pub(crate) const LAYERS: &[Sig] = &[
             p("init_ih", Init, Absent),
             p("init_hh", Init, Absent),
         ],
+    },
+    Sig {
+        name: "conv2d",
+        params: &[
+            req("out", Int),
+            req("kernel", Sides),
+            p("stride", Sides, N(1.0)),
+            p("padding", Padding, N(0.0)),
+            p("dilation", Sides, N(1.0)),
+            p("groups", Int, N(1.0)),
+            p("bias", Bool, B(true)),
+            p("init", Init, W("fan_in_uniform")),
+            p("bias_init", Init, W("fan_in_uniform")),
+        ],
+    },
+    Sig {
+        name: "max_pool",
+        params: POOL,
+    },
+    Sig {
+        name: "avg_pool",
+        params: POOL,
+    },
+    Sig {
+        name: "global_avg_pool",
+        params: &[],
     },
     Sig {
         name: "last_step",

@@ -366,6 +366,9 @@ impl Explainer<'_> {
             }
         }
         let shared_weight = sig.name == "dense" && given.contains_key("weight");
+        let pool = matches!(sig.name, "max_pool" | "avg_pool");
+        let mut pool_kernel: Option<Expr> = None;
+        let mut bias_off = false;
         for p in sig.params {
             if shared_weight && p.name == "init" {
                 // A shared weight is initialized where it is declared.
@@ -378,7 +381,22 @@ impl Explainer<'_> {
                     .map(|a| a.value.clone())
                     .or_else(|| default_expr(p.default)),
             };
+            // A pooling window's stride defaults to its kernel.
+            let value = match (value, p.name, &pool_kernel) {
+                (None, "stride", Some(k)) => Some(k.clone()),
+                (v, _, _) => v,
+            };
             let Some(value) = value else { continue };
+            if pool && p.name == "kernel" {
+                pool_kernel = Some(value.clone());
+            }
+            if sig.name == "conv2d" && p.name == "bias" {
+                bias_off = matches!(self.expr(&value), Expr::Bool { value: false, .. });
+            }
+            if bias_off && p.name == "bias_init" {
+                // Without a bias there is nothing to initialize.
+                continue;
+            }
             let value = match p.ty {
                 Ty::Init => self.init(&value),
                 Ty::Bias => match self.expr(&value) {

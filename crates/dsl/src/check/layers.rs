@@ -1,4 +1,5 @@
-//! The built-in layers: dense, batch norm, dropout, flatten, reshape, activations, concat.
+//! The built-in layers: dense, batch norm, dropout, flatten, reshape, activations, concat
+//! (recurrent and convolutional layers have their own files).
 
 use super::bind::{bind, Bound};
 use super::consts::{num_text, Const};
@@ -146,6 +147,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
         match sig.name {
             "dense" => self.dense(&b, x, span),
             "rnn" | "lstm" | "gru" => self.recurrent(&b, x, span),
+            "conv2d" => self.conv2d(&b, x, span),
+            "max_pool" | "avg_pool" | "global_avg_pool" => self.pool(&b, x, span),
             "last_step" | "step_at" | "mean_steps" => self.readout(&b, x, span),
             "batchnorm" => {
                 let momentum = ev.num(&mut self.sink, &b, "momentum");
@@ -169,7 +172,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
                 match self.graph.batch_norm(&name, x.id, config) {
                     Ok(id) => {
                         let t = self.made(id, span, format!("batchnorm `{name}`"));
-                        let c = self.shape(&t).dims.last().copied().unwrap_or(0);
+                        // The channels: the features of [B, C], the first axis of [B, C, H, W].
+                        let c = self.shape(&t).dims.first().copied().unwrap_or(0);
                         self.total_elements += 2 * c;
                         self.row(name, "batchnorm".into(), &t, 2 * c);
                         Some(t)

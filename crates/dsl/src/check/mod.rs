@@ -3,6 +3,7 @@
 
 mod bind;
 pub(crate) mod consts;
+mod conv;
 mod data;
 pub(crate) mod defs;
 mod init;
