@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI's end-to-end tests.
 #![allow(dead_code)]
 
+pub mod pytorch;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
