@@ -73,8 +73,6 @@ by more than `--tolerance` (default 1e-5) relative to its scale.
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
@@ -83,6 +81,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+
+from parity_common import group_names, knit_losses, run_knit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -250,35 +250,6 @@ train cnn on images {{
   save      "runs/{case}.safetensors"
 }}
 """
-
-
-def knit_losses(report):
-    """Per-epoch training losses from knit's JSON report (`--report`)."""
-    return [float(e["train_loss"]) for e in report["epochs"]]
-
-
-def group_names(names):
-    """`_knit.optimizer.c1.weight.exp_avg`... summarized as `_knit.optimizer.<param>.exp_avg`."""
-    groups = {}
-    for n in names:
-        key = re.sub(r"^(_knit\.optimizer\.).*\.([a-z_]+)$", r"\1<param>.\2", n)
-        groups[key] = groups.get(key, 0) + 1
-    return ", ".join(f"{k} x{c}" if c > 1 else k for k, c in sorted(groups.items()))
-
-
-def run_knit(knit, case, tmp):
-    """Trains `<case>.net` into `tmp/<case>`; returns knit's checkpoint path and its report."""
-    out_dir = os.path.join(tmp, case)
-    report = os.path.join(tmp, f"{case}.report.json")
-    net = os.path.join(HERE, f"{case}.net")
-    proc = subprocess.run(
-        [knit, "train", net, "--out", out_dir, "--report", report, "--quiet"],
-        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
-    if proc.returncode != 0:
-        sys.exit(f"knit train {case}.net failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    with open(report) as f:
-        rep = json.load(f)
-    return rep["checkpoint"], rep
 
 
 def main():
