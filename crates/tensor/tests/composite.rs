@@ -368,9 +368,11 @@ proptest! {
         exec.set_input(y, labels.view()).unwrap();
         exec.run(loss, Mode::Train).unwrap();
         // Channels whose batch variance is near zero (shrunk inputs of mostly zeros) are
-        // left out: batch norm there divides by √ε, where finite differences and the exact
-        // gradient part ways (noted, not yet understood; batch norm's own tests cover
-        // ordinary inputs).
+        // left out: there batch norm varies on the scale √ε ≈ 3e-3 of its input, comparable
+        // to the finite differences' step 1e-4, so the stencil's truncation error (about
+        // (1e-4/3e-3)⁴ of the slope, a few 1e-5) is no reference. Probed directly (a 1×1
+        // conv of a near-constant image into batch norm), the exact gradient matches the
+        // finite differences wherever the variance is not that small.
         prop_assume!(smallest_channel_variance(&exec.value(c1_out).unwrap().to_owned()) > 1e-3);
         if c.max_pool {
             // Max pooling has a kink where a window's two largest values meet; finite
