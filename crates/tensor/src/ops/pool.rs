@@ -91,6 +91,24 @@ impl Window {
         let end = (start + self.kernel[axis]).saturating_sub(self.padding[axis]);
         (start.saturating_sub(self.padding[axis]), end.min(len))
     }
+
+    /// Calls `f(n, out, rows, cols)` for every window: plane `n`, the index `out` of its
+    /// output in the plane's `OH·OW`, and the input rows and columns it covers.
+    #[inline]
+    fn each_window(
+        &self,
+        pl: &Planes,
+        mut f: impl FnMut(usize, usize, (usize, usize), (usize, usize)),
+    ) {
+        for n in 0..pl.planes {
+            for oy in 0..pl.oh {
+                let rows = self.span(0, oy, pl.h);
+                for ox in 0..pl.ow {
+                    f(n, oy * pl.ow + ox, rows, self.span(1, ox, pl.w));
+                }
+            }
+        }
+    }
 }
 
 /// Max pooling (PyTorch's `nn.MaxPool2d` without dilation, floor mode).
@@ -208,30 +226,22 @@ impl<F: Float> Kernel<F> for MaxPool2d {
         let mut output = ctx.output;
         let y = output.as_slice_mut().expect("contiguous");
         let (plane, out_plane) = (pl.h * pl.w, pl.oh * pl.ow);
-        for n in 0..pl.planes {
+        win.each_window(&pl, |n, out, (y0, y1), (x0, x1)| {
             let img = &x[n * plane..(n + 1) * plane];
-            let ys = &mut y[n * out_plane..(n + 1) * out_plane];
-            let arg = &mut ctx.scratch[n * out_plane..(n + 1) * out_plane];
-            for oy in 0..pl.oh {
-                let (y0, y1) = win.span(0, oy, pl.h);
-                for ox in 0..pl.ow {
-                    let (x0, x1) = win.span(1, ox, pl.w);
-                    let mut best = F::neg_infinity();
-                    let mut at = y0 * pl.w + x0;
-                    for iy in y0..y1 {
-                        for ix in x0..x1 {
-                            let v = img[iy * pl.w + ix];
-                            if v > best || v.is_nan() {
-                                best = v;
-                                at = iy * pl.w + ix;
-                            }
-                        }
+            let mut best = F::neg_infinity();
+            let mut at = y0 * pl.w + x0;
+            for iy in y0..y1 {
+                for ix in x0..x1 {
+                    let v = img[iy * pl.w + ix];
+                    if v > best || v.is_nan() {
+                        best = v;
+                        at = iy * pl.w + ix;
                     }
-                    ys[oy * pl.ow + ox] = best;
-                    arg[oy * pl.ow + ox] = F::lit(at as f64);
                 }
             }
-        }
+            y[n * out_plane + out] = best;
+            ctx.scratch[n * out_plane + out] = F::lit(at as f64);
+        });
         Ok(())
     }
 
@@ -281,23 +291,16 @@ impl<F: Float> Kernel<F> for AvgPool2d {
         let y = output.as_slice_mut().expect("contiguous");
         let scale = F::one() / F::lit((self.kernel[0] * self.kernel[1]) as f64);
         let (plane, out_plane) = (pl.h * pl.w, pl.oh * pl.ow);
-        for n in 0..pl.planes {
+        win.each_window(&pl, |n, out, (y0, y1), (x0, x1)| {
             let img = &x[n * plane..(n + 1) * plane];
-            let ys = &mut y[n * out_plane..(n + 1) * out_plane];
-            for oy in 0..pl.oh {
-                let (y0, y1) = win.span(0, oy, pl.h);
-                for ox in 0..pl.ow {
-                    let (x0, x1) = win.span(1, ox, pl.w);
-                    let mut sum = F::zero();
-                    for iy in y0..y1 {
-                        for &v in &img[iy * pl.w + x0..iy * pl.w + x1] {
-                            sum += v;
-                        }
-                    }
-                    ys[oy * pl.ow + ox] = sum * scale;
+            let mut sum = F::zero();
+            for iy in y0..y1 {
+                for &v in &img[iy * pl.w + x0..iy * pl.w + x1] {
+                    sum += v;
                 }
             }
-        }
+            y[n * out_plane + out] = sum * scale;
+        });
         Ok(())
     }
 
