@@ -2,7 +2,10 @@
 //! a 784-256-128-10 MLP (batch 64: forward `x · Wᵀ`, backward `g · W` and `gᵀ · x`, with
 //! the transposed operands passed as views exactly as the ops do), a batch-256 forward,
 //! the four products of the benchmark LSTM (28 → 128, batch 64, 28 steps: a step forward and
-//! backward, and the two weight gradients over all 1,792 rows) and a square 1024³, on 1 and 2 threads, `f32`. Throughput is reported in elements/s
+//! backward, and the two weight gradients over all 1,792 rows), the products of the
+//! benchmark CNN (a chunk of 10 images of its second convolution: forward `W · cols`,
+//! `∂W = G · colsᵀ`, `∂cols = Wᵀ · G`; 2 images of the first; its first dense layer) and a
+//! square 1024³, on 1 and 2 threads, `f32`. Throughput is reported in elements/s
 //! with 2·m·n·k elements per product, i.e. FLOP/s.
 //!
 //! `cargo bench -p knit-tensor --bench gemm` runs criterion.
@@ -33,7 +36,7 @@ struct Shape {
     b_t: bool,
 }
 
-const SHAPES: [Shape; 13] = [
+const SHAPES: [Shape; 23] = [
     Shape {
         name: "64x784x256 x*W1t",
         m: 64,
@@ -127,6 +130,86 @@ const SHAPES: [Shape; 13] = [
         m: 512,
         k: 1792,
         n: 28,
+        a_t: true,
+        b_t: false,
+    },
+    Shape {
+        name: "64x288x1960 W*cols (cnn conv2 forward)",
+        m: 64,
+        k: 288,
+        n: 1960,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "64x1960x288 G*colst (cnn conv2 dW)",
+        m: 64,
+        k: 1960,
+        n: 288,
+        a_t: false,
+        b_t: true,
+    },
+    Shape {
+        name: "288x64x1960 Wt*G (cnn conv2 dcols)",
+        m: 288,
+        k: 64,
+        n: 1960,
+        a_t: true,
+        b_t: false,
+    },
+    Shape {
+        name: "32x9x1568 W*cols (cnn conv1 forward)",
+        m: 32,
+        k: 9,
+        n: 1568,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "32x1568x9 G*colst (cnn conv1 dW)",
+        m: 32,
+        k: 1568,
+        n: 9,
+        a_t: false,
+        b_t: true,
+    },
+    Shape {
+        name: "64x3136x128 x*W1t (cnn fc1)",
+        m: 64,
+        k: 3136,
+        n: 128,
+        a_t: false,
+        b_t: true,
+    },
+    Shape {
+        name: "64x288x392 W*cols (cnn conv2 forward)",
+        m: 64,
+        k: 288,
+        n: 392,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "288x64x392 Wt*G (cnn conv2 dcols)",
+        m: 288,
+        k: 64,
+        n: 392,
+        a_t: true,
+        b_t: false,
+    },
+    Shape {
+        name: "64x288x980 W*cols (cnn conv2 forward)",
+        m: 64,
+        k: 288,
+        n: 980,
+        a_t: false,
+        b_t: false,
+    },
+    Shape {
+        name: "288x64x980 Wt*G (cnn conv2 dcols)",
+        m: 288,
+        k: 64,
+        n: 980,
         a_t: true,
         b_t: false,
     },

@@ -306,6 +306,43 @@ proptest! {
         check_pool(MaxPool2d { kernel: k, stride: s, padding: p }, &x, 3)?;
     }
 
+    /// The `f32` path (16 windows a step on AVX-512 for strides 1 and 2) against the `f64`
+    /// one on rows wider than a vector, with many ties (small integers) and some NaNs: the
+    /// same maxima, and the gradient reaches the same pixel (the first maximum, or the last
+    /// NaN, in the window's row-major order).
+    #[test]
+    fn max_pool_in_f32_picks_the_pixels_f64_picks(
+        (k, s, p, x, r_seed) in (pool_case(), 14usize..40, 0u32..1000).prop_flat_map(|((k, s, p, d), w, seed)| {
+            let dims = vec![d[0], d[1], d[2], w];
+            let cells: usize = dims.iter().product();
+            (Just(k), Just(s), Just(p), prop::collection::vec(prop_oneof![8 => (-3i8..4).prop_map(f64::from), 1 => Just(f64::NAN)], cells)
+                .prop_map(move |v| ArrayD::from_shape_vec(IxDyn(&dims), v).unwrap()), Just(seed))
+        })
+    ) {
+        let mut g = Graph::new();
+        let xi = g.input("x", &x.shape()[1..]).unwrap();
+        let y = g.max_pool(xi, MaxPool2d::new(k, s, p).unwrap()).unwrap();
+        let loss = weighted_sum(&mut g, y);
+        let mut r_dims = vec![x.shape()[0]];
+        r_dims.extend(&g.node(y).unwrap().shape.dims);
+        let r = filled(&r_dims, 8.0, r_seed).mapv(f64::round);
+        fn run<F: Float>(g: &Graph, loss: NodeId, y: NodeId, x: &ArrayD<f64>, r: &ArrayD<f64>) -> (Vec<u64>, Vec<f64>) {
+            let mut exec = Executor::<F>::new(g);
+            let xi = g.id("x").unwrap();
+            exec.require_grad(xi).unwrap();
+            exec.set_input(xi, x.mapv(F::lit).view()).unwrap();
+            exec.set_input(g.id("r").unwrap(), r.mapv(F::lit).view()).unwrap();
+            exec.run(loss, Mode::Train).unwrap();
+            exec.backward(loss).unwrap();
+            let out = exec.value(y).unwrap().iter().map(|v| v.as_f64().to_bits()).collect();
+            (out, exec.grad(xi).unwrap().iter().map(|v| v.as_f64()).collect())
+        }
+        let (y32, g32) = run::<f32>(&g, loss, y, &x, &r);
+        let (y64, g64) = run::<f64>(&g, loss, y, &x, &r);
+        prop_assert_eq!(y32, y64);
+        prop_assert_eq!(g32, g64);
+    }
+
     #[test]
     fn avg_pool_gradients_match_finite_differences(
         (k, s, p, x) in pool_case().prop_flat_map(|(k, s, p, d)| (Just(k), Just(s), Just(p), values(d.to_vec())))
@@ -541,18 +578,28 @@ fn a_tie_sends_the_gradient_to_the_first_maximum_in_row_major_order() {
 }
 
 #[test]
-fn flops_and_scratch_are_per_example() {
+fn flops_are_per_example_and_scratch_per_chunk() {
     let conv = Conv2d::new([1, 1], [1, 1], [1, 1], 2).unwrap();
     let x = Shape::batched([4, 8, 8]);
     let w = Shape::fixed([6, 2, 3, 3]);
     let out = conv.output_shape(&[&x, &w]).unwrap();
     assert_eq!(out, Shape::batched([6, 8, 8]));
     assert_eq!(conv.flops_per_example(&[&x, &w], &out), 2 * 6 * 64 * 2 * 9);
-    // One example's patch matrix [C/g·kh·kw, OH·OW], whatever the batch size.
-    for batch in [1, 64] {
+    // A chunk's patch matrix [C/g·kh·kw, n·OH·OW] and one group's product [out/g, n·OH·OW],
+    // n examples making about 512 columns (balanced over the batch): never the whole batch.
+    for (batch, chunk) in [(1, 1), (20, 7), (64, 8), (1000, 8)] {
         let dims = [&[batch, 4, 8, 8][..], &[6, 2, 3, 3][..]];
-        assert_eq!(conv.scratch_len(&dims, &[batch, 6, 8, 8]), 18 * 64);
-        assert_eq!(conv.workspace_len(&dims, &[batch, 6, 8, 8]), 18 * 64);
+        let len = (18 + 3) * chunk * 64;
+        assert_eq!(
+            conv.scratch_len(&dims, &[batch, 6, 8, 8]),
+            len,
+            "batch {batch}"
+        );
+        assert_eq!(
+            conv.workspace_len(&dims, &[batch, 6, 8, 8]),
+            len,
+            "batch {batch}"
+        );
     }
 }
 
@@ -714,8 +761,8 @@ fn threaded_graph() -> (Graph, NodeId) {
 #[test]
 fn threads_give_the_same_bits() {
     let (g, loss) = threaded_graph();
-    let x = filled(&[3, 16, 32, 32], 2.0, 9);
-    let r = filled(&[3, 64], 2.0, 10);
+    let x = filled(&[5, 16, 32, 32], 2.0, 9);
+    let r = filled(&[5, 64], 2.0, 10);
     let run = |threads: usize| {
         knit_tensor::with_thread_pool(threads, || {
             let mut exec = Executor::<f32>::new(&g);

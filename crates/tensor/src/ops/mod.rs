@@ -6,6 +6,8 @@ mod conv;
 mod elementwise;
 mod linear;
 mod loss;
+mod max_taps;
+mod parallel;
 mod pointwise;
 mod pool;
 mod recurrent;

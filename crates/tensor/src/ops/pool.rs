@@ -2,6 +2,8 @@
 //! `MaxPool2d`, `AvgPool2d` and `AdaptiveAvgPool2d(1)` followed by a flatten).
 
 use super::conv::{out_size, pair};
+use super::max_taps::max_taps;
+use super::parallel::{for_row_pairs, for_rows};
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
 
@@ -92,6 +94,62 @@ impl Window {
         (start.saturating_sub(self.padding[axis]), end.min(len))
     }
 
+    /// The output columns `lo..hi` whose window tap `j` (0-based, along the row) lands inside
+    /// the `w` input columns, and the input column that `lo` reads; outside that range the
+    /// tap is in the padding.
+    #[inline]
+    fn columns(&self, j: usize, ow: usize, w: usize) -> (usize, usize, usize) {
+        let (s, pad) = (self.stride[1], self.padding[1]);
+        // ix = ox·s + j − pad must satisfy 0 ≤ ix < w.
+        let lo = pad.saturating_sub(j).div_ceil(s).min(ow);
+        let hi = (w + pad).saturating_sub(j).div_ceil(s).clamp(lo, ow);
+        (lo, hi, (lo * s + j).saturating_sub(pad).min(w))
+    }
+
+    /// Max pooling of one plane `img` `[H, W]` into `y` `[OH, OW]`, with the position of
+    /// each window's maximum in `arg`, as its tap `ti·kw + tj` in the (padded) window. Taps
+    /// are visited in the window's row-major order, each for all the outputs of a row at
+    /// once (a branch-free select per output rather than a branch per pixel); the first
+    /// maximum wins, or the last NaN, as in PyTorch.
+    fn max_plane<F: Float>(&self, pl: &Planes, img: &[F], y: &mut [F], arg: &mut [F]) {
+        let ([s0, s1], [p0, p1], kw, w) = (self.stride, self.padding, self.kernel[1], pl.w);
+        let rows = y.chunks_exact_mut(pl.ow).zip(arg.chunks_exact_mut(pl.ow));
+        for (oy, (best, at)) in rows.enumerate() {
+            let (y0, y1) = self.span(0, oy, pl.h);
+            // Each output starts from its first tap inside the image.
+            let ti = y0 + p0 - oy * s0;
+            best.fill(F::neg_infinity());
+            if p1 == 0 {
+                at.fill(F::lit((ti * kw) as f64));
+            } else {
+                for (ox, a) in at.iter_mut().enumerate() {
+                    let tj = self.span(1, ox, w).0 + p1 - ox * s1;
+                    *a = F::lit((ti * kw + tj) as f64);
+                }
+            }
+            for iy in y0..y1 {
+                for j in 0..kw {
+                    let (lo, hi, ix) = self.columns(j, pl.ow, w);
+                    if lo == hi {
+                        continue;
+                    }
+                    let tap = F::lit(((iy + p0 - oy * s0) * kw + j) as f64);
+                    let row = &img[iy * w + ix..][..(hi - lo - 1) * s1 + 1];
+                    max_taps(row, s1, tap, &mut best[lo..hi], &mut at[lo..hi]);
+                }
+            }
+        }
+    }
+
+    /// The input index of the maximum of output `(oy, ox)` from its tap `t` (see
+    /// [`max_plane`](Self::max_plane)).
+    #[inline]
+    fn tap_index(&self, w: usize, oy: usize, ox: usize, t: usize) -> usize {
+        let (ti, tj) = (t / self.kernel[1], t % self.kernel[1]);
+        let iy = oy * self.stride[0] + ti - self.padding[0];
+        iy * w + ox * self.stride[1] + tj - self.padding[1]
+    }
+
     /// Calls `f(n, out, rows, cols)` for every window: plane `n`, the index `out` of its
     /// output in the plane's `OH·OW`, and the input rows and columns it covers.
     #[inline]
@@ -118,9 +176,10 @@ impl Window {
 /// counting as −∞ (so it is never chosen); padding must be at most half the kernel. A NaN
 /// in a window is propagated, as in PyTorch.
 ///
-/// The position of each maximum is kept in scratch memory (as a float index into its
-/// `H·W` plane, exact up to 2²⁴ pixels in `f32`); on ties the first maximum in row-major
-/// window order is taken and receives the whole gradient: `∂x[argmax] += g`.
+/// The position of each maximum is kept in scratch memory, as its tap `i·kw + j` in the
+/// window (a small integer, exact in any float type); on ties the first maximum in
+/// row-major window order is taken and receives the whole gradient: `∂x[argmax] += g`.
+/// Planes are split over threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxPool2d {
     /// Window size `[kh, kw]`.
@@ -226,38 +285,43 @@ impl<F: Float> Kernel<F> for MaxPool2d {
         let mut output = ctx.output;
         let y = output.as_slice_mut().expect("contiguous");
         let (plane, out_plane) = (pl.h * pl.w, pl.oh * pl.ow);
-        win.each_window(&pl, |n, out, (y0, y1), (x0, x1)| {
-            let img = &x[n * plane..(n + 1) * plane];
-            let mut best = F::neg_infinity();
-            let mut at = y0 * pl.w + x0;
-            for iy in y0..y1 {
-                for ix in x0..x1 {
-                    let v = img[iy * pl.w + ix];
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = iy * pl.w + ix;
-                    }
-                }
+        let (y, arg) = (
+            (y, out_plane),
+            (&mut ctx.scratch[..pl.planes * out_plane], out_plane),
+        );
+        for_row_pairs(y, arg, ctx.threads, &|first, y, arg| {
+            let planes = y
+                .chunks_exact_mut(out_plane)
+                .zip(arg.chunks_exact_mut(out_plane));
+            for (n, (y, arg)) in (first..).zip(planes) {
+                win.max_plane(&pl, &x[n * plane..(n + 1) * plane], y, arg);
             }
-            y[n * out_plane + out] = best;
-            ctx.scratch[n * out_plane + out] = F::lit(at as f64);
         });
         Ok(())
     }
 
     fn backward(&self, mut ctx: BackwardCtx<'_, F>) -> Result<(), TensorError> {
-        let pl = self.window().planes(ctx.inputs.dims(0));
+        let win = self.window();
+        let pl = win.planes(ctx.inputs.dims(0));
         let g = ctx.grad_output.as_slice().expect("contiguous");
         let (plane, out_plane) = (pl.h * pl.w, pl.oh * pl.ow);
+        let scratch = ctx.scratch;
         if let Some(dx) = ctx.grad_inputs.slice(0) {
-            for n in 0..pl.planes {
-                let d = &mut dx[n * plane..(n + 1) * plane];
-                let gs = &g[n * out_plane..(n + 1) * out_plane];
-                let arg = &ctx.scratch[n * out_plane..(n + 1) * out_plane];
-                for (&gv, &a) in gs.iter().zip(arg) {
-                    d[a.as_f64() as usize] += gv;
-                }
-            }
+            for_rows(
+                &mut dx[..pl.planes * plane],
+                plane,
+                ctx.threads,
+                &|first, dx| {
+                    for (n, d) in (first..).zip(dx.chunks_exact_mut(plane)) {
+                        let gs = &g[n * out_plane..(n + 1) * out_plane];
+                        let arg = &scratch[n * out_plane..(n + 1) * out_plane];
+                        for (out, (&gv, &t)) in gs.iter().zip(arg).enumerate() {
+                            let (oy, ox) = (out / pl.ow, out % pl.ow);
+                            d[win.tap_index(pl.w, oy, ox, t.as_f64() as usize)] += gv;
+                        }
+                    }
+                },
+            );
         }
         Ok(())
     }

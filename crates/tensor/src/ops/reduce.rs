@@ -124,3 +124,54 @@ impl<F: Float> Kernel<F> for Reduce {
         Ok(())
     }
 }
+
+/// Lanes of [`lane_sum`]: one AVX-512 vector of `f32`.
+const LANES: usize = 16;
+
+/// `Σ values`, accumulated in 16 interleaved partial sums (element `i` into lane
+/// `i mod 16`) that are then added pairwise: a fixed order, so always the same bits, and no
+/// chain of dependent additions (a plain fold waits one addition's latency per element,
+/// which made a convolution's bias gradient cost as much as its patch copies).
+pub(crate) fn lane_sum<F: Float>(values: &[F]) -> F {
+    knit_simd::vectorized(
+        #[inline(always)]
+        || {
+            let mut lanes = [F::zero(); LANES];
+            let mut chunks = values.chunks_exact(LANES);
+            for chunk in &mut chunks {
+                lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v);
+            }
+            lanes
+                .iter_mut()
+                .zip(chunks.remainder())
+                .for_each(|(l, &v)| *l += v);
+            let mut width = LANES;
+            while width > 1 {
+                width /= 2;
+                for i in 0..width {
+                    lanes[i] = lanes[i] + lanes[i + width];
+                }
+            }
+            lanes[0]
+        },
+    )
+}
+
+#[cfg(test)]
+mod lane_sum_tests {
+    use super::lane_sum;
+
+    #[test]
+    fn lane_sum_adds_every_element_in_its_fixed_order() {
+        for n in [0usize, 1, 15, 16, 17, 100] {
+            let v: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
+            assert_eq!(lane_sum(&v), v.iter().sum::<f64>(), "n = {n}");
+        }
+        // Lane 0 adds 1.0 to 1e16 and lane 1 adds 1.0 to -1e16, both lost to rounding, so
+        // the lanes cancel to 0; a left fold cancels first and keeps both ones (2).
+        let mut v = vec![0.0f64; 18];
+        (v[0], v[1], v[16], v[17]) = (1e16, -1e16, 1.0, 1.0);
+        assert_eq!(v.iter().fold(0.0, |s, &x| s + x), 2.0);
+        assert_eq!(lane_sum(&v), 0.0);
+    }
+}
