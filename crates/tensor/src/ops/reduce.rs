@@ -149,7 +149,8 @@ pub(crate) fn lane_sum<F: Float>(values: &[F]) -> F {
             while width > 1 {
                 width /= 2;
                 for i in 0..width {
-                    lanes[i] = lanes[i] + lanes[i + width];
+                    let upper = lanes[i + width];
+                    lanes[i] += upper;
                 }
             }
             lanes[0]
