@@ -58,13 +58,18 @@ impl<'d, 'a> Lowering<'d, 'a> {
         }
     }
 
+    /// Adds the summary row of the layer that made `t`, with the FLOPs of every graph node
+    /// added since the previous row (a recurrent stack's layers, a conv's bias).
     pub(crate) fn row(&mut self, node: String, layer: String, t: &T, params: usize) {
         let shape = self.shape(t);
+        let flops = self.graph.flops_since(self.built.counted_nodes);
+        self.built.counted_nodes = self.graph.len();
         self.built.layers.push(LayerRow {
             node,
             layer,
             shape,
             params,
+            flops,
         });
     }
 
