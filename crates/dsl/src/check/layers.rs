@@ -333,8 +333,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     .unwrap_or_default();
                 shared_label = format!(", weight `{pname}`");
                 self.uses.push((pname.clone(), name.clone()));
-                if !self.built.dense_weights.contains(&pname) {
-                    self.built.dense_weights.push(pname);
+                if !self.built.prunable_weights.contains(&pname) {
+                    self.built.prunable_weights.push(pname);
                 }
                 w.id
             }
@@ -349,7 +349,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     fans: None,
                 });
                 created += units * fan_in;
-                self.built.dense_weights.push(wname.clone());
+                self.built.prunable_weights.push(wname.clone());
                 match self.graph.param(&wname, value) {
                     Ok(id) => id,
                     Err(e) => return self.tensor_error(e, &format!("dense `{name}`"), span, &[&x]),

@@ -87,8 +87,9 @@ pub(crate) struct Built {
     pub counted_nodes: usize,
     /// Dropout ratio schedules by constant name.
     pub value_schedules: Vec<(String, ScheduleSpec)>,
-    /// Weights of dense layers (the default of `prune`).
-    pub dense_weights: Vec<String>,
+    /// The weights `prune` selects by default: those of dense, recurrent and convolutional
+    /// layers (not biases, not batch norm).
+    pub prunable_weights: Vec<String>,
     /// How each parameter was initialized (for re-initialization with another seed).
     pub inits: Vec<knit_train::ParamInit>,
 }
