@@ -6,43 +6,8 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
-use common::{knit, text};
+use common::compose::{bits, fails, ok, percent_at, report, row, total, train, write};
 use knit_train::Checkpoint;
-use std::collections::BTreeMap;
-use std::path::Path;
-
-/// Runs knit in `dir`, asserting exit 0; returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = knit(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs knit in `dir`, asserting exit `code`; returns stderr.
-fn fails(dir: &Path, code: i32, args: &[&str]) -> String {
-    let out = knit(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stderr)
-}
-
-/// `knit train FILE --quiet --out OUT` plus `extra`; returns stdout.
-fn train(dir: &Path, file: &str, out: &str, extra: &[&str]) -> String {
-    let mut args = vec!["train", file, "--quiet", "--out", out];
-    args.extend_from_slice(extra);
-    ok(dir, &args)
-}
 
 /// A temporal-order program (10 steps of 8 symbols, 4 classes): `samples` training and
 /// validation sequences split 80/20 and 200 test sequences, then `models` and `train`.
@@ -87,49 +52,6 @@ fn train_block(models: &str, epochs: usize, extra: &[&str]) -> String {
         s += &format!("  {line}\n");
     }
     s + "}\n"
-}
-
-/// Writes `text` to `dir/name`; returns `name`.
-fn write<'a>(dir: &Path, name: &'a str, text: &str) -> &'a str {
-    std::fs::write(dir.join(name), text).unwrap();
-    name
-}
-
-/// The checkpoint's parameters (knit's own `_knit.` entries left out) as bit patterns.
-fn bits(path: &Path) -> BTreeMap<String, Vec<u32>> {
-    Checkpoint::read(path)
-        .unwrap()
-        .tensors
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("_knit."))
-        .map(|(k, v)| (k, v.iter().map(|x| x.to_bits()).collect()))
-        .collect()
-}
-
-/// Σ f(w) over the tensor `name` of the checkpoint at `path`.
-fn total(ckpt: &Checkpoint, name: &str, f: impl Fn(f64) -> f64) -> f64 {
-    ckpt.tensors[name].iter().map(|w| f(f64::from(*w))).sum()
-}
-
-/// The report written by `--report`.
-fn report(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The whitespace-separated cells of the first line whose cells start with `prefix`.
-fn row(table: &str, prefix: &[&str]) -> Vec<String> {
-    table
-        .lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .find(|cells| cells.len() >= prefix.len() && cells[..prefix.len()] == *prefix)
-        .unwrap_or_else(|| panic!("no row {prefix:?} in\n{table}"))
-}
-
-/// `97.22` from the cells `.. "97.22" "%"`: the number before the first `%` at or after
-/// `from`.
-fn percent_at(cells: &[String], from: usize) -> f64 {
-    let at = cells[from..].iter().position(|c| c == "%").unwrap() + from;
-    cells[at - 1].parse().unwrap()
 }
 
 /// Dropout between two stacked LSTM layers acts in training only: the checkpoint holds

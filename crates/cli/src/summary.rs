@@ -386,7 +386,7 @@ pub fn bagging_json(
 }
 
 /// The table of the pruning procedure: one row per sparsity tried, with the parameters
-/// kept, the bytes of a sparse checkpoint and the linear layers' FLOPs per example.
+/// kept, the bytes of a sparse checkpoint and the weighted layers' FLOPs per example.
 pub fn prune_table(report: &knit_train::PruneReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -425,7 +425,8 @@ pub fn prune_table(report: &knit_train::PruneReport) -> String {
     let _ = writeln!(
         s,
         "  (bytes: a sparse checkpoint's parameters and buffers, a pruned parameter as a bit mask \
-         and its kept f32 values; FLOPs/ex: 2·non-zero weights + biases of the linear layers)"
+         and its kept f32 values; FLOPs/ex: 2 per use of a non-zero weight + biases of the dense, \
+         convolutional and recurrent layers)"
     );
     s
 }

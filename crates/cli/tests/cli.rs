@@ -65,6 +65,18 @@ fn check_json_gives_codes_lines_and_columns() {
     assert_eq!(value["ok"], true);
     assert_eq!(value["models"][0]["params"], 2 * 4 + 4 + 4 * 2 + 2);
     assert_eq!(value["models"][0]["layers"][0]["output"], "[B, 4]");
+    // Forward FLOPs per example of each row (2·in·out; tanh counts nothing) and in all.
+    let flops: Vec<u64> = value["models"][0]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["flops"].as_u64().unwrap())
+        .collect();
+    assert_eq!(flops, [2 * 2 * 4, 0, 2 * 4 * 2]);
+    assert_eq!(
+        value["models"][0]["flops_per_example"],
+        2 * 2 * 4 + 2 * 4 * 2
+    );
 }
 
 #[test]

@@ -35,7 +35,9 @@ pub mod source;
 pub mod span;
 pub mod suggest;
 
-pub use check::{thousands, Checked, LayerRow, ModelSummary, Summary, TrainSummary, MAX_EPOCHS};
+pub use check::{
+    readable, thousands, Checked, LayerRow, ModelSummary, Summary, TrainSummary, MAX_EPOCHS,
+};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
 pub use loader::{load_file, load_text, read_error, read_source, Loaded, Module};
 pub use overrides::{apply_overrides, settable, OverrideError, Overrides};

@@ -356,3 +356,19 @@ fn every_node_is_named_after_the_program_not_the_graph() {
         );
     }
 }
+
+#[test]
+fn prune_selects_conv_kernels_dense_and_recurrent_weights_by_default_not_biases_or_batch_norm() {
+    let p = plan(&format!(
+        "{DATA}model m(x: [2]) -> [3] {{\n  c1 = x |> reshape([1, 1, 2]) |> conv2d(4, [1, 2]) |> batchnorm |> relu\n  h = c1 |> reshape([4, 1]) |> gru(3)\n  out = h |> last_step |> dense(3)\n}}\ntrain m on d {{\n  loss cross_entropy\n  optimizer adam(lr: 1e-3)\n  batch 8\n  epochs 1\n  prune magnitude from 0.2 to 0.4 step 0.2, retrain 1, floor drop 0.05\n}}\n"
+    ));
+    assert_eq!(
+        p.prune.unwrap().params,
+        [
+            "c1.weight",
+            "h.weight_ih_l0",
+            "h.weight_hh_l0",
+            "out.weight"
+        ]
+    );
+}

@@ -159,10 +159,18 @@ impl Graph {
         self.params().map(|(_, n)| n.shape.size()).sum()
     }
 
-    /// Forward FLOPs per example: the sum of every op's estimate.
+    /// Forward FLOPs per example: the sum of every op's [`Op::flops_per_example`]
+    /// (multiply-adds ×2 of the products).
     pub fn flops_per_example(&self) -> u64 {
+        self.flops_since(0)
+    }
+
+    /// Forward FLOPs per example of the nodes from index `first` on (the nodes one layer
+    /// added, for a summary row).
+    pub fn flops_since(&self, first: usize) -> u64 {
         self.nodes
             .iter()
+            .skip(first)
             .filter_map(|n| match &n.kind {
                 NodeKind::Op { op, inputs, .. } => {
                     let shapes: Vec<&Shape> =

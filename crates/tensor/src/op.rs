@@ -100,9 +100,12 @@ pub trait Op: Debug + Send + Sync + Kernel<f32> + Kernel<f64> {
         Vec::new()
     }
 
-    /// Floating-point operations of one forward pass per example (multiply-adds count 2).
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        output.size() as u64
+    /// Floating-point operations of one forward pass per example, as PEERS.md counts them:
+    /// the multiply-adds of the op's products (dense, convolution, recurrent), ×2. Element-wise
+    /// work (bias, activations, pooling, normalization, softmax, losses) is not counted, so
+    /// the default is 0.
+    fn flops_per_example(&self, _inputs: &[&Shape], _output: &Shape) -> u64 {
+        0
     }
 }
 

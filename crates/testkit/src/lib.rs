@@ -1,10 +1,11 @@
 //! # knit-testkit
 //!
 //! Test support shared by knit's crates: [`fuzz`] (proptest-driven fuzzing, bounded in
-//! `cargo test` and time-boxed in long runs), and [`CountingAllocator`], a global
+//! `cargo test` and time-boxed in long runs), [`CountingAllocator`], a global
 //! allocator that counts the allocations of each thread, so a test can prove that a hot loop
 //! (a training step, a batch gather, an optimizer step) allocates nothing in steady state,
-//! undisturbed by the test harness's other threads.
+//! undisturbed by the test harness's other threads; and [`bar_images_csv`], a small learnable
+//! image task for convolutional networks.
 //!
 //! ```ignore
 //! use knit_testkit::{allocations_during, CountingAllocator};
@@ -20,7 +21,9 @@
 //! ```
 
 mod fuzz;
+mod images;
 pub use fuzz::{fuzz, Budget};
+pub use images::bar_images_csv;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

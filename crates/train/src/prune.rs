@@ -31,7 +31,7 @@ pub struct PruneRound {
     /// Bytes of the parameters and buffers in a sparse checkpoint, see
     /// [`Trainer::sparse_bytes`].
     pub checkpoint_bytes: u64,
-    /// Forward FLOPs per example of the linear layers, see [`Trainer::linear_flops`].
+    /// Forward FLOPs per example of the weighted layers, see [`Trainer::weight_flops`].
     pub flops_per_example: u64,
     /// Whether the round met the accuracy floor.
     pub met_floor: bool,
@@ -219,13 +219,15 @@ impl Trainer {
         params + buffers
     }
 
-    /// Forward FLOPs per example of the linear and recurrent layers at the current weights: a
-    /// layer `y = x·Wᵀ + b` costs `2·nnz(W) + len(b)` (a multiply and an add per non-zero
-    /// weight, an add per bias) per row (per example, per step of a sequence, per row of an
-    /// unbatched input); a recurrent layer `2·nnz(W_ih) + 2·nnz(W_hh)` plus both biases per
-    /// step. Activations, gates, normalization and the loss are not counted; `knit check`
-    /// reports the dense total of every op.
-    pub fn linear_flops(&self) -> u64 {
+    /// Forward FLOPs per example of the linear, convolutional and recurrent layers at the
+    /// current weights: a layer `y = x·Wᵀ + b` costs `2·nnz(W) + len(b)` (a multiply and an
+    /// add per non-zero weight, an add per bias) per row (per example, per step of a
+    /// sequence, per row of an unbatched input); a convolution with output `[out, OH, OW]`
+    /// `2·OH·OW·nnz(W) + out·OH·OW` (each kernel entry at every position of its channel); a
+    /// recurrent layer `2·nnz(W_ih) + 2·nnz(W_hh)` plus both biases per step. Activations,
+    /// gates, pooling, normalization and the loss are not counted; `knit check` reports the
+    /// dense products without the biases.
+    pub fn weight_flops(&self) -> u64 {
         let graph = self.exec.graph();
         let nodes = graph.nodes();
         // Non-zero entries of a weight (all of them when it is not a parameter).
@@ -254,6 +256,16 @@ impl Trainer {
                     };
                     let bias = inputs.get(2).map_or(0, size);
                     Some(rows * (2 * nonzero(inputs[1]) + bias))
+                }
+                NodeKind::Op { op, inputs, .. } if op.kind() == "conv2d" && inputs.len() >= 2 => {
+                    // Every kernel entry of output channel o is used at each of its OH·OW
+                    // positions; the bias is added at every output value.
+                    let dims = &node.shape.dims;
+                    let positions = dims[dims.len().saturating_sub(2)..]
+                        .iter()
+                        .product::<usize>() as u64;
+                    let bias = inputs.get(2).map_or(0, |_| node.shape.size() as u64);
+                    Some(2 * positions * nonzero(inputs[1]) + bias)
                 }
                 NodeKind::Op { op, inputs, .. }
                     if matches!(op.kind(), "rnn" | "lstm" | "gru") && inputs.len() >= 3 =>
@@ -385,7 +397,7 @@ impl Trainer {
             test_accuracy: test,
             nonzero_parameters: total - pruned,
             checkpoint_bytes: self.sparse_bytes(),
-            flops_per_example: self.linear_flops(),
+            flops_per_example: self.weight_flops(),
             met_floor: true,
         })
     }

@@ -108,7 +108,7 @@ fn pruning_an_unknown_parameter_is_an_error() {
 }
 
 #[test]
-fn each_round_reports_sparse_bytes_and_linear_flops_by_their_formulas() {
+fn each_round_reports_sparse_bytes_and_weight_flops_by_their_formulas() {
     let mut t = trainer(common::plan(1));
     t.fit(&mut Silent).unwrap();
     let spec = PruneSpec {
@@ -139,7 +139,7 @@ fn each_round_reports_sparse_bytes_and_linear_flops_by_their_formulas() {
     );
     assert_eq!(round.flops_per_example, 2 * 16 + 16 + 2 * 24);
     assert_eq!(t.sparse_bytes(), round.checkpoint_bytes);
-    assert_eq!(t.linear_flops(), round.flops_per_example);
+    assert_eq!(t.weight_flops(), round.flops_per_example);
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> ExitCode {
                     let layers: Vec<_> = m
                         .layers
                         .iter()
-                        .map(|l| json!({"node": l.node, "layer": l.layer, "output": l.shape.to_string(), "params": l.params}))
+                        .map(|l| json!({"node": l.node, "layer": l.layer, "output": l.shape.to_string(), "params": l.params, "flops": l.flops}))
                         .collect();
                     json!({
                         "name": m.name, "input": m.input.to_string(), "output": m.output.to_string(),

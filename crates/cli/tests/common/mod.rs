@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI's end-to-end tests.
 #![allow(dead_code)]
 
+pub mod compose;
 pub mod pytorch;
 
 use std::path::Path;

@@ -312,12 +312,13 @@ impl<'d, 'a> Lowering<'d, 'a> {
         let wname = format!("{name}.weight");
         let weight = self.initialize(&*init, &dims, &wname, file, b.span("init"))?;
         self.built.inits.push(knit_train::ParamInit {
-            name: wname,
+            name: wname.clone(),
             init: init.into(),
             dims: dims.to_vec(),
             fans: None,
         });
-        // Not in `dense_weights`: `prune` selects only dense (and recurrent) weights by default.
+        // The kernel is pruned by default, as dense and recurrent weights are; its bias is not.
+        self.built.prunable_weights.push(wname);
         let mut created = dims.iter().product::<usize>();
         let Some(bias_init) = bias_init else {
             return Some((weight, None, created));

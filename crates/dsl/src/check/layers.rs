@@ -58,13 +58,18 @@ impl<'d, 'a> Lowering<'d, 'a> {
         }
     }
 
+    /// Adds the summary row of the layer that made `t`, with the FLOPs of every graph node
+    /// added since the previous row (a recurrent stack's layers, a conv's bias).
     pub(crate) fn row(&mut self, node: String, layer: String, t: &T, params: usize) {
         let shape = self.shape(t);
+        let flops = self.graph.flops_since(self.built.counted_nodes);
+        self.built.counted_nodes = self.graph.len();
         self.built.layers.push(LayerRow {
             node,
             layer,
             shape,
             params,
+            flops,
         });
     }
 
@@ -328,8 +333,8 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     .unwrap_or_default();
                 shared_label = format!(", weight `{pname}`");
                 self.uses.push((pname.clone(), name.clone()));
-                if !self.built.dense_weights.contains(&pname) {
-                    self.built.dense_weights.push(pname);
+                if !self.built.prunable_weights.contains(&pname) {
+                    self.built.prunable_weights.push(pname);
                 }
                 w.id
             }
@@ -344,7 +349,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
                     fans: None,
                 });
                 created += units * fan_in;
-                self.built.dense_weights.push(wname.clone());
+                self.built.prunable_weights.push(wname.clone());
                 match self.graph.param(&wname, value) {
                     Ok(id) => id,
                     Err(e) => return self.tensor_error(e, &format!("dense `{name}`"), span, &[&x]),

@@ -17,7 +17,7 @@ mod train;
 mod values;
 
 pub use model::LayerRow;
-pub use summary::{thousands, ModelSummary, Summary};
+pub use summary::{readable, thousands, ModelSummary, Summary};
 pub use train::{TrainSummary, MAX_EPOCHS};
 
 use crate::ast::TrainKind;

@@ -72,6 +72,10 @@ pub struct LayerRow {
     pub shape: Shape,
     /// Parameter elements it created.
     pub params: usize,
+    /// Its forward FLOPs per example: multiply-adds ×2 of its products (`2·in·out` for
+    /// dense, `2·out·OH·OW·(C/g)·kh·kw` for conv2d, both products at every step for a
+    /// recurrent layer); 0 for element-wise layers (activations, pooling, batch norm).
+    pub flops: u64,
 }
 
 /// What lowering a model produced besides its nodes.
@@ -79,10 +83,13 @@ pub struct LayerRow {
 pub(crate) struct Built {
     /// Summary rows.
     pub layers: Vec<LayerRow>,
+    /// Graph nodes already counted in a row's FLOPs: a row counts the nodes after them.
+    pub counted_nodes: usize,
     /// Dropout ratio schedules by constant name.
     pub value_schedules: Vec<(String, ScheduleSpec)>,
-    /// Weights of dense layers (the default of `prune`).
-    pub dense_weights: Vec<String>,
+    /// The weights `prune` selects by default: those of dense, recurrent and convolutional
+    /// layers (not biases, not batch norm).
+    pub prunable_weights: Vec<String>,
     /// How each parameter was initialized (for re-initialization with another seed).
     pub inits: Vec<knit_train::ParamInit>,
 }

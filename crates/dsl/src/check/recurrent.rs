@@ -200,7 +200,7 @@ impl<'d, 'a> Lowering<'d, 'a> {
             };
             for suffix in ["weight_ih", "weight_hh"] {
                 self.built
-                    .dense_weights
+                    .prunable_weights
                     .push(format!("{name}.{suffix}_l{layer}"));
             }
             let weights = RecurrentWeights { ih, hh, biases };

@@ -44,6 +44,37 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count with three significant digits and a unit, for the FLOPs column: `2,560` as
+/// `2.56 k`, `451584` as `452 k`, `7225344` as `7.23 M`; counts under 1,000 as they are.
+pub fn readable(n: u64) -> String {
+    const UNITS: [&str; 4] = ["k", "M", "G", "T"];
+    if n < 1000 {
+        return n.to_string();
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    // 999,999 rounds to 1000 k at three digits: it is 1.00 M.
+    while v >= 999.5 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    let digits = match v {
+        v if v >= 99.95 => 0,
+        v if v >= 9.995 => 1,
+        _ => 2,
+    };
+    format!("{v:.digits$} {}", UNITS[unit])
+}
+
+/// The FLOPs column of a row: empty for element-wise layers.
+fn flops_cell(flops: u64) -> String {
+    if flops > 0 {
+        readable(flops)
+    } else {
+        String::new()
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, m) in self.models.iter().enumerate() {
@@ -57,7 +88,7 @@ impl fmt::Display for Summary {
                 .map(|l| l.node.len())
                 .max()
                 .unwrap_or(0)
-                .max(4);
+                .max("total".len());
             let layer_w = m
                 .layers
                 .iter()
@@ -74,8 +105,8 @@ impl fmt::Display for Summary {
                 .max(6);
             writeln!(
                 f,
-                "  {:node_w$}  {:layer_w$}  {:shape_w$}  {:>10}",
-                "node", "layer", "output", "parameters"
+                "  {:node_w$}  {:layer_w$}  {:shape_w$}  {:>10}  {:>8}",
+                "node", "layer", "output", "parameters", "FLOPs"
             )?;
             for l in &m.layers {
                 let params = if l.params > 0 {
@@ -91,15 +122,25 @@ impl fmt::Display for Summary {
                 let mut line = String::new();
                 write!(
                     line,
-                    "  {:node_w$}  {layer}  {:shape_w$}  {params:>10}",
+                    "  {:node_w$}  {layer}  {:shape_w$}  {params:>10}  {:>8}",
                     l.node,
-                    l.shape.to_string()
+                    l.shape.to_string(),
+                    flops_cell(l.flops)
                 )?;
                 writeln!(f, "{}", line.trim_end())?;
             }
             writeln!(
                 f,
-                "  {} parameters, {} FLOPs per example (forward)",
+                "  {:node_w$}  {:layer_w$}  {:shape_w$}  {:>10}  {:>8}",
+                "total",
+                "",
+                "",
+                thousands(m.params as u64),
+                flops_cell(m.flops)
+            )?;
+            writeln!(
+                f,
+                "  {} parameters, {} FLOPs per example (forward, multiply-adds ×2)",
                 thousands(m.params as u64),
                 thousands(m.flops)
             )?;

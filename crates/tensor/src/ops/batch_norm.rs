@@ -107,10 +107,6 @@ impl Op for BatchNorm {
             },
         ]
     }
-
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        6 * output.size() as u64
-    }
 }
 
 /// The layout of a batch norm input: `B` examples of `C` channels of `S` values each

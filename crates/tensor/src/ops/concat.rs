@@ -50,10 +50,6 @@ impl Op for Concat {
             dims,
         })
     }
-
-    fn flops_per_example(&self, _inputs: &[&Shape], _output: &Shape) -> u64 {
-        0
-    }
 }
 
 impl Concat {

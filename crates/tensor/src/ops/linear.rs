@@ -91,6 +91,7 @@ impl Op for Linear {
         })
     }
 
+    /// `2 · in · out` per row (the bias is not counted).
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
         // Every row of the last dimension is one product: one per example, T per sequence.
         let rows = output.dims[..output.dims.len() - 1]

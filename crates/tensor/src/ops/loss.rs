@@ -44,10 +44,6 @@ impl Op for CrossEntropy {
     fn scratch_len(&self, inputs: &[&[usize]], _output: &[usize]) -> usize {
         inputs[0].iter().product()
     }
-
-    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
-        5 * inputs[0].dims.last().copied().unwrap_or(0) as u64
-    }
 }
 
 impl<F: Float> Kernel<F> for CrossEntropy {
@@ -136,9 +132,6 @@ impl Op for Mse {
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         same_shape_loss(inputs)
     }
-    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
-        3 * inputs[0].size() as u64
-    }
 }
 
 impl<F: Float> Kernel<F> for Mse {
@@ -172,9 +165,6 @@ impl Op for BceWithLogits {
     }
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         same_shape_loss(inputs)
-    }
-    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
-        6 * inputs[0].size() as u64
     }
 }
 

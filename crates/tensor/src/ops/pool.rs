@@ -270,11 +270,6 @@ impl Op for MaxPool2d {
     fn scratch_len(&self, _inputs: &[&[usize]], output: &[usize]) -> usize {
         output.iter().product()
     }
-
-    /// One comparison per window element.
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        (output.size() * self.kernel[0] * self.kernel[1]) as u64
-    }
 }
 
 impl<F: Float> Kernel<F> for MaxPool2d {
@@ -338,11 +333,6 @@ impl Op for AvgPool2d {
 
     fn output_shape(&self, inputs: &[&Shape]) -> Result<Shape, String> {
         self.window().output_shape(inputs[0])
-    }
-
-    /// One addition per window element.
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        (output.size() * self.kernel[0] * self.kernel[1]) as u64
     }
 }
 
@@ -421,10 +411,6 @@ impl Op for GlobalAvgPool {
             return Err(format!("cannot pool an empty image batch {x}"));
         }
         Ok(Shape::batched([x.dims[0]]))
-    }
-
-    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
-        inputs[0].size() as u64
     }
 }
 

@@ -63,10 +63,6 @@ impl Op for Reduce {
             Shape::fixed(dims)
         })
     }
-
-    fn flops_per_example(&self, inputs: &[&Shape], _output: &Shape) -> u64 {
-        inputs[0].size() as u64
-    }
 }
 
 impl Reduce {

@@ -35,10 +35,6 @@ impl Op for Reshape {
         }
         Ok(out)
     }
-
-    fn flops_per_example(&self, _inputs: &[&Shape], _output: &Shape) -> u64 {
-        0
-    }
 }
 
 impl<F: Float> Kernel<F> for Reshape {

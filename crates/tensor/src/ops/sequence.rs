@@ -39,10 +39,6 @@ impl Op for SelectStep {
         }
         Ok(Shape::batched(x.dims[1..].to_vec()))
     }
-
-    fn flops_per_example(&self, _inputs: &[&Shape], _output: &Shape) -> u64 {
-        0
-    }
 }
 
 impl<F: Float> Kernel<F> for SelectStep {

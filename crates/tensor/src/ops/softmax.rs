@@ -50,10 +50,6 @@ impl Op for Softmax {
             )),
         }
     }
-
-    fn flops_per_example(&self, _inputs: &[&Shape], output: &Shape) -> u64 {
-        4 * output.size() as u64
-    }
 }
 
 impl<F: Float> Kernel<F> for Softmax {

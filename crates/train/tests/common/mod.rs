@@ -70,3 +70,80 @@ pub fn plan_restoring_best(seed: u64, epochs: usize) -> Plan {
     });
     plan
 }
+
+/// Uniform images `[1, 6, 6]` in 3 classes: nothing to learn.
+pub fn images(samples: usize) -> DataSpec {
+    let mut spec = blobs(samples);
+    spec.name = "images".into();
+    spec.source = Source::Synthetic {
+        kind: Synthetic::Uniform {
+            features: 36,
+            classes: 3,
+        },
+        samples,
+        noise: 0.0,
+    };
+    spec.scaling = Scaling::None;
+    spec
+}
+
+/// `samples` bar images `[1, 8, 8]` ([`knit_testkit::bar_images_csv`]) written to
+/// `dir/bars.csv`, in 3 learnable classes.
+pub fn bars(dir: &std::path::Path, samples: usize) -> DataSpec {
+    let path = dir.join("bars.csv");
+    std::fs::write(&path, knit_testkit::bar_images_csv(samples, 7)).unwrap();
+    let mut spec = blobs(samples);
+    spec.name = "bars".into();
+    spec.source = Source::Csv {
+        path,
+        label: knit_data::LabelColumn::Last,
+        header: knit_data::Header::No,
+    };
+    spec.scaling = Scaling::None;
+    spec
+}
+
+/// A CNN on `[1, 6, 6]` uniform images: see [`cnn_on`].
+pub fn cnn_plan(seed: u64, kernel: usize) -> Plan {
+    cnn_on(seed, kernel, images(90), 6)
+}
+
+/// A CNN on `data`, images `[1, side, side]`: `c1` = conv2d(4, `kernel`) with bias, ReLU,
+/// flatten, `out` = dense 3 without bias; one epoch.
+pub fn cnn_on(seed: u64, kernel: usize, data: DataSpec, side: usize) -> Plan {
+    use knit_tensor::ops::Conv2d;
+    let mut g = Graph::new();
+    let x = g.input("x", &[1, side, side]).unwrap();
+    let y = g.labels("y").unwrap();
+    let w1 = initialize(
+        &HeNormal::default(),
+        &[4, 1, kernel, kernel],
+        seed,
+        "c1.weight",
+    )
+    .unwrap();
+    let b1 = initialize(&Zeros, &[4], seed, "c1.bias").unwrap();
+    let h = g.conv2d("c1", x, w1, Some(b1), Conv2d::default()).unwrap();
+    let h = g.relu(h).unwrap();
+    let h = g.flatten(h).unwrap();
+    let out_side = side - kernel + 1;
+    let w2 = initialize(
+        &HeNormal::default(),
+        &[3, 4 * out_side * out_side],
+        seed,
+        "out.weight",
+    )
+    .unwrap();
+    let out = g.dense("out", h, w2, None).unwrap();
+    let loss = g.cross_entropy(out, y).unwrap();
+    let model = ModelNodes {
+        name: "cnn".into(),
+        input: x,
+        output: out,
+        data_loss: loss,
+    };
+    let mut plan = Plan::new(g, model, y, data, Task::Classification { classes: 3 });
+    plan.seed = seed;
+    plan.epochs = 1;
+    plan
+}

@@ -148,7 +148,7 @@ pub(crate) fn check_train<'a>(
     sink.extend(std::mem::take(&mut lowering.sink));
     let Built {
         value_schedules,
-        dense_weights,
+        prunable_weights,
         inits,
         ..
     } = std::mem::take(&mut lowering.built);
@@ -261,7 +261,7 @@ pub(crate) fn check_train<'a>(
     let groups = cx.groups(&frozen_names);
     let optimizer = cx.optimizer(groups.as_ref().map(|g| &g.0));
     let run = cx.run_settings();
-    let procedures = cx.procedures(&t.models, &frozen_names, &dense_weights, task);
+    let procedures = cx.procedures(&t.models, &frozen_names, &prunable_weights, task);
     let (penalties, ties, _) = (penalties?, ties?, frozen?);
     let (groups, (optimizer, lr_schedule), run, procedures) =
         (groups?, optimizer?, run?, procedures?);

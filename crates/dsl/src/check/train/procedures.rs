@@ -50,13 +50,13 @@ impl Cx<'_, '_> {
         &mut self,
         models: &[Ident],
         frozen: &[String],
-        dense_weights: &[String],
+        prunable_weights: &[String],
         task: Task,
     ) -> Option<Procedures> {
         let mut p = Procedures::default();
         let mut ok = true;
         if let Some(line) = self.settings.get("prune") {
-            p.prune = self.prune(&line.kind, line.span, dense_weights);
+            p.prune = self.prune(&line.kind, line.span, prunable_weights);
             ok &= p.prune.is_some();
         }
         if let Some(TrainKind::Adversarial(e)) = self.settings.get("adversarial").map(|s| &s.kind) {
@@ -195,7 +195,7 @@ impl Cx<'_, '_> {
         &mut self,
         kind: &TrainKind,
         span: Span,
-        dense_weights: &[String],
+        prunable_weights: &[String],
     ) -> Option<PruneSpec> {
         let TrainKind::Prune(pr) = kind else {
             return None;
@@ -314,7 +314,7 @@ impl Cx<'_, '_> {
             self.no_validation(span, "the pruning floor");
             return None;
         }
-        let params = params.unwrap_or_else(|| dense_weights.to_vec());
+        let params = params.unwrap_or_else(|| prunable_weights.to_vec());
         Some(PruneSpec {
             params,
             scope,
