@@ -40,7 +40,7 @@ pub enum Pointwise {
 }
 
 impl Pointwise {
-    #[inline]
+    #[inline(always)]
     fn value<F: Float>(self, x: F) -> F {
         let one = F::one();
         match self {
@@ -79,7 +79,7 @@ impl Pointwise {
     }
 
     /// dy/dx from the input `x` and the output `y`.
-    #[inline]
+    #[inline(always)]
     fn derivative<F: Float>(self, x: F, y: F) -> F {
         let (zero, one) = (F::zero(), F::one());
         match self {
@@ -183,7 +183,11 @@ impl<F: Float> Kernel<F> for Pointwise {
             };
         }
         match *self {
-            Pointwise::Relu => map!(Pointwise::Relu),
+            // Compiled for AVX-512 / AVX2 where the CPU has them: 16 lanes rather than 4.
+            Pointwise::Relu => knit_simd::vectorized(
+                #[inline(always)]
+                || map!(Pointwise::Relu),
+            ),
             other => map!(other),
         }
         Ok(())
@@ -213,7 +217,10 @@ impl<F: Float> Kernel<F> for Pointwise {
             }};
         }
         match *self {
-            Pointwise::Relu => chain!(Pointwise::Relu),
+            Pointwise::Relu => knit_simd::vectorized(
+                #[inline(always)]
+                || chain!(Pointwise::Relu),
+            ),
             other => chain!(other),
         }
         Ok(())
