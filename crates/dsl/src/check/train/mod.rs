@@ -356,6 +356,7 @@ pub(crate) fn check_train<'a>(
         lr_schedule,
         schedule_unit: run.schedule_unit,
         value_schedules,
+        augment: None,
         batching: run.batching,
         shuffle: run.shuffle,
         drop_last: run.drop_last,
