@@ -68,7 +68,11 @@ impl Extent {
     /// One offset along an axis of `side` pixels.
     fn draw(self, rng: &mut impl rand_chacha::rand_core::RngCore, side: usize) -> isize {
         match self {
-            Extent::Pixels(p) => below(rng, 2 * p + 1) as isize - p as isize,
+            Extent::Pixels(p) => {
+                // Any shift past the image blanks it alike; the cap keeps the sums in range.
+                let p = p.min(1 << 40);
+                below(rng, 2 * p + 1) as isize - p as isize
+            }
             Extent::Fraction(f) => {
                 let max = f * side as f64;
                 let offset = (unit(rng) * 2.0 - 1.0) * max;

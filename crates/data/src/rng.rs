@@ -3,8 +3,10 @@
 //! Every use of randomness gets its own ChaCha8 stream, derived from `(seed, purpose, index)`:
 //! the 256-bit key is `ChaCha8Rng::seed_from_u64(seed)` (rand_core's documented PCG32
 //! expansion) and the 64-bit stream id is `purpose << 56 | index` (index taken modulo 2⁵⁶).
-//! So the split's shuffle, each epoch's order, each bagging member's resample and each
-//! synthetic source draw independent bits, and a resumed run recomputes the same ones.
+//! So the split's shuffle, each epoch's order, each bagging member's resample, each
+//! synthetic source and each training row's augmentation in each epoch (a stream per epoch,
+//! positioned at the row: [`row_stream`]) draw independent bits, and a resumed run
+//! recomputes the same ones.
 //!
 //! The draws themselves (bounded integers, uniforms, normals, shuffles) are written here
 //! rather than taken from `rand`'s distributions, so their results depend only on ChaCha8's

@@ -253,3 +253,14 @@ fn out_of_range_settings_are_refused_with_their_values() {
     );
     assert_eq!(ImageShape::from_dims(&[784]), None);
 }
+
+#[test]
+fn a_shift_past_the_image_blanks_it_even_when_absurdly_large() {
+    let aug = Augmentation::new(SHAPE, vec![Transform::crop(usize::MAX)]).unwrap();
+    let blank = vec![0.0; SHAPE.values()];
+    // Offsets of 9 or more pixels (the side) blank the image; nearly all draws are that far.
+    let blanked = (0..20)
+        .filter(|&row| augmented(&aug, 1, 0, row) == blank)
+        .count();
+    assert_eq!(blanked, 20);
+}
