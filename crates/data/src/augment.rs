@@ -177,6 +177,21 @@ impl Transform {
 }
 
 /// The random transforms applied to every training image, in order.
+///
+/// ```
+/// use knit_data::{Augmentation, FlipAxis, ImageShape, Transform};
+///
+/// let image = ImageShape { channels: 1, height: 28, width: 28 };
+/// let flip = Transform::Flip { axis: FlipAxis::Horizontal, probability: 0.5 };
+/// let augmentation = Augmentation::new(image, vec![Transform::crop(2), flip])?;
+/// // A gathered batch of the dataset rows 4 and 9, augmented in place for epoch 0.
+/// let mut batch = vec![0.5f32; 2 * 784];
+/// augmentation.apply(42, 0, &[4, 9], &mut batch);
+/// let mut again = vec![0.5f32; 2 * 784];
+/// augmentation.apply(42, 0, &[4, 9], &mut again);
+/// assert_eq!(batch, again);
+/// # Ok::<(), knit_data::DataError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Augmentation {
     /// The shape of each image row.
