@@ -68,7 +68,7 @@ fn the_line_compiles_into_the_plan_with_the_model_input_as_image() {
     );
     let summary = checked.summary.to_string();
     assert!(
-        summary.contains("augment [3, 4, 4] training images: shift up to 1 pixels, horizontal flip p 0.5, vertical flip p 0.25, shift up to 2 pixels, shift up to 0.5 of the side"),
+        summary.contains("augment [3, 4, 4] training images: shift up to 1 pixel, horizontal flip p 0.5, vertical flip p 0.25, shift up to 2 pixels, shift up to 0.5 of the side"),
         "{summary}"
     );
     let plain = program("flip", "[3, 4, 4]").replace("  augment", "# augment");

@@ -172,7 +172,7 @@ pub(crate) fn image_augmentation(
                     Diagnostic::error(
                         Code::BadValue,
                         format!(
-                            "a shift of up to {p} pixels does not fit model `{model}`'s images {dims}: it must be below the smaller side, {side}"
+                            "a shift of up to {} does not fit model `{model}`'s images {dims}: it must be below the smaller side, {side}", pixels(*p)
                         ),
                     )
                     .label(info.file, *at, format!("at most {}", side - 1))
@@ -197,7 +197,7 @@ pub(crate) fn summary_line(augmentation: &Augmentation) -> String {
             Transform::Shift {
                 vertical: Extent::Pixels(p),
                 ..
-            } => format!("shift up to {p} pixels"),
+            } => format!("shift up to {}", pixels(p)),
             Transform::Shift {
                 vertical: Extent::Fraction(f),
                 ..
@@ -220,4 +220,13 @@ pub(crate) fn summary_line(augmentation: &Augmentation) -> String {
         i.width,
         shown.join(", ")
     )
+}
+
+/// "1 pixel", "2 pixels".
+fn pixels(n: usize) -> String {
+    if n == 1 {
+        "1 pixel".to_string()
+    } else {
+        format!("{n} pixels")
+    }
 }
