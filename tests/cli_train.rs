@@ -285,6 +285,51 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     assert_eq!(a, b);
 }
 
+/// A small CNN on the digits as images `[1, 8, 8]`, augmented by a random crop and flip.
+fn augmented_digits(dir: &Path) -> String {
+    let data = examples().join("data/digits.csv.gz");
+    let program = format!(
+        "seed 3\n\ndata digits {{\n  source  csv({:?}, label: last)\n  split   train 0.8, test 0.2\n  \
+         scale   x / 16\n  augment crop(padding: 1), flip(horizontal)\n}}\n\n\
+         model cnn(x: [1, 8, 8]) -> [10] {{\n  out = x |> conv2d(4, 3) |> relu |> flatten |> dense(10)\n}}\n\n\
+         train cnn on digits {{\n  loss      cross_entropy\n  optimizer adam(lr: 1e-2)\n  \
+         batch     32, shuffle\n  epochs    3\n  save      \"runs/aug.safetensors\"\n}}\n",
+        data.display().to_string()
+    );
+    std::fs::write(dir.join("aug.net"), program).unwrap();
+    "aug.net".into()
+}
+
+/// `knit train` with augmentation: resumed mid-run, or on 2 threads, it ends with the same
+/// bits as the uninterrupted 1-thread run, and the report's program keeps the `augment` line.
+#[test]
+fn an_augmented_run_resumes_and_threads_to_the_same_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = augmented_digits(dir.path());
+    let train = |epochs: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["train", &file, "--epochs", epochs, "--quiet", "--out", out];
+        args.extend_from_slice(extra);
+        let run = knit(dir.path(), &args);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    };
+    train("3", "full", &["--report", "r.json"]);
+    train("1", "half", &[]);
+    train("3", "half", &["--resume", "half/runs/aug.safetensors"]);
+    train("3", "two", &["--threads", "2"]);
+    let full = params(&dir.path().join("full/runs/aug.safetensors"));
+    assert!(!full.is_empty());
+    assert_eq!(params(&dir.path().join("half/runs/aug.safetensors")), full);
+    assert_eq!(params(&dir.path().join("two/runs/aug.safetensors")), full);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let program = report["program"].as_str().unwrap();
+    assert!(
+        program.contains("augment crop(padding: 1), flip(axis: horizontal, p: 0.5)"),
+        "{program}"
+    );
+    assert!(report["test"][0]["accuracy"].as_f64().unwrap() > 0.5);
+}
+
 #[test]
 fn a_missing_data_file_is_exit_1_naming_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -620,6 +620,13 @@ pub enum DataError {
         /// What is wrong and what was expected.
         message: String,
     },
+
+    /// An augmentation's image shape or a transform's setting is out of range.
+    #[error("augmentation: {message}")]
+    Augmentation {
+        /// What is wrong and what was expected.
+        message: String,
+    },
 }
 
 /// " (\"name\")" for a named column, nothing otherwise.

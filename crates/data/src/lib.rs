@@ -12,6 +12,8 @@
 //!   row indices in a JSON file ([`partition_by_indices`]) or from separate sources, scaled by a [`Scaler`] fitted on the training set;
 //! * iteration: [`epoch_order`] (reshuffled each epoch from `(seed, epoch)`), [`Batches`],
 //!   [`gather`] (no allocation) and [`bootstrap`] resamples for bagging;
+//! * augmentation: [`Augmentation`], random shifts (crop with padding, translation) and
+//!   flips of image rows `[C, H, W]`, seeded by `(seed, epoch, row)`, for training batches;
 //! * labels: [`classes_of`] tells class indices from regression targets, [`one_hot`].
 //!
 //! Malformed files are [`DataError`]s naming the file, the line or byte offset, and what was
@@ -34,6 +36,7 @@
 //! # Ok::<(), knit_data::DataError>(())
 //! ```
 
+mod augment;
 mod batch;
 mod bootstrap;
 mod csv;
@@ -42,6 +45,7 @@ mod decode;
 mod error;
 mod huge_pages;
 mod idx;
+mod image;
 mod index_split;
 mod input;
 mod labels;
@@ -56,6 +60,7 @@ mod spec;
 mod split;
 mod synthetic;
 
+pub use self::augment::{Augmentation, Extent, FlipAxis, ImageShape, Transform};
 pub use self::batch::{batch_count, epoch_order, gather, gather_rows, Batches};
 pub use self::bootstrap::bootstrap;
 pub use self::csv::{load_csv, load_csv_within, load_features_csv};

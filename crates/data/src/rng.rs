@@ -3,8 +3,10 @@
 //! Every use of randomness gets its own ChaCha8 stream, derived from `(seed, purpose, index)`:
 //! the 256-bit key is `ChaCha8Rng::seed_from_u64(seed)` (rand_core's documented PCG32
 //! expansion) and the 64-bit stream id is `purpose << 56 | index` (index taken modulo 2⁵⁶).
-//! So the split's shuffle, each epoch's order, each bagging member's resample and each
-//! synthetic source draw independent bits, and a resumed run recomputes the same ones.
+//! So the split's shuffle, each epoch's order, each bagging member's resample, each
+//! synthetic source and each training row's augmentation in each epoch (a stream per epoch,
+//! positioned at the row: [`row_stream`]) draw independent bits, and a resumed run
+//! recomputes the same ones.
 //!
 //! The draws themselves (bounded integers, uniforms, normals, shuffles) are written here
 //! rather than taken from `rand`'s distributions, so their results depend only on ChaCha8's
@@ -24,12 +26,28 @@ pub(crate) enum Purpose {
     Bootstrap = 3,
     /// Generating a synthetic source (index = its role).
     Synthetic = 4,
+    /// Augmenting training rows (index = epoch, positioned at the row: see [`row_stream`]).
+    Augment = 5,
 }
 
 /// The independent stream for `(seed, purpose, index)`.
 pub(crate) fn stream(seed: u64, purpose: Purpose, index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(((purpose as u64) << 56) | (index & ((1 << 56) - 1)));
+    rng
+}
+
+/// log₂ of the words of a stream set aside for each row by [`row_stream`].
+const ROW_WORDS_LOG2: u32 = 32;
+
+/// The independent draws for row `row` under `(seed, purpose, index)`: the stream of
+/// [`stream`], positioned at word `row · 2³²`. ChaCha's 64-bit block counter gives a stream
+/// 2⁶⁸ words, so rows below 2³⁶ get disjoint runs of 2³² words each (far more than any row
+/// draws): no two `(index, row)` pairs share a bit, and a row's draws do not depend on
+/// which other rows were drawn, or in which order.
+pub(crate) fn row_stream(seed: u64, purpose: Purpose, index: u64, row: u64) -> ChaCha8Rng {
+    let mut rng = stream(seed, purpose, index);
+    rng.set_word_pos(u128::from(row) << ROW_WORDS_LOG2);
     rng
 }
 
@@ -81,6 +99,19 @@ mod tests {
             stream(7, Purpose::Split, 0).next_u64(),
             stream(8, Purpose::Split, 0).next_u64()
         );
+    }
+
+    #[test]
+    fn row_streams_are_disjoint_and_do_not_depend_on_the_draws_before() {
+        let draw = |e, r| row_stream(7, Purpose::Augment, e, r).next_u64();
+        assert_eq!(draw(2, 5), draw(2, 5));
+        assert_ne!(draw(2, 5), draw(2, 6));
+        assert_ne!(draw(2, 5), draw(3, 5));
+        // Row 0 is the start of the epoch's stream; row 1 starts 2³² words later.
+        let mut whole = stream(7, Purpose::Augment, 2);
+        assert_eq!(whole.next_u64(), draw(2, 0));
+        whole.set_word_pos(1 << 32);
+        assert_eq!(whole.next_u64(), draw(2, 1));
     }
 
     #[test]

@@ -173,6 +173,14 @@ pub enum DataSetting {
         /// The whole line.
         span: Span,
     },
+    /// `augment crop(padding: 2), flip(horizontal)`: random transforms of the training
+    /// images, applied in order.
+    Augment {
+        /// The transforms, each a call or a name (`flip`).
+        transforms: Vec<Expr>,
+        /// The whole line.
+        span: Span,
+    },
 }
 
 impl DataSetting {
@@ -183,7 +191,8 @@ impl DataSetting {
             | DataSetting::Split { span, .. }
             | DataSetting::SplitIndices { span, .. }
             | DataSetting::Scale { span, .. }
-            | DataSetting::Limit { span, .. } => *span,
+            | DataSetting::Limit { span, .. }
+            | DataSetting::Augment { span, .. } => *span,
             DataSetting::Seed(s) => s.span,
         }
     }

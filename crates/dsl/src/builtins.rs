@@ -516,6 +516,29 @@ pub(crate) const SPLITS: &[Sig] = &[Sig {
     ],
 }];
 
+/// The axes a flip mirrors.
+pub(crate) const FLIP_AXES: &[&str] = &["horizontal", "vertical"];
+
+/// The transforms of a data block's `augment` line; their defaults are torchvision's
+/// (`RandomHorizontalFlip(p = 0.5)`). `translate` takes `pixels` or `fraction`.
+pub(crate) const AUGMENTS: &[Sig] = &[
+    Sig {
+        name: "crop",
+        params: &[req("padding", Int)],
+    },
+    Sig {
+        name: "flip",
+        params: &[
+            p("axis", Word(FLIP_AXES), W("horizontal")),
+            p("p", Num, N(0.5)),
+        ],
+    },
+    Sig {
+        name: "translate",
+        params: &[p("pixels", Int, Absent), p("fraction", Num, Absent)],
+    },
+];
+
 /// The synthetic generators, each with its own keys after the kind.
 pub(crate) const SYNTHETIC_KINDS: &[Sig] = &[
     Sig {

@@ -580,6 +580,19 @@ impl Explainer<'_> {
             }),
             _ => None,
         }));
+        // The augmentation, only when given, every transform's arguments written out.
+        settings.extend(d.settings.iter().filter_map(|s| {
+            match s {
+                DataSetting::Augment { transforms, .. } => Some(DataSetting::Augment {
+                    transforms: transforms
+                        .iter()
+                        .map(|t| self.call_in(builtins::AUGMENTS, t))
+                        .collect(),
+                    span,
+                }),
+                _ => None,
+            }
+        }));
         DataDecl {
             settings,
             ..d.clone()

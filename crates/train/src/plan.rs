@@ -4,7 +4,7 @@
 //! text: a Rust program can build a `Plan` by hand and give it to the trainer.
 
 use crate::TrainError;
-use knit_data::DataSpec;
+use knit_data::{Augmentation, DataSpec};
 use knit_init::{initialize, initialize_with_fans, Fans, Initializer};
 use knit_optim::schedule::{
     Constant, CosineAnnealing, CosineWarmRestarts, Exponential, Inv, InverseTime, LinearWarmup,
@@ -53,6 +53,10 @@ pub struct Plan {
     /// Schedules of other values, by the name of the graph constant they set (a dropout ratio
     /// `drop1.p`).
     pub value_schedules: Vec<(String, ScheduleSpec)>,
+    /// Random transforms of the training batches' images (the data block's `augment`
+    /// line), applied after scaling to every training batch and to nothing else, seeded
+    /// by `(seed, epoch, row)`; `None` for none. Its image shape is the models' input.
+    pub augment: Option<Augmentation>,
     /// Full batch, online or minibatch.
     pub batching: Batching,
     /// Reshuffle the training examples every epoch.
@@ -101,7 +105,7 @@ pub struct ParamInit {
 
 impl Plan {
     /// A plan for one model with PyTorch-like defaults for everything else: Adam (lr 1e-3),
-    /// minibatches of 32 reshuffled every epoch, 10 epochs, a constant learning rate, no
+    /// minibatches of 32 reshuffled every epoch, no augmentation, 10 epochs, a constant learning rate, no
     /// clipping, penalties or procedures, seed 0. Change the public fields to taste.
     ///
     /// `loss` is the model's data loss; `output` its logits (classification) or predictions.
@@ -133,6 +137,7 @@ impl Plan {
             param_groups,
             schedule_unit: ScheduleUnit::Epoch,
             value_schedules: Vec::new(),
+            augment: None,
             batching: Batching::Mini(32),
             shuffle: true,
             drop_last: false,

@@ -6,7 +6,7 @@ use crate::evaluate::evaluate;
 use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::metrics::{argmax, ClipStats, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
-use knit_data::{epoch_order, gather, gather_rows, Dataset, Splits};
+use knit_data::{epoch_order, gather, gather_rows, Dataset, ImageShape, Splits};
 use knit_optim::schedule::Schedule;
 use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
 use knit_tensor::{Executor, Mode};
@@ -359,7 +359,8 @@ impl Trainer {
     }
 
     /// Feeds the batch at positions `range` of this epoch's order to the one model: the
-    /// feature rows are gathered straight into its input buffer, the labels into `y_batch`.
+    /// feature rows are gathered straight into its input buffer and augmented there, the
+    /// labels go into `y_batch`.
     fn feed_direct(&mut self, range: std::ops::Range<usize>) -> Result<(), TrainError> {
         let model = &self.plan.models[0];
         let indices = &self.order[range];
@@ -376,22 +377,31 @@ impl Trainer {
             });
         }
         gather_rows(data, indices, buffer);
+        if let Some(augmentation) = &self.plan.augment {
+            augmentation.apply(self.plan.seed, self.epoch as u64, indices, buffer);
+        }
         for (target, &i) in self.y_batch.iter_mut().zip(indices) {
             *target = data.labels[i];
         }
         Ok(())
     }
 
-    /// Feeds the batch at positions `range` through `x_batch`: gathered there, partly
-    /// replaced by adversarial examples if the plan asks, then copied to every model's input.
+    /// Feeds the batch at positions `range` through `x_batch`: gathered there, augmented,
+    /// partly replaced by adversarial examples (of the augmented rows) if the plan asks, then
+    /// copied to every model's input.
     fn feed_copied(&mut self, range: std::ops::Range<usize>) -> Result<(), TrainError> {
         let k = range.len();
+        let indices = &self.order[range];
         gather(
             &self.data.train,
-            &self.order[range],
+            indices,
             &mut self.x_batch,
             &mut self.y_batch,
         );
+        if let (Some(augmentation), Some(rows)) = (&self.plan.augment, self.x_batch.as_slice_mut())
+        {
+            augmentation.apply(self.plan.seed, self.epoch as u64, indices, rows);
+        }
         self.mix_adversarial(k)?;
         let x = self.x_batch.slice(s![..k, ..]);
         for model in &self.plan.models {
@@ -626,10 +636,24 @@ fn param_specs(plan: &Plan, exec: &mut Executor<f32>) -> Result<Vec<ParamSpec>, 
     Ok(specs)
 }
 
-/// Checks that every model's input takes the data's examples.
+/// Checks that every model's input takes the data's examples, as images of the
+/// augmentation's shape when the plan augments.
 fn check_data_fits(plan: &Plan, train: &Dataset) -> Result<(), TrainError> {
     for model in &plan.models {
         let dims = &plan.graph.node(model.input)?.shape.dims;
+        if let Some(augmentation) = &plan.augment {
+            let image = augmentation.image;
+            if ImageShape::from_dims(dims) != Some(image) {
+                return Err(TrainError::DataMismatch {
+                    model: model.name.clone(),
+                    message: format!(
+                        "the augmentation transforms images [{}, {}, {}], but the model's input is {dims:?}",
+                        image.channels, image.height, image.width
+                    ),
+                });
+            }
+            augmentation.check()?;
+        }
         let size: usize = dims.iter().product();
         if size != train.features.ncols() {
             return Err(TrainError::DataMismatch {

@@ -1,5 +1,6 @@
 //! `data` blocks to knit-data's [`DataSpec`].
 
+use super::augment::{check_augment, AugmentInfo};
 use super::bind::bind;
 use super::defs::TopScope;
 use super::values::Ev;
@@ -22,6 +23,8 @@ pub(crate) struct DataInfo {
     pub has_validation: bool,
     /// For synthetic data: the number of features and of classes.
     pub synthetic: Option<(usize, usize)>,
+    /// The `augment` line, checked but for the image shape (the train block's model gives it).
+    pub augment: Option<AugmentInfo>,
 }
 
 /// The most steps a synthetic sequence may have.
@@ -49,6 +52,7 @@ pub(crate) fn check_data(
     let mut scaling = None;
     let mut seed = None;
     let mut limit = None;
+    let mut augment = None;
     let mut seen: Vec<(&str, Span)> = Vec::new();
     let mut ok = true;
     for s in &d.settings {
@@ -58,6 +62,7 @@ pub(crate) fn check_data(
             DataSetting::Scale { .. } => "scale",
             DataSetting::Seed(_) => "seed",
             DataSetting::Limit { .. } => "limit",
+            DataSetting::Augment { .. } => "augment",
         };
         if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == key) {
             sink.push(
@@ -100,6 +105,10 @@ pub(crate) fn check_data(
             DataSetting::Limit { value, unit, span } => {
                 limit = data_limit(&ev, sink, value, unit.as_ref(), *span);
                 ok &= limit.is_some();
+            }
+            DataSetting::Augment { transforms, span } => {
+                augment = check_augment(&ev, sink, transforms, *span);
+                ok &= augment.is_some();
             }
         }
     }
@@ -162,6 +171,7 @@ pub(crate) fn check_data(
         },
         has_validation,
         synthetic,
+        augment,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Checking a loaded program: names, shapes (through the knit-tensor graph), values, and the
 //! train block, collecting every diagnostic; and, when there is no error, the [`Plan`].
 
+mod augment;
 mod bind;
 pub(crate) mod consts;
 mod conv;

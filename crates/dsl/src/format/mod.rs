@@ -184,6 +184,11 @@ fn data(p: &mut Printer<'_>, d: &DataDecl) {
                     None => e(value),
                 },
             ),
+            DataSetting::Augment { transforms, span } => (
+                *span,
+                "augment",
+                transforms.iter().map(e).collect::<Vec<_>>().join(", "),
+            ),
         })
         .collect();
     braces(

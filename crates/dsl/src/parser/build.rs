@@ -328,6 +328,11 @@ impl Ctx {
                 let unit = inner.next().map(|u| self.ident(u)).transpose()?;
                 DataSetting::Limit { value, unit, span }
             }
+            Rule::augment_s => {
+                next(&mut inner, "keyword")?;
+                let transforms = inner.map(|t| self.expr(t)).collect::<Build<_>>()?;
+                DataSetting::Augment { transforms, span }
+            }
             _ => {
                 return Err(BuildError::Internal(format!(
                     "unexpected data setting {rule:?}"

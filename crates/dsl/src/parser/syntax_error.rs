@@ -29,13 +29,15 @@ pub(crate) const TRAIN_SETTINGS: [&str; 17] = [
     "save",
 ];
 /// The settings of a `data` block.
-pub(crate) const DATA_SETTINGS: [&str; 6] = [
+pub(crate) const DATA_SETTINGS: [&str; 8] = [
     "source",
     "validation_source",
     "test_source",
     "split",
     "scale",
     "seed",
+    "limit",
+    "augment",
 ];
 /// The top-level items.
 const ITEMS: [&str; 8] = [

@@ -220,6 +220,16 @@ pub(crate) fn check_train<'a>(
             }
         }
     }
+    let augment = match &data.augment {
+        Some(info) => Some(super::augment::image_augmentation(
+            sink,
+            info,
+            first_name,
+            &first_in,
+            (*ffile, fdecl.input_shape.span()),
+        )?),
+        None => None,
+    };
     let mut model_nodes = Vec::new();
     for (name, input, output, ..) in &outputs {
         let r = match loss.0.as_str() {
@@ -293,6 +303,7 @@ pub(crate) fn check_train<'a>(
         optimizer_line(&optimizer, &lr_schedule),
     ];
     lines.extend(run.lines.iter().cloned());
+    lines.extend(augment.as_ref().map(super::augment::summary_line));
     for (name, _) in &penalties {
         lines.push(format!("penalty {name}"));
     }
@@ -356,6 +367,7 @@ pub(crate) fn check_train<'a>(
         lr_schedule,
         schedule_unit: run.schedule_unit,
         value_schedules,
+        augment,
         batching: run.batching,
         shuffle: run.shuffle,
         drop_last: run.drop_last,
