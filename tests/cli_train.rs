@@ -4,6 +4,7 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
+use common::compose::bits;
 use common::{assert_failure, knit, text};
 use knit_train::Checkpoint;
 use std::path::{Path, PathBuf};
@@ -140,16 +141,6 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
     );
 }
 
-fn params(path: &Path) -> Vec<(String, Vec<u32>)> {
-    Checkpoint::read(path)
-        .unwrap()
-        .tensors
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("_knit."))
-        .map(|(k, v)| (k, v.iter().map(|x| x.to_bits()).collect()))
-        .collect()
-}
-
 /// Trains digits.net quietly for `epochs` into `out`, asserting success.
 fn train_digits(dir: &Path, epochs: &str, out: &str, extra: &[&str]) {
     let digits = digits();
@@ -279,8 +270,8 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         "half",
         &["--resume", "half/runs/digits.safetensors"],
     );
-    let a = params(&dir.path().join("full/runs/digits.safetensors"));
-    let b = params(&dir.path().join("half/runs/digits.safetensors"));
+    let a = bits(&dir.path().join("full/runs/digits.safetensors"));
+    let b = bits(&dir.path().join("half/runs/digits.safetensors"));
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
@@ -316,10 +307,10 @@ fn an_augmented_run_resumes_and_threads_to_the_same_bits() {
     train("1", "half", &[]);
     train("3", "half", &["--resume", "half/runs/aug.safetensors"]);
     train("3", "two", &["--threads", "2"]);
-    let full = params(&dir.path().join("full/runs/aug.safetensors"));
+    let full = bits(&dir.path().join("full/runs/aug.safetensors"));
     assert!(!full.is_empty());
-    assert_eq!(params(&dir.path().join("half/runs/aug.safetensors")), full);
-    assert_eq!(params(&dir.path().join("two/runs/aug.safetensors")), full);
+    assert_eq!(bits(&dir.path().join("half/runs/aug.safetensors")), full);
+    assert_eq!(bits(&dir.path().join("two/runs/aug.safetensors")), full);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
     let program = report["program"].as_str().unwrap();
@@ -627,8 +618,8 @@ fn a_killed_run_resumes_to_the_same_bits() {
         &resume.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
-    let a = params(&dir.path().join("full/runs/mnist_mlp.safetensors"));
-    let b = params(&ckpt);
+    let a = bits(&dir.path().join("full/runs/mnist_mlp.safetensors"));
+    let b = bits(&ckpt);
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }

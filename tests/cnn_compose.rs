@@ -40,21 +40,9 @@ fn cnn(name: &str, kernel: usize, extra: &str) -> String {
     )
 }
 
-/// A train block for `models` with Adam (lr 1e-2), batches of 32 shuffled, `epochs`, and
-/// the settings `extra` (one per line).
+/// A train block for `models` on the data `bars` (see [`common::compose::train_block`]).
 fn train_block(models: &str, epochs: usize, extra: &[&str]) -> String {
-    let mut s = format!(
-        "train {models} on bars {{
-  loss      cross_entropy
-  optimizer adam(lr: 1e-2)
-  batch     32, shuffle
-  epochs    {epochs}
-"
-    );
-    for line in extra {
-        s += &format!("  {line}\n");
-    }
-    s + "}\n"
+    common::compose::train_block(models, "bars", epochs, extra)
 }
 
 /// `start from` a checkpoint of 3×3 kernels into a CNN of 5×5 kernels: refused, exit 1,

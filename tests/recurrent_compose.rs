@@ -37,21 +37,9 @@ fn model(name: &str, encoder: &str) -> String {
     )
 }
 
-/// A train block for `models` with Adam, batches of 32 shuffled, `epochs`, and the
-/// settings `extra` (one per line).
+/// A train block for `models` on the data `symbols` (see [`common::compose::train_block`]).
 fn train_block(models: &str, epochs: usize, extra: &[&str]) -> String {
-    let mut s = format!(
-        "train {models} on symbols {{
-  loss      cross_entropy
-  optimizer adam(lr: 1e-2)
-  batch     32, shuffle
-  epochs    {epochs}
-"
-    );
-    for line in extra {
-        s += &format!("  {line}\n");
-    }
-    s + "}\n"
+    common::compose::train_block(models, "symbols", epochs, extra)
 }
 
 /// Dropout between two stacked LSTM layers acts in training only: the checkpoint holds

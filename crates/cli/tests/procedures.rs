@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{knit, text};
+use common::compose::{fails, ok};
 use knit_train::Checkpoint;
 use std::path::{Path, PathBuf};
 
@@ -16,31 +16,6 @@ fn example(name: &str) -> String {
         .unwrap()
         .display()
         .to_string()
-}
-
-/// Runs knit in `dir`, asserting exit 0; returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = knit(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs knit in `dir`, asserting exit `code`; returns stderr.
-fn fails(dir: &Path, code: i32, args: &[&str]) -> String {
-    let out = knit(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stderr)
 }
 
 /// The whitespace-separated cells of the first line whose cells start with `prefix`.

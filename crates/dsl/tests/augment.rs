@@ -1,6 +1,8 @@
 //! The data block's `augment` line: compiled into the plan's [`Augmentation`] with the
 //! model's input as the image shape, formatted and explained, and its errors.
 
+mod common;
+
 use knit_data::{Augmentation, Extent, FlipAxis, ImageShape, Transform};
 use knit_dsl::{check_text, format_text};
 use std::path::Path;
@@ -16,14 +18,9 @@ fn program(augment: &str, input: &str) -> String {
     )
 }
 
+/// The error messages of checking `text` as `p.net`.
 fn errors(text: &str) -> Vec<String> {
-    check_text(Path::new("p.net"), text)
-        .diagnostics
-        .items
-        .iter()
-        .filter(|d| d.severity == knit_dsl::Severity::Error)
-        .map(|d| d.message.clone())
-        .collect()
+    common::error_messages(Path::new("p.net"), text)
 }
 
 #[test]

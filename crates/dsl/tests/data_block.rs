@@ -1,6 +1,8 @@
 //! The data block's `limit` line and its files: special files are refused at check time,
 //! without blocking on them.
 
+mod common;
+
 use knit_dsl::{check_text, format_text};
 use std::path::Path;
 use std::sync::mpsc;
@@ -39,14 +41,7 @@ fn program(data: &str) -> String {
 
 /// The error messages of checking `text` as `dir/p.net`.
 fn errors(dir: &Path, text: &str) -> Vec<String> {
-    let checked = check_text(&dir.join("p.net"), text);
-    checked
-        .diagnostics
-        .items
-        .iter()
-        .filter(|d| d.severity == knit_dsl::Severity::Error)
-        .map(|d| d.message.clone())
-        .collect()
+    common::error_messages(&dir.join("p.net"), text)
 }
 
 #[test]

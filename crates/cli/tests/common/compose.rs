@@ -81,3 +81,20 @@ pub fn percent_at(cells: &[String], from: usize) -> f64 {
     let at = cells[from..].iter().position(|c| c == "%").unwrap() + from;
     cells[at - 1].parse().unwrap()
 }
+
+/// A train block for `models` on `data`: softmax cross-entropy, Adam (lr 1e-2), batches of
+/// 32 shuffled, `epochs`, and the settings `extra` (one per line).
+pub fn train_block(models: &str, data: &str, epochs: usize, extra: &[&str]) -> String {
+    let mut s = format!(
+        "train {models} on {data} {{
+  loss      cross_entropy
+  optimizer adam(lr: 1e-2)
+  batch     32, shuffle
+  epochs    {epochs}
+"
+    );
+    for line in extra {
+        s += &format!("  {line}\n");
+    }
+    s + "}\n"
+}

@@ -50,3 +50,14 @@ pub fn in_crate_dir<T>(f: impl FnOnce() -> T) -> T {
     let _ = std::env::set_current_dir(env!("CARGO_MANIFEST_DIR"));
     f()
 }
+
+/// The error messages (no warnings) of checking `text` as the file `path`.
+pub fn error_messages(path: &Path, text: &str) -> Vec<String> {
+    knit_dsl::check_text(path, text)
+        .diagnostics
+        .items
+        .iter()
+        .filter(|d| d.severity == knit_dsl::Severity::Error)
+        .map(|d| d.message.clone())
+        .collect()
+}
