@@ -30,6 +30,22 @@ where
     );
 }
 
+/// Elements an element-wise loop needs per thread before [`for_spans`] splits it: below
+/// this (about 10 µs of work) handing half to another thread costs more than it saves.
+pub(crate) const MIN_SPAN: usize = 1 << 15;
+
+/// Calls `f(first, part)` on contiguous parts of `data` (element `first` onward), one per
+/// thread, using only as many threads as give each at least [`MIN_SPAN`] elements: the split
+/// of an element-wise loop, whose results cannot depend on it.
+pub(crate) fn for_spans<T, F>(data: &mut [T], threads: usize, f: &F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync,
+{
+    let threads = threads.min(data.len() / MIN_SPAN).max(1);
+    for_rows(data, 1, threads, f);
+}
+
 /// [`for_rows`] over two arrays with the same number of rows (of `a_len` and `b_len`
 /// elements): `f(first, a_rows, b_rows)` gets the same rows of both.
 ///

@@ -1,5 +1,6 @@
 //! Functions applied to each element on its own: activations, scaling, negation, |x|.
 
+use super::parallel::for_spans;
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
 use crate::{Float, Shape, TensorError};
 
@@ -174,20 +175,25 @@ impl<F: Float> Kernel<F> for Pointwise {
     fn forward(&self, mut ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
         let x = ctx.inputs.slice(0);
         let y = ctx.output.as_slice_mut().expect("contiguous");
-        // One loop per variant, so that each compiles to a tight, vectorizable body.
+        // One loop per variant, so that each compiles to a tight, vectorizable body (relu's a
+        // branch-free select); large arrays are split over the threads.
         macro_rules! map {
             ($variant:expr) => {
-                for (o, &v) in y.iter_mut().zip(x) {
-                    *o = $variant.value(v);
-                }
+                for_spans(y, ctx.threads, &|first, y: &mut [F]| {
+                    // Compiled for AVX-512 / AVX2 where the CPU has them.
+                    knit_simd::vectorized(
+                        #[inline(always)]
+                        || {
+                            for (o, &v) in y.iter_mut().zip(&x[first..]) {
+                                *o = $variant.value(v);
+                            }
+                        },
+                    )
+                })
             };
         }
         match *self {
-            // Compiled for AVX-512 / AVX2 where the CPU has them: 16 lanes rather than 4.
-            Pointwise::Relu => knit_simd::vectorized(
-                #[inline(always)]
-                || map!(Pointwise::Relu),
-            ),
+            Pointwise::Relu => map!(Pointwise::Relu),
             other => map!(other),
         }
         Ok(())
@@ -203,24 +209,29 @@ impl<F: Float> Kernel<F> for Pointwise {
         // As in `forward`: one loop per variant (and per write mode), so that relu's, the
         // common case, is a branch-free select the compiler vectorizes.
         macro_rules! chain {
-            ($variant:expr) => {{
-                let terms = dx.iter_mut().zip(x).zip(y).zip(g);
-                if fresh {
-                    for (((d, &xi), &yi), &gi) in terms {
-                        *d = gi * $variant.derivative(xi, yi);
-                    }
-                } else {
-                    for (((d, &xi), &yi), &gi) in terms {
-                        *d += gi * $variant.derivative(xi, yi);
-                    }
-                }
-            }};
+            ($variant:expr) => {
+                for_spans(dx, ctx.threads, &|first, dx: &mut [F]| {
+                    knit_simd::vectorized(
+                        #[inline(always)]
+                        || {
+                            let (x, y, g) = (&x[first..], &y[first..], &g[first..]);
+                            let terms = dx.iter_mut().zip(x).zip(y).zip(g);
+                            if fresh {
+                                for (((d, &xi), &yi), &gi) in terms {
+                                    *d = gi * $variant.derivative(xi, yi);
+                                }
+                            } else {
+                                for (((d, &xi), &yi), &gi) in terms {
+                                    *d += gi * $variant.derivative(xi, yi);
+                                }
+                            }
+                        },
+                    )
+                })
+            };
         }
         match *self {
-            Pointwise::Relu => knit_simd::vectorized(
-                #[inline(always)]
-                || chain!(Pointwise::Relu),
-            ),
+            Pointwise::Relu => chain!(Pointwise::Relu),
             other => chain!(other),
         }
         Ok(())
