@@ -724,7 +724,8 @@ fn pool_shape_errors_show_the_arithmetic() {
 // (d) The same bits with one and two threads.
 // ---------------------------------------------------------------------------------------
 
-/// A conv stack large enough that the matrix products split over two threads.
+/// A conv stack (with batch norm on the images) large enough that the matrix products
+/// split over two threads.
 fn threaded_graph() -> (Graph, NodeId) {
     let mut g = Graph::new();
     let x = g.input("x", &[16, 32, 32]).unwrap();
@@ -738,6 +739,7 @@ fn threaded_graph() -> (Graph, NodeId) {
             same,
         )
         .unwrap();
+    let c1 = g.batch_norm("bn", c1, Default::default()).unwrap();
     let c1 = g.relu(c1).unwrap();
     let pooled = g.max_pool(c1, MaxPool2d::with_kernel([2, 2])).unwrap();
     let grouped = Conv2d::new([1, 1], [0, 0], [1, 1], 2).unwrap();

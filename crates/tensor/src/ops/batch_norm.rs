@@ -1,5 +1,7 @@
 //! Batch normalization over the batch, with running statistics for evaluation.
 
+use super::parallel::for_rows;
+use super::reduce::lane_sum_of;
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Mode, Op, StateSpec};
 use crate::{Float, Shape, TensorError};
 
@@ -87,6 +89,11 @@ impl Op for BatchNorm {
         2 * inputs[0][1]
     }
 
+    /// Each channel's `Σg` and `Σg·x̂` in the backward pass.
+    fn workspace_len(&self, inputs: &[&[usize]], _output: &[usize]) -> usize {
+        2 * inputs[0][1]
+    }
+
     fn state(&self, inputs: &[&Shape]) -> Vec<StateSpec> {
         let c = inputs[0].dims[0];
         vec![
@@ -139,11 +146,18 @@ impl Planes {
             .map(move |e| &e[j * s..(j + 1) * s])
     }
 
-    /// [`channel`](Self::channel), writable.
-    fn channel_mut<F>(self, data: &mut [F], j: usize) -> impl Iterator<Item = &mut [F]> {
-        let (c, s) = (self.channels, self.size);
-        data.chunks_exact_mut(c * s)
-            .map(move |e| &mut e[j * s..(j + 1) * s])
+    /// `Σ f(a, b)` over channel `j`'s values of `a` and `b` (the same layout), plane by
+    /// plane in example order; a plane of 16 values or more is summed in lanes
+    /// ([`lane_sum_of`]), so the sums do not wait on one chain of additions.
+    fn channel_sum<F: Float>(self, a: &[F], b: &[F], j: usize, f: impl Fn(F, F) -> F + Copy) -> F {
+        let planes = self.channel(a, j).zip(self.channel(b, j));
+        if self.size >= 16 {
+            planes.fold(F::zero(), |acc, (pa, pb)| acc + lane_sum_of(pa, pb, f))
+        } else {
+            planes
+                .flat_map(|(pa, pb)| pa.iter().zip(pb))
+                .fold(F::zero(), |acc, (&x, &y)| acc + f(x, y))
+        }
     }
 }
 
@@ -171,13 +185,9 @@ impl<F: Float> Kernel<F> for BatchNorm {
                 }
                 let n = F::lit(count as f64);
                 for j in 0..c {
-                    let sum = pl.channel(x, j).flatten().fold(F::zero(), |a, &v| a + v);
-                    mean[j] = sum / n;
+                    mean[j] = pl.channel_sum(x, x, j, |v, _| v) / n;
                     let m = mean[j];
-                    invstd[j] = pl
-                        .channel(x, j)
-                        .flatten()
-                        .fold(F::zero(), |a, &v| a + (v - m) * (v - m));
+                    invstd[j] = pl.channel_sum(x, x, j, |v, _| (v - m) * (v - m));
                 }
                 let momentum = F::lit(self.momentum);
                 let keep = F::one() - momentum;
@@ -205,14 +215,22 @@ impl<F: Float> Kernel<F> for BatchNorm {
             }
         }
         let y = ctx.output.as_slice_mut().expect("contiguous");
-        for j in 0..c {
-            let (m, gam, inv, shift) = (mean[j], gamma[j], invstd[j], beta[j]);
-            for (yp, xp) in pl.channel_mut(y, j).zip(pl.channel(x, j)) {
-                for (y, &x) in yp.iter_mut().zip(xp) {
-                    *y = gam * (x - m) * inv + shift;
+        let (mean, invstd) = (&*mean, &*invstd);
+        // Example by example over the threads: y = γ·(x − μ)·σ⁻¹ + β.
+        for_rows(y, c * pl.size, ctx.threads, &|first, ys| {
+            let examples = ys
+                .chunks_exact_mut(c * pl.size)
+                .zip(x[first * c * pl.size..].chunks_exact(c * pl.size));
+            for (ye, xe) in examples {
+                let planes = ye.chunks_exact_mut(pl.size).zip(xe.chunks_exact(pl.size));
+                for (j, (yp, xp)) in planes.enumerate() {
+                    let (m, gam, inv, shift) = (mean[j], gamma[j], invstd[j], beta[j]);
+                    for (y, &x) in yp.iter_mut().zip(xp) {
+                        *y = gam * (x - m) * inv + shift;
+                    }
                 }
             }
-        }
+        });
         Ok(())
     }
 
@@ -222,48 +240,50 @@ impl<F: Float> Kernel<F> for BatchNorm {
         let gamma = ctx.inputs.slice(1);
         let g = ctx.grad_output.as_slice().expect("contiguous");
         let (mean, invstd) = ctx.scratch.split_at(pl.channels);
-        // Channel j's Σg and Σg·x̂, accumulated in the order of the values.
-        let channel_sums = |j: usize| {
+        // Channel j's Σg and Σg·x̂, computed once into the workspace.
+        let (sum_g, sum_gx) = ctx.workspace[..2 * pl.channels].split_at_mut(pl.channels);
+        for j in 0..pl.channels {
             let (m, inv) = (mean[j], invstd[j]);
-            let pairs = pl.channel(g, j).flatten().zip(pl.channel(x, j).flatten());
-            pairs.fold([F::zero(); 2], |[s, sx], (&gi, &xi)| {
-                [s + gi, sx + gi * (xi - m) * inv]
-            })
-        };
+            sum_g[j] = pl.channel_sum(g, g, j, |gi, _| gi);
+            sum_gx[j] = pl.channel_sum(g, x, j, |gi, xi| gi * (xi - m) * inv);
+        }
         if let Some(dbeta) = ctx.grad_inputs.slice(2) {
-            for (j, d) in dbeta.iter_mut().enumerate() {
-                *d += channel_sums(j)[0];
-            }
+            dbeta.iter_mut().zip(&*sum_g).for_each(|(d, &s)| *d += s);
         }
         if let Some(dgamma) = ctx.grad_inputs.slice(1) {
-            for (j, d) in dgamma.iter_mut().enumerate() {
-                *d += channel_sums(j)[1];
-            }
+            dgamma.iter_mut().zip(&*sum_gx).for_each(|(d, &s)| *d += s);
         }
+        let (sum_g, sum_gx) = (&*sum_g, &*sum_gx);
         if let Some(dx) = ctx.grad_inputs.slice(0) {
             let n = F::lit(pl.per_channel() as f64);
-            for j in 0..pl.channels {
-                let (m, inv) = (mean[j], invstd[j]);
-                let scale = gamma[j] * inv;
-                let sums = match ctx.mode {
-                    Mode::Train => Some(channel_sums(j)),
-                    Mode::Eval => None,
-                };
-                let planes = pl
-                    .channel_mut(dx, j)
-                    .zip(pl.channel(g, j).zip(pl.channel(x, j)));
-                for (dp, (gp, xp)) in planes {
-                    for ((d, &gi), &xi) in dp.iter_mut().zip(gp).zip(xp) {
-                        *d += match sums {
-                            Some([s, sx]) => {
+            let train = ctx.mode == Mode::Train;
+            let len = pl.channels * pl.size;
+            // Example by example over the threads.
+            for_rows(dx, len, ctx.threads, &|first, dxs| {
+                let examples = dxs.chunks_exact_mut(len).zip(
+                    g[first * len..]
+                        .chunks_exact(len)
+                        .zip(x[first * len..].chunks_exact(len)),
+                );
+                for (de, (ge, xe)) in examples {
+                    let planes = de
+                        .chunks_exact_mut(pl.size)
+                        .zip(ge.chunks_exact(pl.size).zip(xe.chunks_exact(pl.size)));
+                    for (j, (dp, (gp, xp))) in planes.enumerate() {
+                        let (m, inv) = (mean[j], invstd[j]);
+                        let scale = gamma[j] * inv;
+                        let (s, sx) = (sum_g[j], sum_gx[j]);
+                        for ((d, &gi), &xi) in dp.iter_mut().zip(gp).zip(xp) {
+                            *d += if train {
                                 let xhat = (xi - m) * inv;
                                 scale / n * (n * gi - s - xhat * sx)
-                            }
-                            None => scale * gi,
-                        };
+                            } else {
+                                scale * gi
+                            };
+                        }
                     }
                 }
-            }
+            });
         }
         Ok(())
     }

@@ -129,18 +129,27 @@ const LANES: usize = 16;
 /// chain of dependent additions (a plain fold waits one addition's latency per element,
 /// which made a convolution's bias gradient cost as much as its patch copies).
 pub(crate) fn lane_sum<F: Float>(values: &[F]) -> F {
+    lane_sum_of(values, values, |v, _| v)
+}
+
+/// `Σ_i f(a[i], b[i])` in the fixed lane order of [`lane_sum`] (`b` at least as long as `a`).
+#[inline(always)]
+pub(crate) fn lane_sum_of<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F) -> F {
     knit_simd::vectorized(
         #[inline(always)]
         || {
             let mut lanes = [F::zero(); LANES];
-            let mut chunks = values.chunks_exact(LANES);
-            for chunk in &mut chunks {
-                lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v);
+            let (mut ca, mut cb) = (a.chunks_exact(LANES), b[..a.len()].chunks_exact(LANES));
+            for (xa, xb) in (&mut ca).zip(&mut cb) {
+                for ((l, &u), &v) in lanes.iter_mut().zip(xa).zip(xb) {
+                    *l += f(u, v);
+                }
             }
+            let rest = ca.remainder().iter().zip(cb.remainder());
             lanes
                 .iter_mut()
-                .zip(chunks.remainder())
-                .for_each(|(l, &v)| *l += v);
+                .zip(rest)
+                .for_each(|(l, (&u, &v))| *l += f(u, v));
             let mut width = LANES;
             while width > 1 {
                 width /= 2;
