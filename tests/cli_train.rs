@@ -529,9 +529,11 @@ fn every_example_trains_one_epoch() {
             text.lines().any(|line| line.starts_with("train "))
         })
         .collect();
-    // transfer.net starts from digits.net's checkpoint: train digits first.
-    names.retain(|n| n != "digits");
-    names.insert(0, "digits".into());
+    // transfer.net starts from digits.net's checkpoint and transfer_cnn_frozen.net from
+    // transfer_cnn_pretrain.net's: train those first.
+    let first = ["digits", "transfer_cnn_pretrain"];
+    names.retain(|n| !first.contains(&n.as_str()));
+    names.splice(0..0, first.map(String::from));
     for name in names {
         let file = examples().join(format!("{name}.net")).display().to_string();
         let out = knit(
