@@ -113,6 +113,45 @@ pub const ROWS: &[Row] = &[
     },
 ];
 
+/// The convolutional rows, a table of their own on MNIST-10k: sharing weights across space (a
+/// CNN against an MLP of about its parameter count), batch norm on the convolutions, and
+/// augmentation on a training set small enough to over-fit.
+pub const CNN_ROWS: &[Row] = &[
+    Row {
+        name: "cnn_mlp",
+        label: "MLP 784-512-10",
+        baseline: None,
+        extra: Extra::Params,
+    },
+    Row {
+        name: "cnn",
+        label: "CNN, two 3×3 convolutions",
+        baseline: Some("cnn_mlp"),
+        extra: Extra::Params,
+    },
+    Row {
+        name: "cnn_bn",
+        label: "CNN + batch norm after each convolution",
+        baseline: Some("cnn"),
+        extra: Extra::Params,
+    },
+    Row {
+        name: "cnn_small",
+        label: "CNN on 1,000 images",
+        baseline: None,
+        extra: Extra::None,
+    },
+    Row {
+        name: "cnn_small_crop",
+        label: "CNN on 1,000 images + crop(padding: 2)",
+        baseline: Some("cnn_small"),
+        extra: Extra::None,
+    },
+];
+
+/// The CNN whose convolutions' parameters are counted with and without sharing across space.
+pub const SPACE: &str = "cnn.net";
+
 /// The pruning experiment's file.
 pub const PRUNING: &str = "pruning.net";
 
@@ -152,5 +191,9 @@ pub const PROCEDURES: [&str; 6] = [
 
 /// Every name `--only` accepts.
 pub fn names() -> Vec<&'static str> {
-    ROWS.iter().map(|r| r.name).chain(PROCEDURES).collect()
+    ROWS.iter()
+        .chain(CNN_ROWS)
+        .map(|r| r.name)
+        .chain(PROCEDURES)
+        .collect()
 }

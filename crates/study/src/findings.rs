@@ -87,6 +87,22 @@ pub fn main_findings(results: &[RowResult]) -> Vec<String> {
         .collect()
 }
 
+/// What sharing across space saves: the convolutions' parameters against the same layers
+/// with a kernel and bias of their own at every output position.
+pub fn space_finding(space: &crate::space::SpaceSharing) -> String {
+    format!(
+        "Sharing across space: the CNN's convolutions hold {} of its {} parameters ({:.1} %), \
+         because each kernel is reused at every position of the image; the same layers with a \
+         kernel and a bias of their own at every output position (locally connected) would \
+         need {} parameters, {:.0} times as many.",
+        thousands(space.shared),
+        thousands(space.total),
+        space.shared as f64 / space.total.max(1) as f64 * 100.0,
+        thousands(space.unshared),
+        space.unshared as f64 / space.shared.max(1) as f64,
+    )
+}
+
 /// The kept model of every seed against its dense model, and whether it meets the issue's
 /// acceptance bar (at least 90 % of the weights pruned, test accuracy within 1 point).
 pub fn pruning_finding(reports: &[PruneReport]) -> String {

@@ -21,6 +21,7 @@ pub mod measure;
 pub mod program;
 pub mod pruning;
 pub mod robustness;
+pub mod space;
 pub mod stats;
 pub mod study;
 pub mod table;

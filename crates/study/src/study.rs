@@ -1,7 +1,9 @@
 //! Running the selected experiments over the seeds, reporting progress as it goes.
 
 use crate::document::Results;
-use crate::experiments::{ADVERSARIAL, ATTACKS, ATTACK_RANGE, BAGGING, PRUNING, ROWS};
+use crate::experiments::{
+    Row, ADVERSARIAL, ATTACKS, ATTACK_RANGE, BAGGING, CNN_ROWS, PRUNING, ROWS, SPACE,
+};
 use crate::table::RowResult;
 use crate::{ensemble, measure, program, pruning, robustness, StudyError};
 use std::path::Path;
@@ -37,23 +39,10 @@ pub fn run(
         seeds: seeds.clone(),
         ..Results::default()
     };
-    for row in ROWS.iter().filter(|r| selection.wants(r.name)) {
-        let mut runs = Vec::with_capacity(seeds.len());
-        for &seed in seeds {
-            let experiment = program::load(&dir.join(row.file()), seed)?;
-            let (run, _) = measure::train(experiment, threads)?;
-            progress(format!(
-                "{} seed {seed}: train {:.2} %, test {:.2} %, best val. epoch {} of {} ({:.1} s)",
-                row.name,
-                run.train_accuracy * 100.0,
-                run.test_accuracy * 100.0,
-                run.best_validation_epoch,
-                run.epochs,
-                run.seconds
-            ));
-            runs.push(run);
-        }
-        results.rows.push(RowResult { row: *row, runs });
+    results.rows = run_rows(dir, ROWS, selection, progress)?;
+    results.cnn_rows = run_rows(dir, CNN_ROWS, selection, progress)?;
+    if selection.wants("cnn") {
+        results.space = Some(crate::space::of_file(dir, SPACE)?);
     }
     if selection.wants("pruning") {
         for &seed in seeds {
@@ -148,6 +137,35 @@ pub fn run(
             let (shared, unrolled) = crate::dependencies::sharing_across_time(dir, steps)?;
             results.sharing.push((steps, shared, unrolled));
         }
+    }
+    Ok(results)
+}
+
+/// Trains every selected row of `rows` with every seed of `selection`.
+fn run_rows(
+    dir: &Path,
+    rows: &[Row],
+    selection: &Selection,
+    progress: &mut dyn FnMut(String),
+) -> Result<Vec<RowResult>, StudyError> {
+    let mut results = Vec::new();
+    for row in rows.iter().filter(|r| selection.wants(r.name)) {
+        let mut runs = Vec::with_capacity(selection.seeds.len());
+        for &seed in &selection.seeds {
+            let experiment = program::load(&dir.join(row.file()), seed)?;
+            let (run, _) = measure::train(experiment, selection.threads)?;
+            progress(format!(
+                "{} seed {seed}: train {:.2} %, test {:.2} %, best val. epoch {} of {} ({:.1} s)",
+                row.name,
+                run.train_accuracy * 100.0,
+                run.test_accuracy * 100.0,
+                run.best_validation_epoch,
+                run.epochs,
+                run.seconds
+            ));
+            runs.push(run);
+        }
+        results.push(RowResult { row: *row, runs });
     }
     Ok(results)
 }
