@@ -179,11 +179,13 @@ pub const ATTACK_RANGE: Option<(f64, f64)> = Some((0.0, 1.0));
 /// The bagging experiment's file.
 pub const BAGGING: &str = "bagging.net";
 
-/// The names `--only` accepts for the procedures and the recurrent experiments.
-pub const PROCEDURES: [&str; 6] = [
+/// The names `--only` accepts for the procedures, transfer learning and the recurrent
+/// experiments.
+pub const PROCEDURES: [&str; 7] = [
     "pruning",
     "adversarial",
     "bagging",
+    "transfer",
     "adding",
     "sharing_time",
     "cliffs",

@@ -25,5 +25,6 @@ pub mod space;
 pub mod stats;
 pub mod study;
 pub mod table;
+pub mod transfer;
 
 pub use error::StudyError;

@@ -98,6 +98,19 @@ pub fn run(
             results.bagging.push(b);
         }
     }
+    if selection.wants("transfer") {
+        for &seed in seeds {
+            let r = crate::transfer::run(dir, seed, threads)?;
+            progress(format!(
+                "transfer seed {seed}: pretrained {:.2} %, frozen + new head {:.2} %, scratch {:.2} % ({:.1} s)",
+                r.pretrain * 100.0,
+                r.frozen * 100.0,
+                r.scratch * 100.0,
+                r.seconds.iter().sum::<f64>()
+            ));
+            results.transfer.push(r);
+        }
+    }
     if selection.wants("adding") {
         for &steps in &crate::dependencies::LENGTHS {
             for (cell, (file, _)) in crate::dependencies::CELLS.iter().enumerate() {
