@@ -1,0 +1,43 @@
+//! The operations a synchronous data-parallel run needs from its process group.
+
+use crate::DistError;
+
+/// A group of `size` processes (ranks `0..size`) that train together.
+///
+/// Every member must call the same collectives in the same order with buffers of the same
+/// length; a collective returns when every member has taken part. Implementations are not
+/// required to be `Send` (MPI's communicator handle is not): create one on the thread that
+/// uses it.
+pub trait Collective {
+    /// This member's rank, in `0..size()`.
+    fn rank(&self) -> usize;
+
+    /// The number of members.
+    fn size(&self) -> usize;
+
+    /// Replaces `buffer` on every member with the element-wise sum of all members' buffers.
+    fn all_reduce_sum_f32(&self, buffer: &mut [f32]) -> Result<(), DistError>;
+
+    /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) for `f64`.
+    fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError>;
+
+    /// Replaces `bytes` on every member with the `root` member's (lengths may differ).
+    fn broadcast_bytes(&self, bytes: &mut Vec<u8>, root: usize) -> Result<(), DistError>;
+
+    /// Collects every member's `bytes` on `root`, in rank order: `Some` there, `None`
+    /// elsewhere.
+    fn gather_bytes(&self, bytes: &[u8], root: usize) -> Result<Option<Vec<Vec<u8>>>, DistError>;
+
+    /// Returns when every member has called it.
+    fn barrier(&self) -> Result<(), DistError>;
+
+    /// Ends the whole group with exit code `code`, as soon as possible, without waiting for
+    /// the others (MPI's `MPI_Abort`): for a member that cannot go on, so that none is left
+    /// blocked in a collective.
+    fn abort(&self, code: i32) -> !;
+
+    /// Whether this member is rank 0, the one that prints and writes files.
+    fn is_root(&self) -> bool {
+        self.rank() == 0
+    }
+}
