@@ -13,7 +13,9 @@ use ndarray::{ArrayD, IxDyn};
 /// change between steps, which is how a ratio schedule works). The mask of element `i` at
 /// training step `t` is drawn from a counter-based generator keyed by `(seed, t, i)`, so a
 /// step's mask is the same however often the step is recomputed (gradient checks) and a
-/// resumed run draws the masks an uninterrupted one would have.
+/// resumed run draws the masks an uninterrupted one would have. `i` counts from the start
+/// of the step's whole batch (the executor's `first_row` examples come before this one), so
+/// a data-parallel rank draws for its rows the masks a single process draws for them.
 ///
 /// Backward: `∂x += g · mask`; the ratio gets no gradient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +69,10 @@ impl<F: Float> Kernel<F> for Dropout {
         } else {
             let keep = F::lit(1.0 / (1.0 - p));
             let stream = mix(self.seed ^ mix(ctx.step));
+            let batch = ctx.output.shape().first().copied().unwrap_or(1).max(1);
+            let first = ctx.first_row * (x.len() / batch) as u64;
             for (i, m) in mask.iter_mut().enumerate() {
-                *m = if unit(stream, i as u64) < p {
+                *m = if unit(stream, first + i as u64) < p {
                     F::zero()
                 } else {
                     keep

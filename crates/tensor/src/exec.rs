@@ -40,6 +40,8 @@ pub struct Executor<F: Float> {
     last_run: Option<(NodeId, Mode)>,
     last_backward: Option<NodeId>,
     step: u64,
+    /// The batch's first example in the step's global batch (see `set_first_row`).
+    first_row: u64,
     threads: usize,
 }
 
@@ -73,6 +75,7 @@ impl<F: Float> Executor<F> {
             last_run: None,
             last_backward: None,
             step: 0,
+            first_row: 0,
             threads: 1,
             graph,
         };
@@ -117,6 +120,13 @@ impl<F: Float> Executor<F> {
     /// gradient check) see the same masks; a trainer sets it before each step.
     pub fn set_step(&mut self, step: u64) {
         self.step = step;
+    }
+
+    /// Sets the position of the next batches' first example in the step's whole batch (0
+    /// by default): a data-parallel rank feeding rows `a..b` of a global batch sets `a`, so
+    /// that dropout draws the masks a single process would for those rows.
+    pub fn set_first_row(&mut self, first_row: u64) {
+        self.first_row = first_row;
     }
 
     /// The current batch size (0 before any input is fed).
@@ -259,6 +269,7 @@ impl<F: Float> Executor<F> {
                         state: &mut self.state[i],
                         mode,
                         step: self.step,
+                        first_row: self.first_row,
                         threads: self.threads,
                     };
                     F::kernel(op.as_ref()).forward(ctx)?;

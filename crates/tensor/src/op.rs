@@ -133,6 +133,10 @@ pub struct ForwardCtx<'a, F> {
     pub mode: Mode,
     /// The training step, for ops that draw random numbers per step (dropout).
     pub step: u64,
+    /// The position of this batch's first example in the whole step's batch: 0 in one
+    /// process; a data-parallel rank's offset in the global batch, so that per-example
+    /// random draws (dropout masks) do not depend on how the batch is split.
+    pub first_row: u64,
     /// How many threads matrix products may use.
     pub threads: usize,
 }

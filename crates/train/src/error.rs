@@ -18,6 +18,9 @@ pub enum TrainError {
     /// The optimizer or a schedule rejected its settings or state.
     #[error(transparent)]
     Optim(#[from] OptimError),
+    /// A collective operation of a data-parallel run failed (another rank stopped, say).
+    #[error("data-parallel training: {0}")]
+    Collective(#[from] knit_dist::DistError),
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch}, step {step}: the loss is {loss}; the first non-finite value is in '{culprit}'. Lower the learning rate or clip the gradients; the last checkpoint was left intact")]
     Diverged {

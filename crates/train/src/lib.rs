@@ -8,6 +8,7 @@
 mod adversarial;
 mod bagging;
 mod checkpoint;
+mod distributed;
 mod early_stop;
 mod ensemble;
 mod error;

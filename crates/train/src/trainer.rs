@@ -1,12 +1,14 @@
 //! The training loop: batches → forward → loss + penalties → backward → clipping →
 //! optimizer step → schedule step, with evaluation and early stopping each epoch.
 
+use crate::distributed;
 use crate::early_stop::EarlyStopper;
 use crate::evaluate::evaluate;
 use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::metrics::{argmax, ClipStats, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
 use knit_data::{epoch_order, gather, gather_rows, Dataset, ImageShape, Splits};
+use knit_dist::{Collective, Single};
 use knit_optim::schedule::Schedule;
 use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
 use knit_tensor::{Executor, Mode};
@@ -70,6 +72,8 @@ pub struct Trainer {
     pub(crate) slot_buffer: Vec<Slot<'static, f32>>,
     /// Reused allocation for the gradients to clip (empty between steps).
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
+    /// A data-parallel step's gradients and loss in one buffer for the all-reduce.
+    pub(crate) flat_buffer: Vec<f32>,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
     pub(crate) masks: Vec<Option<ArrayD<f32>>>,
     /// The clean rows of a batch while adversarial ones are made.
@@ -134,6 +138,7 @@ impl Trainer {
             stopper,
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
+            flat_buffer: Vec::new(),
             masks: Vec::new(),
             last_gradient_norm: None,
         })
@@ -183,9 +188,22 @@ impl Trainer {
     /// Trains until the plan's last epoch or early stopping, evaluating each epoch, then
     /// evaluates the test split.
     pub fn fit(&mut self, observer: &mut dyn Observer) -> Result<Report, TrainError> {
+        self.fit_in(&Single, observer)
+    }
+
+    /// [`fit`](Self::fit) as one rank of a data-parallel `group`: every rank runs this with
+    /// the same plan and data and takes its share of each batch (see the `distributed`
+    /// module); the parameters, the metrics and every decision (early stopping, schedules,
+    /// divergence) come out the same on every rank. Only rank 0 should be given an observer
+    /// that prints or saves.
+    pub fn fit_in(
+        &mut self,
+        group: &dyn Collective,
+        observer: &mut dyn Observer,
+    ) -> Result<Report, TrainError> {
         let mut stopped_early = false;
         while self.epoch < self.plan.epochs {
-            let metrics = self.train_epoch(observer)?;
+            let metrics = self.train_epoch_in(group, observer)?;
             observer.epoch_finished(&metrics);
             let stop = self.after_epoch(&metrics);
             self.history.push(metrics);
@@ -251,6 +269,16 @@ impl Trainer {
 
     /// One pass over the training split.
     pub fn train_epoch(&mut self, observer: &mut dyn Observer) -> Result<EpochMetrics, TrainError> {
+        self.train_epoch_in(&Single, observer)
+    }
+
+    /// [`train_epoch`](Self::train_epoch) as one rank of a data-parallel `group` (see
+    /// [`fit_in`](Self::fit_in)).
+    pub fn train_epoch_in(
+        &mut self,
+        group: &dyn Collective,
+        observer: &mut dyn Observer,
+    ) -> Result<EpochMetrics, TrainError> {
         let n = self.data.train.len();
         let batch = batch_size(self.plan.batching, n);
         let epoch = self.epoch;
@@ -281,7 +309,11 @@ impl Trainer {
         let start = Instant::now();
         for b in 0..batches {
             let (first, end) = (b * batch, ((b + 1) * batch).min(n));
-            let loss = self.step_on(first..end, &mut sums)?;
+            let loss = if group.size() > 1 {
+                self.step_in(group, first..end, &mut sums)?
+            } else {
+                self.step_on(first..end, &mut sums)?
+            };
             if let Some(norm) = self.last_gradient_norm {
                 observer.gradient_norm(norm);
             }
@@ -289,6 +321,10 @@ impl Trainer {
         }
         let seconds = start.elapsed().as_secs_f64();
         self.epoch += 1;
+        if group.size() > 1 {
+            sums.all_reduce(group)?;
+            distributed::average_buffers(&mut self.exec, group)?;
+        }
         let validation = match &self.data.validation {
             Some(v) => evaluate(&mut self.exec, &self.plan, v, self.options.eval_batch)?,
             None => Vec::new(),
@@ -305,33 +341,102 @@ impl Trainer {
         range: std::ops::Range<usize>,
         sums: &mut EpochSums,
     ) -> Result<f32, TrainError> {
-        let k = range.len();
         self.exec.set_step(self.step);
+        let adversarial = self.adversarial_rows(range.len(), 0..range.len());
+        let loss = self.forward_on(range.clone(), adversarial)?;
+        if !loss.is_finite() {
+            return Err(self.diverged(loss));
+        }
+        let y = self.y_batch.slice(s![..range.len()]);
+        sums.add_batch(&self.exec, &self.plan, &y, loss)?;
+        self.exec.backward(self.plan.loss)?;
+        self.update(sums)?;
+        Ok(loss)
+    }
+
+    /// [`step_on`](Self::step_on) as one rank of `group`: the forward and backward passes
+    /// on this rank's share of the batch, then one all-reduce of the weighted gradients and
+    /// loss (see the `distributed` module), then the update every rank makes alike.
+    fn step_in(
+        &mut self,
+        group: &dyn Collective,
+        range: std::ops::Range<usize>,
+        sums: &mut EpochSums,
+    ) -> Result<f32, TrainError> {
+        let k = range.len();
+        let mine = distributed::share(k, group.rank(), group.size());
+        self.exec.set_step(self.step);
+        self.exec.set_first_row(mine.start as u64);
+        let weight = mine.len() as f32 / k as f32;
+        let mut local = 0.0;
+        if !mine.is_empty() {
+            let adversarial = self.adversarial_rows(k, mine.clone());
+            let rows = range.start + mine.start..range.start + mine.end;
+            local = self.forward_on(rows, adversarial)?;
+            if local.is_finite() {
+                let y = self.y_batch.slice(s![..mine.len()]);
+                sums.add_batch(&self.exec, &self.plan, &y, local)?;
+                self.exec.backward(self.plan.loss)?;
+            }
+        }
+        if mine.is_empty() || !local.is_finite() {
+            // No gradient of this rank's: zeros (a NaN loss still reaches every rank).
+            for (_, _, mut g) in self.exec.trainable_grads_mut() {
+                g.fill(0.0);
+            }
+        }
+        let mut flat = std::mem::take(&mut self.flat_buffer);
+        distributed::pack(&mut self.exec, weight, local, &mut flat);
+        let reduced = group.all_reduce_sum_f32(&mut flat);
+        let loss = distributed::unpack(&mut self.exec, &flat);
+        self.flat_buffer = flat;
+        reduced?;
+        if !loss.is_finite() {
+            return Err(self.diverged(loss));
+        }
+        self.update(sums)?;
+        Ok(loss)
+    }
+
+    /// Feeds the examples at positions `range` of this epoch's order (the first
+    /// `adversarial` of them replaced by adversarial examples), runs the forward pass and
+    /// returns the loss.
+    fn forward_on(
+        &mut self,
+        range: std::ops::Range<usize>,
+        adversarial: usize,
+    ) -> Result<f32, TrainError> {
+        let k = range.len();
         if self.plan.models.len() == 1 && self.plan.adversarial.is_none() {
             // The common case: the rows go straight into the executor's input buffer.
             self.feed_direct(range)?;
         } else {
-            self.feed_copied(range)?;
+            self.feed_copied(range, adversarial)?;
         }
         let y = self.y_batch.slice(s![..k]);
         self.exec
             .set_input(self.plan.labels, label_batch(&self.plan, y)?)?;
         self.exec.run(self.plan.loss, Mode::Train)?;
-        let loss = self.exec.scalar(self.plan.loss)?;
-        if !loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch: self.epoch + 1,
-                step: self.step,
-                loss,
-                culprit: self
-                    .exec
-                    .first_non_finite()
-                    .unwrap_or("the loss")
-                    .to_string(),
-            });
+        Ok(self.exec.scalar(self.plan.loss)?)
+    }
+
+    /// The error of a step whose loss is not finite, naming the first non-finite value.
+    fn diverged(&self, loss: f32) -> TrainError {
+        TrainError::Diverged {
+            epoch: self.epoch + 1,
+            step: self.step,
+            loss,
+            culprit: self
+                .exec
+                .first_non_finite()
+                .unwrap_or("the loss")
+                .to_string(),
         }
-        sums.add_batch(&self.exec, &self.plan, &y, loss)?;
-        self.exec.backward(self.plan.loss)?;
+    }
+
+    /// After the gradients of a step are in place: pruning masks, clipping, the optimizer
+    /// step, the masks again, the step count and the per-step schedule.
+    fn update(&mut self, sums: &mut EpochSums) -> Result<(), TrainError> {
         self.mask_gradients();
         self.last_gradient_norm = None;
         if let Some((norm, max)) = self.clip()? {
@@ -355,7 +460,21 @@ impl Trainer {
             self.optimizer
                 .set_lr(self.lr_schedule.value(self.step as usize));
         }
-        Ok(loss)
+        Ok(())
+    }
+
+    /// How many leading rows of the share `mine` of a `k`-row batch become adversarial
+    /// examples: the plan replaces the first `round(mix · k)` rows of the whole batch, once
+    /// the clean warm-up epochs are over.
+    fn adversarial_rows(&self, k: usize, mine: std::ops::Range<usize>) -> usize {
+        let Some(spec) = self.plan.adversarial else {
+            return 0;
+        };
+        if self.epoch < spec.warmup_epochs {
+            return 0;
+        }
+        let m = ((spec.mix * k as f64).round() as usize).min(k);
+        m.saturating_sub(mine.start).min(mine.len())
     }
 
     /// Feeds the batch at positions `range` of this epoch's order to the one model: the
@@ -387,9 +506,13 @@ impl Trainer {
     }
 
     /// Feeds the batch at positions `range` through `x_batch`: gathered there, augmented,
-    /// partly replaced by adversarial examples (of the augmented rows) if the plan asks, then
-    /// copied to every model's input.
-    fn feed_copied(&mut self, range: std::ops::Range<usize>) -> Result<(), TrainError> {
+    /// its first `adversarial` rows replaced by adversarial examples (of the augmented rows),
+    /// then copied to every model's input.
+    fn feed_copied(
+        &mut self,
+        range: std::ops::Range<usize>,
+        adversarial: usize,
+    ) -> Result<(), TrainError> {
         let k = range.len();
         let indices = &self.order[range];
         gather(
@@ -402,7 +525,7 @@ impl Trainer {
         {
             augmentation.apply(self.plan.seed, self.epoch as u64, indices, rows);
         }
-        self.mix_adversarial(k)?;
+        self.mix_adversarial(adversarial)?;
         let x = self.x_batch.slice(s![..k, ..]);
         for model in &self.plan.models {
             let dims = &self.plan.graph.node(model.input)?.shape.dims;
@@ -434,16 +557,12 @@ impl Trainer {
             .collect()
     }
 
-    /// Replaces the first `mix · k` rows of the batch by adversarial versions, once the
-    /// clean warm-up epochs are over (the rows are in shuffled order already).
-    fn mix_adversarial(&mut self, k: usize) -> Result<(), TrainError> {
+    /// Replaces the first `m` rows of the batch by adversarial versions (the rows are in
+    /// shuffled order already).
+    fn mix_adversarial(&mut self, m: usize) -> Result<(), TrainError> {
         let Some(spec) = self.plan.adversarial else {
             return Ok(());
         };
-        if self.epoch < spec.warmup_epochs {
-            return Ok(());
-        }
-        let m = ((spec.mix * k as f64).round() as usize).min(k);
         if m == 0 {
             return Ok(());
         }
@@ -494,6 +613,29 @@ struct EpochSums {
 }
 
 impl EpochSums {
+    /// Adds up every rank's sums (the clipping statistics are of the global gradient, the
+    /// same on every rank already).
+    fn all_reduce(&mut self, group: &dyn Collective) -> Result<(), TrainError> {
+        let mut flat = vec![self.examples as f64, self.loss];
+        flat.extend(&self.data_loss);
+        flat.extend(self.correct.iter().map(|&c| c as f64));
+        flat.extend(&self.penalties);
+        group.all_reduce_sum_f64(&mut flat)?;
+        let models = self.data_loss.len();
+        self.examples = flat[0] as usize;
+        self.loss = flat[1];
+        self.data_loss.copy_from_slice(&flat[2..2 + models]);
+        for (c, &v) in self
+            .correct
+            .iter_mut()
+            .zip(&flat[2 + models..2 + 2 * models])
+        {
+            *c = v as usize;
+        }
+        self.penalties.copy_from_slice(&flat[2 + 2 * models..]);
+        Ok(())
+    }
+
     fn new(models: usize, penalties: usize) -> Self {
         EpochSums {
             clipping: None,

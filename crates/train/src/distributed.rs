@@ -1,0 +1,156 @@
+//! Synchronous data parallelism: the pieces of a step that differ when a [`Collective`]
+//! group of several ranks trains one model.
+//!
+//! The plan's batch is the global batch. Every rank computes the same epoch order and
+//! takes a contiguous share of each batch ([`share`]); after its backward pass it scales
+//! its gradients by its share of the batch, `wᵣ = kᵣ / k`, and one all-reduce adds them:
+//!
+//! ```text
+//! Σᵣ wᵣ · ∇(1/kᵣ Σ_{i∈r} ℓᵢ + P) = ∇(1/k Σᵢ ℓᵢ) + ∇P
+//! ```
+//!
+//! which is the single-process gradient of the batch mean plus the penalties (the weights
+//! sum to one), up to the rounding of the different summation order. The batch's loss
+//! travels in the same buffer, so a rank that diverges stops all of them at the same step.
+//! Clipping, masks and the optimizer step then run on identical gradients on every rank,
+//! and the parameters stay identical without being sent.
+//!
+//! Batch norm normalizes with each rank's own batch statistics (as PyTorch's
+//! `DistributedDataParallel` does without `SyncBatchNorm`); the running statistics are
+//! averaged over the ranks at the end of every epoch ([`average_buffers`]), before
+//! validation, so that every rank evaluates, and rank 0 saves, the same model.
+
+use crate::TrainError;
+use knit_dist::Collective;
+use knit_tensor::Executor;
+use ndarray::ArrayD;
+use std::ops::Range;
+
+/// The rows `rank` of `size` takes of a batch of `k` rows: `⌊k·r/N⌋ .. ⌊k·(r+1)/N⌋`,
+/// contiguous, in rank order, sizes differing by at most one (empty when `k < N` for some
+/// ranks).
+pub(crate) fn share(k: usize, rank: usize, size: usize) -> Range<usize> {
+    (k * rank / size)..(k * (rank + 1) / size)
+}
+
+/// Copies every trainable gradient of `exec`, scaled by `weight`, then `loss · weight`
+/// into `flat` (cleared first; its allocation is kept from step to step).
+pub(crate) fn pack(exec: &mut Executor<f32>, weight: f32, loss: f32, flat: &mut Vec<f32>) {
+    flat.clear();
+    for (_, _, g) in exec.trainable_grads_mut() {
+        flat.extend(g.iter().map(|&v| v * weight));
+    }
+    flat.push(loss * weight);
+}
+
+/// Writes the summed gradients of `flat` back into `exec`; returns the batch's loss (the
+/// last entry).
+pub(crate) fn unpack(exec: &mut Executor<f32>, flat: &[f32]) -> f32 {
+    let mut rest = flat;
+    for (_, _, mut g) in exec.trainable_grads_mut() {
+        let (mine, tail) = rest.split_at(g.len());
+        for (d, &s) in g.iter_mut().zip(mine) {
+            *d = s;
+        }
+        rest = tail;
+    }
+    rest.first().copied().unwrap_or(f32::NAN)
+}
+
+/// Replaces every running statistic of `exec` (batch norm's mean and variance, and its
+/// step counter, which is the same everywhere) by its mean over the ranks.
+pub(crate) fn average_buffers(
+    exec: &mut Executor<f32>,
+    group: &dyn Collective,
+) -> Result<(), TrainError> {
+    let buffers: Vec<(String, ArrayD<f32>)> = exec
+        .buffers()
+        .into_iter()
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect();
+    let mut flat: Vec<f32> = buffers
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    group.all_reduce_sum_f32(&mut flat)?;
+    let scale = 1.0 / group.size() as f32;
+    let mut rest = flat.as_slice();
+    for (name, mut value) in buffers {
+        let (mine, tail) = rest.split_at(value.len());
+        for (v, &s) in value.iter_mut().zip(mine) {
+            *v = s * scale;
+        }
+        exec.set_buffer(&name, value.view())?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_cover_the_batch_in_rank_order() {
+        let parts: Vec<_> = (0..3).map(|r| share(10, r, 3)).collect();
+        assert_eq!(parts, vec![0..3, 3..6, 6..10]);
+        assert_eq!(share(1, 0, 2), 0..0);
+        assert_eq!(share(1, 1, 2), 0..1);
+        assert_eq!(share(64, 1, 1), 0..64);
+    }
+}
+
+impl crate::Trainer {
+    /// Makes every rank's parameters and buffers rank 0's: a safeguard at the start of a
+    /// data-parallel run (they are already equal when every rank compiled the same file with
+    /// the same seed, or loaded the same checkpoint). Returns how many values differed on
+    /// this rank before, which is 0 unless the ranks were started differently.
+    pub fn broadcast_state(&mut self, group: &dyn Collective) -> Result<usize, TrainError> {
+        let state: Vec<(String, bool, ArrayD<f32>)> = {
+            let params = self.plan.param_groups.iter().map(|(name, _)| {
+                self.exec
+                    .param(name)
+                    .map(|v| (name.clone(), true, v.to_owned()))
+            });
+            let buffers = self
+                .exec
+                .buffers()
+                .into_iter()
+                .map(|(name, v)| Ok((name, false, v.to_owned())));
+            params
+                .chain(buffers)
+                .collect::<Result<_, knit_tensor::TensorError>>()?
+        };
+        let mut bytes: Vec<u8> = state
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()))
+            .collect();
+        let expected = bytes.len();
+        group.broadcast_bytes(&mut bytes, 0)?;
+        if bytes.len() != expected {
+            return Err(knit_dist::DistError::LengthMismatch {
+                rank: group.rank(),
+                len: expected / 4,
+                expected: bytes.len() / 4,
+            }
+            .into());
+        }
+        let mut values = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let mut differed = 0;
+        for (name, is_param, mut value) in state {
+            for v in value.iter_mut() {
+                let root = values.next().unwrap_or(f32::NAN);
+                differed += usize::from(root.to_bits() != v.to_bits());
+                *v = root;
+            }
+            if is_param {
+                self.exec.set_param(&name, value.view())?;
+            } else {
+                self.exec.set_buffer(&name, value.view())?;
+            }
+        }
+        Ok(differed)
+    }
+}
