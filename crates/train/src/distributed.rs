@@ -86,20 +86,6 @@ pub(crate) fn average_buffers(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::share;
-
-    #[test]
-    fn shares_cover_the_batch_in_rank_order() {
-        let parts: Vec<_> = (0..3).map(|r| share(10, r, 3)).collect();
-        assert_eq!(parts, vec![0..3, 3..6, 6..10]);
-        assert_eq!(share(1, 0, 2), 0..0);
-        assert_eq!(share(1, 1, 2), 0..1);
-        assert_eq!(share(64, 1, 1), 0..64);
-    }
-}
-
 impl crate::Trainer {
     /// Makes every rank's parameters and buffers rank 0's: a safeguard at the start of a
     /// data-parallel run (they are already equal when every rank compiled the same file with
@@ -152,5 +138,19 @@ impl crate::Trainer {
             }
         }
         Ok(differed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_cover_the_batch_in_rank_order() {
+        let parts: Vec<_> = (0..3).map(|r| share(10, r, 3)).collect();
+        assert_eq!(parts, vec![0..3, 3..6, 6..10]);
+        assert_eq!(share(1, 0, 2), 0..0);
+        assert_eq!(share(1, 1, 2), 0..1);
+        assert_eq!(share(64, 1, 1), 0..64);
     }
 }
