@@ -77,8 +77,9 @@ impl Mpi {
     /// - refuses a world whose size differs from what the launcher's environment announced
     ///   ([`launched_size`](crate::launched_size)): a binary built against Open MPI started
     ///   by MPICH's `mpiexec`, say, would otherwise run as N separate worlds of one;
-    /// - installs a panic hook that prints the panic message prefixed with `rank R of N:`
-    ///   (through the hook that was installed before) and then calls
+    /// - installs a panic hook that prints the panic message on one line prefixed with
+    ///   `rank R of N:`, then runs the hook installed before (the full report, with the
+    ///   backtrace if enabled), then calls
     ///   `MPI_Abort(MPI_COMM_WORLD, 1)`, so that a rank that panics ends the whole job
     ///   instead of leaving the others blocked in a collective forever. Any panic counts,
     ///   on any thread, even one that would later be caught.
@@ -160,7 +161,18 @@ impl Mpi {
 fn install_abort_on_panic(rank: usize, size: usize) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        eprint!("rank {rank} of {size}: ");
+        // One line that names the rank (the launcher mixes every rank's output), then the
+        // previous hook's full report (location, backtrace).
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a panic payload that is not text)");
+        match info.location() {
+            Some(at) => eprintln!("rank {rank} of {size}: panicked at {at}: {message}"),
+            None => eprintln!("rank {rank} of {size}: panicked: {message}"),
+        }
         previous(info);
         // After MPI_Finalize (the Mpi dropped) MPI_Abort is not allowed; the ordinary
         // unwinding then applies.
@@ -186,6 +198,9 @@ impl Collective for Mpi {
     fn all_reduce_sum_f32(&self, buffer: &mut [f32]) -> Result<(), DistError> {
         self.count(buffer.len(), "an f32 all-reduce");
         self.check_lengths(buffer.len())?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
         let mut send = self.scratch_f32.borrow_mut();
         send.clear();
         send.extend_from_slice(buffer);
@@ -198,6 +213,9 @@ impl Collective for Mpi {
     fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError> {
         self.count(buffer.len(), "an f64 all-reduce");
         self.check_lengths(buffer.len())?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
         let mut send = self.scratch_f64.borrow_mut();
         send.clear();
         send.extend_from_slice(buffer);
@@ -216,7 +234,11 @@ impl Collective for Mpi {
         let len = usize::try_from(len).unwrap_or_else(|_| self.fail("broadcast too long"));
         self.count(len, "a broadcast");
         bytes.resize(len, 0);
-        root_process.broadcast_into(&mut bytes[..]);
+        // An empty slice's pointer may be 1, which is Open MPI's MPI_IN_PLACE: skip it
+        // (every rank knows the length is zero).
+        if len > 0 {
+            root_process.broadcast_into(&mut bytes[..]);
+        }
         Ok(())
     }
 
@@ -227,6 +249,14 @@ impl Collective for Mpi {
         self.count(bytes.len(), "a gather");
         let root_process = self.world.process_at_rank(root as mpi::Rank);
         let len = bytes.len() as u64;
+        // An empty slice's pointer may be 1, which is Open MPI's MPI_IN_PLACE (`MPI_Gatherv`
+        // would read it as "in place" on the root): give MPI a real address.
+        let nothing = [0u8; 1];
+        let bytes = if bytes.is_empty() {
+            &nothing[..0]
+        } else {
+            bytes
+        };
         if self.rank != root {
             root_process.gather_into(&len);
             root_process.gather_varcount_into(bytes);
@@ -245,13 +275,14 @@ impl Collective for Mpi {
             total += l as usize;
         }
         self.count(total, "a gather's total");
-        let mut all = vec![0u8; total];
+        // At least one byte, for a real address (see above); the partition covers `total`.
+        let mut all = vec![0u8; total.max(1)];
         {
             let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
             root_process.gather_varcount_into_root(bytes, &mut partition);
         }
         let mut parts = Vec::with_capacity(self.size);
-        let mut rest = &all[..];
+        let mut rest = &all[..total];
         for &l in &lengths {
             let (part, tail) = rest.split_at(l as usize);
             parts.push(part.to_vec());
