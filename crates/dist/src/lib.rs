@@ -9,7 +9,14 @@
 //! - [`ThreadGroup`]: N members in one process, one per thread, for tests: the reductions
 //!   add the members' buffers in rank order, which is what two MPI ranks compute too (for
 //!   two, `a + b = b + a` bit for bit), so a 2-rank MPI run can be compared with it exactly.
-//! - `Mpi` (cargo feature `mpi`): the MPI world of `mpirun`/`srun`.
+//! - `Mpi` (cargo feature `mpi`, off by default): the world of `mpirun`/`srun`, over
+//!   `MPI_COMM_WORLD` through rsmpi. `Mpi::init` refuses a launcher of another MPI than the
+//!   one linked (the world would be N separate processes of one) and makes a panicking rank
+//!   end the whole job with `MPI_Abort` rather than leave the others blocked.
+//!
+//! [`launched_size`] reads the world size the launcher announces in the environment,
+//! without MPI (and without the feature), so that a program can choose between [`Single`]
+//! and `Mpi` before initializing anything.
 //!
 //! ```
 //! use knit_dist::{Collective, ThreadGroup};
@@ -34,10 +41,16 @@
 
 mod collective;
 mod error;
+mod launcher;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod single;
 mod thread_group;
 
+#[cfg(feature = "mpi")]
+pub use self::mpi::Mpi;
 pub use collective::Collective;
 pub use error::DistError;
+pub use launcher::{launched_size, launched_size_from};
 pub use single::Single;
 pub use thread_group::{ThreadGroup, ThreadMember};
