@@ -11,3 +11,4 @@ pub mod gradcheck;
 pub mod gradflow;
 pub mod predict;
 pub mod train;
+pub mod world;

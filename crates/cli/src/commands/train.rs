@@ -2,8 +2,10 @@
 //! a JSON report and learning curves.
 
 use super::common::{self, OverrideArgs};
+use super::world;
 use crate::{plot, summary};
 use indicatif::{ProgressBar, ProgressStyle};
+use knit_dist::Collective;
 use knit_train::{EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,10 @@ pub struct Args {
     /// Print only the final summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Under an MPI launcher (`mpirun -np N knit train ...`), train data-parallel over its
+    /// N processes (`auto`), insist on it (`require`), or train each process alone (`off`).
+    #[arg(long, value_enum, default_value_t = world::Distributed::Auto)]
+    pub distributed: world::Distributed,
 }
 
 /// How progress is shown.
@@ -63,6 +69,8 @@ struct Progress {
     started: Instant,
     save: PathBuf,
     scaler: knit_data::Scaler,
+    /// Whether this process writes the checkpoints (rank 0 of a data-parallel run does).
+    writes: bool,
 }
 
 impl Observer for Progress {
@@ -112,6 +120,9 @@ impl Observer for Progress {
     }
 
     fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+        if !self.writes {
+            return Ok(());
+        }
         save_checkpoint(trainer, &self.scaler, &self.save)
     }
 }
@@ -501,7 +512,8 @@ pub fn run(args: &Args) -> ExitCode {
         }
         return train_bagged(args, &plan, &splits, bagging, &save, display, wall);
     }
-    let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
+    let train_in = |group: &dyn Collective| -> Result<_, ExitCode> {
+        let root = group.is_root();
         let options = TrainOptions {
             threads,
             eval_batch: 512,
@@ -519,8 +531,13 @@ pub fn run(args: &Args) -> ExitCode {
                 .load_some_weights(&ckpt, from, rename, load.as_deref())
                 .map_err(|e| common::train_failure(&e))?;
         }
+        if group.size() > 1 {
+            trainer
+                .broadcast_state(group)
+                .map_err(|e| common::train_failure(&e))?;
+        }
         let mut progress = Progress {
-            display,
+            display: if root { display } else { Display::Quiet },
             epochs,
             bar: None,
             examples: 0,
@@ -528,21 +545,32 @@ pub fn run(args: &Args) -> ExitCode {
             started: Instant::now(),
             save: save.clone(),
             scaler: scaler.clone(),
+            writes: root,
         };
-        let report = trainer.fit(&mut progress);
+        let report = trainer.fit_in(group, &mut progress);
         if let Some(bar) = progress.bar.take() {
             bar.abandon();
         }
         let report = report.map_err(|e| {
-            report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+            if root {
+                report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+            }
             common::train_failure(&e)
         })?;
         if let Some(spec) = trainer.plan().prune.clone() {
+            // Every rank prunes and retrains the whole model alike (not split).
             let pruned = trainer.prune(&spec, &mut progress).map_err(|e| {
-                report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+                if root {
+                    report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+                }
                 common::train_failure(&e)
             })?;
-            print!("{}", summary::prune_table(&pruned));
+            if root {
+                print!("{}", summary::prune_table(&pruned));
+            }
+        }
+        if !root {
+            return Ok((report, Vec::new(), String::new(), root));
         }
         if let Some(adversarial) = trainer.plan().adversarial {
             let held_out = trainer
@@ -568,12 +596,26 @@ pub fn run(args: &Args) -> ExitCode {
             .iter()
             .map(|m| m.name.clone())
             .collect();
-        Ok((report, names, trainer.plan().program.clone()))
+        Ok((report, names, trainer.plan().program.clone(), root))
+    };
+    let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
+        // Joined on the pool's thread, which makes every collective call of the run.
+        let group = world::join(args.distributed).map_err(common::failure)?;
+        let trained = train_in(&*group);
+        if trained.is_err() && group.size() > 1 {
+            // The other ranks may be waiting in a collective: end the whole job.
+            group.abort(1);
+        }
+        trained
     });
-    let (report, names, program) = match outcome {
+    let (report, names, program, root) = match outcome {
         Ok(o) => o,
         Err(code) => return code,
     };
+    if !root {
+        // Rank 0 alone prints the summary and writes the report and the plot.
+        return ExitCode::SUCCESS;
+    }
     let total_seconds = wall.elapsed().as_secs_f64();
     print!(
         "{}",
