@@ -1,9 +1,11 @@
 //! Evaluation: each model's loss and accuracy on a dataset, in evaluation mode.
 
+use crate::distributed::share;
 use crate::metrics::{argmax, Confusion, EvalMetrics};
 use crate::trainer::{batch_dims, label_batch};
 use crate::{Plan, Task, TrainError};
 use knit_data::Dataset;
+use knit_dist::{Collective, Single};
 use knit_tensor::{Executor, Mode};
 use ndarray::s;
 
@@ -14,19 +16,33 @@ pub(crate) fn evaluate(
     data: &Dataset,
     batch: usize,
 ) -> Result<Vec<EvalMetrics>, TrainError> {
+    evaluate_in(&Single, exec, plan, data, batch)
+}
+
+/// [`evaluate`] as one rank of `group`: each rank runs its contiguous share of the rows
+/// (the shares of the training batches), and one all-reduce adds the loss sums and the
+/// confusion counts, so that every rank gets the same metrics of the whole set.
+pub(crate) fn evaluate_in(
+    group: &dyn Collective,
+    exec: &mut Executor<f32>,
+    plan: &Plan,
+    data: &Dataset,
+    batch: usize,
+) -> Result<Vec<EvalMetrics>, TrainError> {
     let n = data.len();
     let classes = match plan.task {
         Task::Classification { classes } => Some(classes),
         Task::Regression => None,
     };
+    let rows = share(n, group.rank(), group.size());
     let mut results = Vec::with_capacity(plan.models.len());
     for model in &plan.models {
         let dims = plan.graph.node(model.input)?.shape.dims.clone();
         let mut loss = 0.0f64;
         let mut confusion = classes.map(Confusion::new);
-        let mut start = 0;
-        while start < n {
-            let end = (start + batch.max(1)).min(n);
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + batch.max(1)).min(rows.end);
             let x = data.features.slice(s![start..end, ..]);
             let x = x
                 .into_shape_with_order(batch_dims(end - start, &dims))
@@ -46,6 +62,17 @@ pub(crate) fn evaluate(
                 }
             }
             start = end;
+        }
+        if group.size() > 1 {
+            let mut sums = vec![loss];
+            if let Some(c) = &confusion {
+                sums.extend(c.counts().map(|k| k as f64));
+            }
+            group.all_reduce_sum_f64(&mut sums)?;
+            loss = sums[0];
+            if let Some(c) = &mut confusion {
+                c.set_counts(sums[1..].iter().map(|&k| k as u64));
+            }
         }
         let (accuracy, per_class_accuracy, confusion) = match confusion {
             Some(c) => {

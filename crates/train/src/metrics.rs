@@ -35,6 +35,18 @@ impl Confusion {
         }
     }
 
+    /// The counts row by row (`[true][predicted]`), for a reduction over ranks.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts.iter().flatten().copied()
+    }
+
+    /// Replaces the counts, row by row, by `counts` (the reduced ones).
+    pub(crate) fn set_counts(&mut self, counts: impl Iterator<Item = u64>) {
+        for (c, k) in self.counts.iter_mut().flatten().zip(counts) {
+            *c = k;
+        }
+    }
+
     /// Overall accuracy, per-class accuracy and the matrix.
     pub(crate) fn finish(self) -> (f64, Vec<f64>, Vec<Vec<u64>>) {
         let total: u64 = self.counts.iter().flatten().sum();

@@ -3,7 +3,7 @@
 
 use crate::distributed;
 use crate::early_stop::EarlyStopper;
-use crate::evaluate::evaluate;
+use crate::evaluate::{evaluate, evaluate_in};
 use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::metrics::{argmax, ClipStats, EpochMetrics, EvalMetrics};
 use crate::{Batching, Clip, Observer, Plan, ScheduleUnit, Task, TrainError};
@@ -74,6 +74,8 @@ pub struct Trainer {
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
     /// A data-parallel step's gradients and loss in one buffer for the all-reduce.
     pub(crate) flat_buffer: Vec<f32>,
+    /// Seconds spent in the steps' all-reduces so far.
+    pub(crate) collective_seconds: f64,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
     pub(crate) masks: Vec<Option<ArrayD<f32>>>,
     /// The clean rows of a batch while adversarial ones are made.
@@ -139,9 +141,16 @@ impl Trainer {
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
             flat_buffer: Vec::new(),
+            collective_seconds: 0.0,
             masks: Vec::new(),
             last_gradient_norm: None,
         })
+    }
+
+    /// Seconds this rank has spent in the steps' all-reduces (waiting for the others
+    /// included) since it was built: 0 in one process.
+    pub fn collective_seconds(&self) -> f64 {
+        self.collective_seconds
     }
 
     /// Optimizer steps taken so far (the step dropout masks are drawn for).
@@ -228,7 +237,13 @@ impl Trainer {
             _ => None,
         };
         let test = match &self.data.test {
-            Some(test) => evaluate(&mut self.exec, &self.plan, test, self.options.eval_batch)?,
+            Some(test) => evaluate_in(
+                group,
+                &mut self.exec,
+                &self.plan,
+                test,
+                self.options.eval_batch,
+            )?,
             None => Vec::new(),
         };
         // A fold from +0: `Sum` for floats starts at -0.0, which an empty history (a resumed
@@ -326,7 +341,13 @@ impl Trainer {
             distributed::average_buffers(&mut self.exec, group)?;
         }
         let validation = match &self.data.validation {
-            Some(v) => evaluate(&mut self.exec, &self.plan, v, self.options.eval_batch)?,
+            Some(v) => evaluate_in(
+                group,
+                &mut self.exec,
+                &self.plan,
+                v,
+                self.options.eval_batch,
+            )?,
             None => Vec::new(),
         };
         let mut metrics = sums.finish(&self.plan, epoch + 1, lr, validation, seconds);
@@ -387,7 +408,9 @@ impl Trainer {
         }
         let mut flat = std::mem::take(&mut self.flat_buffer);
         distributed::pack(&mut self.exec, weight, local, &mut flat);
+        let started = Instant::now();
         let reduced = group.all_reduce_sum_f32(&mut flat);
+        self.collective_seconds += started.elapsed().as_secs_f64();
         let loss = distributed::unpack(&mut self.exec, &flat);
         self.flat_buffer = flat;
         reduced?;

@@ -2,6 +2,7 @@
 //! step) at the file's batch size, the median of several epochs.
 
 use super::common::{self, OverrideArgs};
+use super::world;
 use knit_train::{Silent, TrainOptions, Trainer};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,10 @@ pub struct Args {
     /// Threads for matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Under an MPI launcher, measure data-parallel training over its world (the file's
+    /// batch is the global batch: `--set "batch=128"` is 64 per rank on 2 ranks).
+    #[arg(long, value_enum, default_value_t = world::Distributed::Auto)]
+    pub distributed: world::Distributed,
 }
 
 /// Runs `knit bench`.
@@ -36,28 +41,61 @@ pub fn run(args: &Args) -> ExitCode {
     let threads = args.threads as usize;
     let runs = args.runs as usize;
     let examples = splits.train.len();
+    let steps_per_epoch = match plan.batching {
+        knit_train::Batching::Full => 1,
+        knit_train::Batching::Online => examples,
+        knit_train::Batching::Mini(b) => examples.div_ceil(b.max(1)),
+    };
     let result = knit_tensor::with_thread_pool(threads, || {
+        let group = world::join(args.distributed).map_err(common::failure)?;
         let options = TrainOptions {
             threads,
             eval_batch: 512,
         };
-        let mut trainer = Trainer::new(plan, splits, options)?;
-        trainer.train_epoch(&mut Silent)?;
-        let mut rates = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            rates.push(trainer.train_epoch(&mut Silent)?.samples_per_second);
+        let measured = (|| {
+            let mut trainer = Trainer::new(plan, splits, options)?;
+            trainer.train_epoch_in(&*group, &mut Silent)?;
+            let mut rates = Vec::with_capacity(runs);
+            let mut collective = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let before = trainer.collective_seconds();
+                rates.push(
+                    trainer
+                        .train_epoch_in(&*group, &mut Silent)?
+                        .samples_per_second,
+                );
+                collective.push(trainer.collective_seconds() - before);
+            }
+            Ok::<_, knit_train::TrainError>((rates, collective))
+        })();
+        match measured {
+            Ok(m) => Ok((m, group.size(), group.is_root())),
+            Err(e) => {
+                let code = common::train_failure(&e);
+                if group.size() > 1 {
+                    group.abort(1);
+                }
+                Err(code)
+            }
         }
-        Ok::<_, knit_train::TrainError>(rates)
     });
-    let mut rates = match result {
+    let ((mut rates, mut collective), ranks, root) = match result {
         Ok(r) => r,
-        Err(e) => return common::train_failure(&e),
+        Err(code) => return code,
     };
+    if !root {
+        return ExitCode::SUCCESS;
+    }
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
     println!(
-        "{}: {examples} training examples, {threads} thread{}, {runs} timed epoch{}",
+        "{}: {examples} training examples, {}{threads} thread{}, {runs} timed epoch{}",
         args.file.display(),
+        if ranks > 1 {
+            format!("{ranks} ranks of ")
+        } else {
+            String::new()
+        },
         if threads == 1 { "" } else { "s" },
         if runs == 1 { "" } else { "s" }
     );
@@ -66,5 +104,15 @@ pub fn run(args: &Args) -> ExitCode {
         rates[0],
         rates[rates.len() - 1]
     );
+    if ranks > 1 {
+        collective.sort_by(f64::total_cmp);
+        let per_step = collective[collective.len() / 2] / steps_per_epoch as f64;
+        let step = 1.0 / median * (examples as f64 / steps_per_epoch as f64);
+        println!(
+            "{ranks} ranks: all-reduce {:.0} µs per step (median epoch), {:.1} % of a step",
+            per_step * 1e6,
+            per_step / step * 100.0
+        );
+    }
     ExitCode::SUCCESS
 }
