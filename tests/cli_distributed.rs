@@ -1,0 +1,276 @@
+//! `knit train` and `knit bench` across processes: the guard of `--distributed require`, a
+//! launcher's world refused by a build without MPI, and (with the `mpi` feature) real
+//! `mpirun -np 2` runs: equal bit for bit to the same ranks as threads in one process,
+//! equal to one process within rounding, and ending the whole job when a rank fails.
+
+#[path = "../crates/cli/tests/common/mod.rs"]
+mod common;
+
+use common::{assert_failure, knit};
+use std::path::{Path, PathBuf};
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dsl-examples")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn require_refuses_a_process_that_no_launcher_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = knit(
+        dir.path(),
+        &["train", &example("digits.net"), "--distributed", "require"],
+    );
+    assert_failure(
+        &out,
+        1,
+        "error: --distributed require: this process was not started by an MPI launcher",
+    );
+    assert!(!dir.path().join("runs").exists());
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_refuses_a_launchers_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_knit"))
+        .args(["train", &example("digits.net"), "--quiet"])
+        .current_dir(dir.path())
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    assert_failure(
+        &out,
+        1,
+        "error: an MPI launcher started 2 processes, but this knit was built without MPI support",
+    );
+    // `off` trains each process alone, as asked.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_knit"))
+        .args(["train", &example("digits.net"), "--quiet", "--epochs", "1"])
+        .args(["--distributed", "off", "--out", "."])
+        .current_dir(dir.path())
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+}
+
+#[cfg(feature = "mpi")]
+mod mpi {
+    use super::common::compose::write;
+    use super::common::text;
+    use knit_dist::ThreadGroup;
+    use knit_train::{Checkpoint, Silent, TrainOptions, Trainer};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+    use std::time::{Duration, Instant};
+
+    /// `mpirun -np 2` with the settings a container needs, under a 120 s timeout.
+    fn mpirun(dir: &Path) -> Command {
+        let mut c = Command::new("timeout");
+        c.args(["120", "mpirun", "-np", "2", "--bind-to", "none"])
+            .current_dir(dir)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+            .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+            .env("OMPI_MCA_btl_tcp_if_include", "lo")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    fn ok(out: Output) -> String {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// A digits MLP with dropout and clipping; `optimizer` fills the line (with its schedule).
+    fn program(optimizer: &str) -> String {
+        format!(
+            "seed 4\n\ndata digits {{\n  source csv(\"{}\", label: last)\n  split  train 0.7, \
+             validation 0.1, test 0.2\n  scale  x / 16\n}}\n\nmodel mlp(x: [64]) -> [10] {{\n  \
+             h1  = x |> dense(64) |> relu |> dropout(0.2)\n  out = h1 |> dense(10)\n}}\n\n\
+             train mlp on digits {{\n  loss      cross_entropy\n  optimizer {optimizer}\n  \
+             batch     50, shuffle\n  clip      norm(1.0)\n  \
+             epochs    4\n}}\n",
+            super::example("data/digits.csv.gz")
+        )
+    }
+
+    /// The file's run as two ranks of a thread group in this process: rank 0's checkpoint.
+    fn thread_group_run(file: &Path) -> Checkpoint {
+        let text = std::fs::read_to_string(file).unwrap();
+        let outcome = knit_dsl::check_source(file, &text);
+        let plan = outcome.checked.plan.unwrap();
+        let data = knit_data::load(&plan.data, Path::new("")).unwrap();
+        let mut checkpoints: Vec<Checkpoint> = std::thread::scope(|s| {
+            let handles: Vec<_> = ThreadGroup::new(2)
+                .into_iter()
+                .map(|member| {
+                    let (plan, data) = (plan.clone(), data.clone());
+                    s.spawn(move || {
+                        let mut t = Trainer::new(plan, data, TrainOptions::default()).unwrap();
+                        t.fit_in(&member, &mut Silent).unwrap();
+                        t.checkpoint()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        checkpoints.swap_remove(0)
+    }
+
+    #[test]
+    fn two_ranks_equal_two_threads_bit_for_bit_and_one_process_within_rounding() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, optimizer) in [
+            (
+                "sgd.net",
+                "sgd(lr: step(0.1, every: 2, gamma: 0.5), momentum: 0.9)",
+            ),
+            ("adam.net", "adam(lr: step(0.01, every: 2, gamma: 0.5))"),
+        ] {
+            let file = dir
+                .path()
+                .join(write(dir.path(), name, &program(optimizer)));
+            let stem = name.trim_end_matches(".net");
+            let file_arg = file.display().to_string();
+            let summary = ok(mpirun(dir.path())
+                .arg(env!("CARGO_BIN_EXE_knit"))
+                .args(["train", &file_arg, "--quiet", "--out", "ranks"])
+                .output()
+                .unwrap());
+            // Rank 0 alone prints the summary.
+            assert_eq!(summary.matches("summary").count(), 1, "{summary}");
+            let ranks =
+                Checkpoint::read(&dir.path().join(format!("ranks/runs/{stem}.safetensors")))
+                    .unwrap();
+            let threads = thread_group_run(&file);
+            let mut compared = 0;
+            for (key, value) in &threads.tensors {
+                let written = &ranks.tensors[key];
+                let bits = |v: &ndarray::ArrayD<f32>| -> Vec<u32> {
+                    v.iter().map(|x| x.to_bits()).collect()
+                };
+                assert_eq!(bits(written), bits(value), "{name}: {key}");
+                compared += 1;
+            }
+            // The parameters, and the optimizer's state and step among knit's entries.
+            assert!(compared >= 4, "{compared} tensors compared");
+            ok(super::knit(
+                dir.path(),
+                &["train", &file_arg, "--quiet", "--out", "one"],
+            ));
+            let one =
+                Checkpoint::read(&dir.path().join(format!("one/runs/{stem}.safetensors"))).unwrap();
+            for key in ["h1.weight", "h1.bias", "out.weight", "out.bias"] {
+                let (a, b) = (&ranks.tensors[key], &one.tensors[key]);
+                let worst = a
+                    .iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+                    .fold(0.0f32, f32::max);
+                // 88 steps of sums taken in another order (see docs/distributed.md).
+                assert!(worst < 1e-4, "{name}: {key} differs by {worst}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_rank_that_fails_ends_the_job_with_its_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = super::example("digits.net");
+        let started = Instant::now();
+        // Rank 1 is given a file that does not exist (one command per rank, MPMD style).
+        let out = mpirun(dir.path())
+            .args([
+                "-np",
+                "1",
+                env!("CARGO_BIN_EXE_knit"),
+                "train",
+                &good,
+                "--out",
+                "a",
+            ])
+            .args([
+                ":",
+                "-np",
+                "1",
+                env!("CARGO_BIN_EXE_knit"),
+                "train",
+                "missing.net",
+            ])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert_ne!(out.status.code(), Some(124), "the job hung: {stderr}");
+        assert!(stderr.contains("missing.net"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_killed_rank_ends_the_job_within_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker: PathBuf = dir.path().join("killed-rank-run");
+        let mut job = mpirun(dir.path())
+            .arg(env!("CARGO_BIN_EXE_knit"))
+            .args([
+                "train",
+                &super::example("digits.net"),
+                "--quiet",
+                "--epochs",
+                "100000",
+            ])
+            .arg("--out")
+            .arg(&marker)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for both ranks to be training, then kill one of them.
+        let pattern = format!("knit train .*{}", marker.display());
+        let mut ranks = Vec::new();
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(100));
+            let found = Command::new("pgrep")
+                .args(["-f", &pattern])
+                .output()
+                .unwrap();
+            ranks = text(&found.stdout).lines().map(str::to_string).collect();
+            if ranks.len() >= 2 {
+                break;
+            }
+        }
+        assert!(ranks.len() >= 2, "ranks not found: {ranks:?}");
+        std::thread::sleep(Duration::from_secs(1));
+        let killed_at = Instant::now();
+        Command::new("kill")
+            .args(["-9", &ranks[1]])
+            .status()
+            .unwrap();
+        let status = loop {
+            if let Some(status) = job.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                killed_at.elapsed() < Duration::from_secs(30),
+                "the job still runs 30 s after a rank was killed"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(!status.success());
+        assert_ne!(status.code(), Some(124), "the job hung until the timeout");
+    }
+}
