@@ -7,7 +7,7 @@
 mod common;
 
 use common::{assert_failure, knit};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -185,6 +185,59 @@ mod mpi {
                 assert!(worst < 1e-4, "{name}: {key} differs by {worst}");
             }
         }
+    }
+
+    /// A report without what depends on the clock or the paths.
+    fn timeless(mut report: serde_json::Value) -> serde_json::Value {
+        fn strip(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for key in [
+                        "seconds",
+                        "samples_per_second",
+                        "train_seconds",
+                        "total_seconds",
+                        "command_line",
+                        "checkpoint",
+                    ] {
+                        map.remove(key);
+                    }
+                    map.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        strip(&mut report);
+        report
+    }
+
+    #[test]
+    fn bagging_over_two_ranks_writes_the_single_process_ensemble_and_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = super::example("bagging.net");
+        let args = |out: &str| -> Vec<String> {
+            ["train", &file, "--quiet", "--out", out, "--report"]
+                .iter()
+                .map(|a| a.to_string())
+                .chain([format!("{out}/report.json")])
+                .collect()
+        };
+        ok(mpirun(dir.path())
+            .arg(env!("CARGO_BIN_EXE_knit"))
+            .args(args("ranks"))
+            .output()
+            .unwrap());
+        let one: Vec<String> = args("one");
+        let one: Vec<&str> = one.iter().map(String::as_str).collect();
+        ok(super::knit(dir.path(), &one));
+        let read = |p: &str| std::fs::read(dir.path().join(p)).unwrap();
+        assert!(
+            read("ranks/runs/bagging.safetensors") == read("one/runs/bagging.safetensors"),
+            "the ensembles' checkpoints differ"
+        );
+        let report = |p: &str| timeless(serde_json::from_slice(&read(p)).unwrap());
+        assert_eq!(report("ranks/report.json"), report("one/report.json"));
     }
 
     #[test]

@@ -3,11 +3,14 @@
 
 use crate::ensemble::{Ensemble, Score};
 use crate::memory::{check_fits, largest_batch, run_memory};
+use crate::Checkpoint;
 use crate::{
     BaggingSpec, Combine, Observer, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer,
 };
 use knit_data::{bootstrap, Splits};
+use knit_dist::{Collective, Single};
 use knit_tensor::with_thread_pool;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -143,6 +146,24 @@ pub fn train_bagging_observed(
     options: TrainOptions,
     observe: &MemberObserver<'_>,
 ) -> Result<(Ensemble, BaggingReport), TrainError> {
+    let trained = train_bagging_in(&Single, plan, data, spec, options, observe)?;
+    Ok(trained.expect("a group of one is its own rank 0"))
+}
+
+/// [`train_bagging_observed`] over the ranks of `group`: member `k` trains on rank
+/// `k mod N` (each rank's members in parallel within `options.threads`), and rank 0 gathers
+/// every member's parameters, buffers and report, then scores the ensemble. A member's
+/// training depends only on the plan, the data and `k`, so the ensemble and its report are
+/// those of a single process, bit for bit (the seconds aside). Returns `None` on the other
+/// ranks.
+pub fn train_bagging_in(
+    group: &dyn Collective,
+    plan: &Plan,
+    data: &Splits,
+    spec: BaggingSpec,
+    options: TrainOptions,
+    observe: &MemberObserver<'_>,
+) -> Result<Option<(Ensemble, BaggingReport)>, TrainError> {
     let BaggingSpec {
         members,
         fraction,
@@ -166,32 +187,27 @@ pub fn train_bagging_observed(
         let batch = largest_batch(plan, resample_rows(n, fraction), options.eval_batch);
         check_fits(&estimate, available, batch)?;
     }
-    let train_member = |k: usize, options: TrainOptions| -> Result<Member, TrainError> {
-        let rows = bootstrap(n, fraction, plan.seed, k as u64);
-        let mut distinct = rows.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut member_plan = plan.clone();
-        member_plan.reinitialize(member_seed(plan.seed, k))?;
-        let splits = Splits {
-            train: data.train.subset(&rows),
-            validation: data.validation.clone(),
-            test: data.test.clone(),
-            scaler: data.scaler.clone(),
-        };
-        let mut trainer = Trainer::new(member_plan, splits, options)?;
+    let mine: Vec<usize> = (group.rank()..members).step_by(group.size()).collect();
+    let train_member = |i: usize, options: TrainOptions| -> Result<Member, TrainError> {
+        let k = mine[i];
+        let (mut trainer, distinct_fraction) = member_trainer(plan, data, fraction, k, options)?;
         let mut observer = observe(k);
         let report = with_thread_pool(options.threads, || trainer.fit(&mut *observer))?;
         Ok(Member {
             trainer,
             report,
-            distinct_fraction: distinct.len() as f64 / n.max(1) as f64,
+            distinct_fraction,
         })
+    };
+    let trained = in_parallel(mine.len(), options, train_member)?;
+    let Some(trained) = gather_members(group, plan, data, fraction, options, &mine, trained)?
+    else {
+        return Ok(None);
     };
     let mut trainers = Vec::with_capacity(members);
     let mut reports = Vec::with_capacity(members);
     let mut distinct_fraction = Vec::with_capacity(members);
-    for member in in_parallel(members, options, train_member)? {
+    for member in trained {
         trainers.push(member.trainer);
         reports.push(member.report);
         distinct_fraction.push(member.distinct_fraction);
@@ -219,7 +235,7 @@ pub fn train_bagging_observed(
         .sum::<f64>()
         / members as f64)
         .sqrt();
-    Ok((
+    Ok(Some((
         ensemble,
         BaggingReport {
             score: scores.score,
@@ -231,7 +247,93 @@ pub fn train_bagging_observed(
             distinct_fraction,
             reports,
         },
-    ))
+    )))
+}
+
+/// Member `k`'s trainer before training: the plan re-initialized with the member's seed, on
+/// its bootstrap resample; and the share of distinct training examples in that resample.
+fn member_trainer(
+    plan: &Plan,
+    data: &Splits,
+    fraction: f64,
+    k: usize,
+    options: TrainOptions,
+) -> Result<(Trainer, f64), TrainError> {
+    let n = data.train.len();
+    let rows = bootstrap(n, fraction, plan.seed, k as u64);
+    let mut distinct = rows.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut member_plan = plan.clone();
+    member_plan.reinitialize(member_seed(plan.seed, k))?;
+    let splits = Splits {
+        train: data.train.subset(&rows),
+        validation: data.validation.clone(),
+        test: data.test.clone(),
+        scaler: data.scaler.clone(),
+    };
+    let trainer = Trainer::new(member_plan, splits, options)?;
+    Ok((trainer, distinct.len() as f64 / n.max(1) as f64))
+}
+
+/// What a rank sends rank 0 of each member it trained: its index, its state as checkpoint
+/// bytes, its report and the share of distinct examples in its resample.
+type Shipped = Vec<(usize, Vec<u8>, Report, f64)>;
+
+/// Brings every member to rank 0, in member order: this rank's `trained` (members `mine`)
+/// stay as they are, the others' arrive as bytes and are rebuilt on their plan with the
+/// weights they were sent. `None` on the other ranks.
+fn gather_members(
+    group: &dyn Collective,
+    plan: &Plan,
+    data: &Splits,
+    fraction: f64,
+    options: TrainOptions,
+    mine: &[usize],
+    trained: Vec<Member>,
+) -> Result<Option<Vec<Member>>, TrainError> {
+    if group.size() == 1 {
+        return Ok(Some(trained));
+    }
+    let wire = Path::new("bagging member");
+    let encode_error = |e: postcard::Error| TrainError::Procedure {
+        procedure: "bagging",
+        message: format!("cannot send a member to rank 0: {e}"),
+    };
+    let shipped: Shipped = if group.is_root() {
+        Vec::new()
+    } else {
+        mine.iter()
+            .zip(&trained)
+            .map(|(&k, m)| {
+                let bytes = m.trainer.checkpoint().to_bytes(wire)?;
+                Ok((k, bytes, m.report.clone(), m.distinct_fraction))
+            })
+            .collect::<Result<_, TrainError>>()?
+    };
+    let bytes = postcard::to_stdvec(&shipped).map_err(encode_error)?;
+    let Some(parts) = group.gather_bytes(&bytes, 0)? else {
+        return Ok(None);
+    };
+    let mut all: Vec<(usize, Member)> = mine.iter().copied().zip(trained).collect();
+    for part in &parts[1..] {
+        let shipped: Shipped = postcard::from_bytes(part).map_err(encode_error)?;
+        for (k, bytes, report, distinct_fraction) in shipped {
+            let (mut trainer, _) = member_trainer(plan, data, fraction, k, options)?;
+            let ckpt = Checkpoint::from_bytes(&bytes, wire)?;
+            trainer.load_weights(&ckpt, wire, &[])?;
+            all.push((
+                k,
+                Member {
+                    trainer,
+                    report,
+                    distinct_fraction,
+                },
+            ));
+        }
+    }
+    all.sort_by_key(|(k, _)| *k);
+    Ok(Some(all.into_iter().map(|(_, m)| m).collect()))
 }
 
 /// The rows of one member's resample.

@@ -53,6 +53,16 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), TrainError> {
+        let encoded = self.to_bytes(path)?;
+        knit_io::write_atomically(path, &encoded).map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: e.reason(),
+        })
+    }
+
+    /// The checkpoint as the bytes of a safetensors file (what [`write`](Self::write)
+    /// writes; [`from_bytes`](Self::from_bytes) reads them back); `path` names it in errors.
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, TrainError> {
         let error = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
@@ -80,8 +90,7 @@ impl Checkpoint {
         let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
         let encoded =
             safetensors::serialize(views, Some(metadata)).map_err(|e| error(e.to_string()))?;
-        let encoded = with_sorted_header(encoded).map_err(error)?;
-        knit_io::write_atomically(path, &encoded).map_err(|e| error(e.reason()))
+        with_sorted_header(encoded).map_err(error)
     }
 
     /// Reads a checkpoint, accepting `f32`, `f64` and `i64` tensors (converted to `f32`).

@@ -25,8 +25,8 @@ mod trainer;
 mod validate;
 
 pub use bagging::{
-    ensemble_memory, member_seed, train_bagging, train_bagging_observed, BaggingReport,
-    MemberObserver,
+    ensemble_memory, member_seed, train_bagging, train_bagging_in, train_bagging_observed,
+    BaggingReport, MemberObserver,
 };
 pub use checkpoint::{
     is_counter, read_limit, write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX,

@@ -1,7 +1,7 @@
 //! What training and evaluation measure.
 
 /// Loss and, for classification, accuracy of one model on one dataset.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalMetrics {
     /// Mean data loss per example.
     pub loss: f64,
@@ -88,7 +88,7 @@ pub(crate) fn argmax<T: PartialOrd>(row: impl Iterator<Item = T>) -> usize {
 }
 
 /// What one epoch of training gave.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochMetrics {
     /// The epoch, from 1.
     pub epoch: usize,
@@ -116,7 +116,7 @@ pub struct EpochMetrics {
 
 /// The global gradient norms of an epoch's steps, measured before clipping (the cliffs of a
 /// recurrent net show as a few steps with norms far above the others).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClipStats {
     /// Steps taken.
     pub steps: usize,

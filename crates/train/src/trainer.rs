@@ -34,7 +34,7 @@ impl Default for TrainOptions {
 }
 
 /// What a whole run gave.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Every epoch's metrics.
     pub epochs: Vec<EpochMetrics>,

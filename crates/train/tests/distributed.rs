@@ -228,3 +228,51 @@ fn batch_norm_ranks_agree_and_rank_0s_state_is_broadcast() {
     assert_eq!(out[0].2, out[1].2);
     assert!(out[0].2.iter().flatten().any(|&v| v != 0.0 && v != 1.0));
 }
+
+#[test]
+fn bagging_over_ranks_gives_the_single_process_ensemble_bit_for_bit() {
+    let mut plan = common::plan(5);
+    plan.epochs = 2;
+    let data = knit_data::load(&plan.data, Path::new(".")).unwrap();
+    let spec = knit_train::BaggingSpec {
+        members: 3,
+        fraction: 1.0,
+        combine: knit_train::Combine::Average,
+    };
+    let silent = |_| -> Box<dyn knit_train::Observer + Send> { Box::new(Silent) };
+    let (single, single_report) =
+        knit_train::train_bagging_observed(&plan, &data, spec, TrainOptions::default(), &silent)
+            .unwrap();
+    let out: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = ThreadGroup::new(2)
+            .into_iter()
+            .map(|member| {
+                let (plan, data) = (&plan, &data);
+                s.spawn(move || {
+                    knit_train::train_bagging_in(
+                        &member,
+                        plan,
+                        data,
+                        spec,
+                        TrainOptions::default(),
+                        &silent,
+                    )
+                    .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(out[1].is_none(), "only rank 0 holds the ensemble");
+    let (ranks, ranks_report) = out.into_iter().next().unwrap().unwrap();
+    assert_eq!(ranks.checkpoint().tensors, single.checkpoint().tensors);
+    assert_eq!(ranks_report.members, single_report.members);
+    assert_eq!(ranks_report.ensemble, single_report.ensemble);
+    let losses = |r: &knit_train::BaggingReport| -> Vec<Vec<f64>> {
+        r.reports
+            .iter()
+            .map(|m| m.epochs.iter().map(|e| e.train_loss).collect())
+            .collect()
+    };
+    assert_eq!(losses(&ranks_report), losses(&single_report));
+}

@@ -284,6 +284,16 @@ fn train_bagged(
         threads,
         eval_batch: 512,
     };
+    // Members are spread over the ranks of a launcher's world (member k on rank k mod N).
+    let group = match world::join(args.distributed) {
+        Ok(group) => group,
+        Err(message) => return common::failure(message),
+    };
+    let display = if group.is_root() {
+        display
+    } else {
+        Display::Quiet
+    };
     let bar = MemberProgress::bar(display, bagging.members, plan.epochs);
     let observe = |member| -> Box<dyn Observer + Send> {
         Box::new(MemberProgress {
@@ -293,16 +303,24 @@ fn train_bagged(
             bar: bar.clone(),
         })
     };
-    let trained = knit_train::train_bagging_observed(plan, splits, bagging, options, &observe);
+    let trained = knit_train::train_bagging_in(&*group, plan, splits, bagging, options, &observe);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let (mut ensemble, report) = match trained {
-        Ok(t) => t,
+        Ok(Some(t)) => t,
+        // Rank 0 writes the ensemble and the report.
+        Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
             // A member that diverged: the report says where (its epochs are not kept).
-            report_divergence(args, plan, &[], &e, save, wall);
-            return common::train_failure(&e);
+            if group.is_root() {
+                report_divergence(args, plan, &[], &e, save, wall);
+            }
+            let code = common::train_failure(&e);
+            if group.size() > 1 {
+                group.abort(1);
+            }
+            return code;
         }
     };
     print!("{}", summary::bagging_table(&report, plan.epochs));
