@@ -18,6 +18,15 @@ pub trait Collective {
     /// Replaces `buffer` on every member with the element-wise sum of all members' buffers.
     fn all_reduce_sum_f32(&self, buffer: &mut [f32]) -> Result<(), DistError>;
 
+    /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) out of place: `sum` (of the same
+    /// length as `send`) receives the element-wise sum of every member's `send`. A caller
+    /// that assembles its buffer anyway saves a copy (MPI has no in-place form here).
+    fn all_reduce_sum_f32_into(&self, send: &[f32], sum: &mut [f32]) -> Result<(), DistError> {
+        let n = send.len().min(sum.len());
+        sum[..n].copy_from_slice(&send[..n]);
+        self.all_reduce_sum_f32(sum)
+    }
+
     /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) for `f64`.
     fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError>;
 

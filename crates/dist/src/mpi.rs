@@ -209,6 +209,26 @@ impl Collective for Mpi {
         Ok(())
     }
 
+    /// `MPI_Allreduce(MPI_SUM)` from `send` into `sum`, after the same check of the lengths
+    /// (`sum` must be as long as `send`).
+    fn all_reduce_sum_f32_into(&self, send: &[f32], sum: &mut [f32]) -> Result<(), DistError> {
+        self.count(send.len(), "an f32 all-reduce");
+        self.check_lengths(send.len())?;
+        if sum.len() != send.len() {
+            return Err(DistError::LengthMismatch {
+                rank: self.rank,
+                len: sum.len(),
+                expected: send.len(),
+            });
+        }
+        if send.is_empty() {
+            return Ok(());
+        }
+        self.world
+            .all_reduce_into(send, sum, SystemOperation::sum());
+        Ok(())
+    }
+
     /// As [`all_reduce_sum_f32`](Self::all_reduce_sum_f32).
     fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError> {
         self.count(buffer.len(), "an f64 all-reduce");

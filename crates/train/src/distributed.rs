@@ -34,13 +34,20 @@ pub(crate) fn share(k: usize, rank: usize, size: usize) -> Range<usize> {
 }
 
 /// Copies every trainable gradient of `exec`, scaled by `weight`, then `loss · weight`
-/// into `flat` (cleared first; its allocation is kept from step to step).
+/// into `flat` (cleared first; its allocation is kept from step to step). Gradients are
+/// contiguous, so this is a copy and a vectorized scaling.
 pub(crate) fn pack(exec: &mut Executor<f32>, weight: f32, loss: f32, flat: &mut Vec<f32>) {
     flat.clear();
     for (_, _, g) in exec.trainable_grads_mut() {
-        flat.extend(g.iter().map(|&v| v * weight));
+        match g.as_slice_memory_order() {
+            Some(g) => flat.extend_from_slice(g),
+            None => flat.extend(g.iter()),
+        }
     }
-    flat.push(loss * weight);
+    flat.push(loss);
+    for v in flat.iter_mut() {
+        *v *= weight;
+    }
 }
 
 /// Writes the summed gradients of `flat` back into `exec`; returns the batch's loss (the
@@ -49,8 +56,9 @@ pub(crate) fn unpack(exec: &mut Executor<f32>, flat: &[f32]) -> f32 {
     let mut rest = flat;
     for (_, _, mut g) in exec.trainable_grads_mut() {
         let (mine, tail) = rest.split_at(g.len());
-        for (d, &s) in g.iter_mut().zip(mine) {
-            *d = s;
+        match g.as_slice_memory_order_mut() {
+            Some(g) => g.copy_from_slice(mine),
+            None => g.iter_mut().zip(mine).for_each(|(d, &s)| *d = s),
         }
         rest = tail;
     }

@@ -72,8 +72,9 @@ pub struct Trainer {
     pub(crate) slot_buffer: Vec<Slot<'static, f32>>,
     /// Reused allocation for the gradients to clip (empty between steps).
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
-    /// A data-parallel step's gradients and loss in one buffer for the all-reduce.
-    pub(crate) flat_buffer: Vec<f32>,
+    /// A data-parallel step's weighted gradients and loss in one buffer, and their sum over
+    /// the ranks (the all-reduce's send and receive buffers, kept from step to step).
+    pub(crate) flat_buffers: [Vec<f32>; 2],
     /// Seconds spent in the steps' all-reduces so far.
     pub(crate) collective_seconds: f64,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
@@ -140,7 +141,7 @@ impl Trainer {
             stopper,
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
-            flat_buffer: Vec::new(),
+            flat_buffers: [Vec::new(), Vec::new()],
             collective_seconds: 0.0,
             masks: Vec::new(),
             last_gradient_norm: None,
@@ -406,13 +407,14 @@ impl Trainer {
                 g.fill(0.0);
             }
         }
-        let mut flat = std::mem::take(&mut self.flat_buffer);
+        let [mut flat, mut sum] = std::mem::take(&mut self.flat_buffers);
         distributed::pack(&mut self.exec, weight, local, &mut flat);
+        sum.resize(flat.len(), 0.0);
         let started = Instant::now();
-        let reduced = group.all_reduce_sum_f32(&mut flat);
+        let reduced = group.all_reduce_sum_f32_into(&flat, &mut sum);
         self.collective_seconds += started.elapsed().as_secs_f64();
-        let loss = distributed::unpack(&mut self.exec, &flat);
-        self.flat_buffer = flat;
+        let loss = distributed::unpack(&mut self.exec, &sum);
+        self.flat_buffers = [flat, sum];
         reduced?;
         if !loss.is_finite() {
             return Err(self.diverged(loss));
