@@ -38,7 +38,10 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let threads = args.threads as usize;
+    let (threads, lowered) = world::threads_for(args.threads as usize, args.distributed);
+    if let Some(note) = lowered {
+        eprintln!("{note}");
+    }
     let runs = args.runs as usize;
     let examples = splits.train.len();
     let steps_per_epoch = match plan.batching {

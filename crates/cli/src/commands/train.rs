@@ -279,7 +279,7 @@ fn train_bagged(
     display: Display,
     wall: Instant,
 ) -> ExitCode {
-    let threads = args.threads as usize;
+    let (threads, _) = world::threads_for(args.threads as usize, args.distributed);
     let options = TrainOptions {
         threads,
         eval_batch: 512,
@@ -506,7 +506,10 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         Display::Lines
     };
-    let threads = args.threads as usize;
+    let (threads, lowered) = world::threads_for(args.threads as usize, args.distributed);
+    if let Some(note) = lowered {
+        eprintln!("{note}");
+    }
     let seed = plan.seed;
     let epochs = plan.epochs;
     let transfer = plan.transfer.as_ref().map(|t| {

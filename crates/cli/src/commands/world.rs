@@ -56,3 +56,23 @@ fn mpi_world(size: usize) -> Result<Box<dyn Collective>, String> {
          alone"
     ))
 }
+
+/// The threads a process of a data-parallel run should use: `requested`, but no more than
+/// the CPUs this process may run on (`std::thread::available_parallelism` follows the CPU
+/// affinity a launcher binds a rank to: Open MPI binds each rank to one core unless told
+/// `--bind-to none`), so that ranks do not oversubscribe their cores. Outside a launcher's
+/// world, `requested` unchanged. Returns the count and, when it was lowered, a note saying
+/// why.
+pub fn threads_for(requested: usize, mode: Distributed) -> (usize, Option<String>) {
+    let distributed = mode != Distributed::Off && knit_dist::launched_size().is_some_and(|n| n > 1);
+    let allowed = std::thread::available_parallelism().map_or(requested, usize::from);
+    if !distributed || requested <= allowed {
+        return (requested, None);
+    }
+    let note = format!(
+        "note: --threads {requested} lowered to {allowed}: this rank may run on {allowed} CPU{} \
+         (its CPU affinity; `mpirun --bind-to none` or `--map-by slot:PE=N` gives it more)",
+        if allowed == 1 { "" } else { "s" }
+    );
+    (allowed, Some(note))
+}
