@@ -187,6 +187,31 @@ mod mpi {
         }
     }
 
+    #[test]
+    fn a_distributed_run_resumes_to_the_bits_of_an_uninterrupted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir
+            .path()
+            .join(write(dir.path(), "adam.net", &program("adam(lr: 0.01)")));
+        let file = file.display().to_string();
+        let run = |args: &[&str]| {
+            ok(mpirun(dir.path())
+                .arg(env!("CARGO_BIN_EXE_knit"))
+                .args(["train", &file, "--quiet"])
+                .args(args)
+                .output()
+                .unwrap())
+        };
+        run(&["--out", "whole"]);
+        run(&["--out", "half", "--epochs", "2"]);
+        run(&["--out", "half", "--resume", "half/runs/adam.safetensors"]);
+        let read = |p: &str| Checkpoint::read(&dir.path().join(p)).unwrap().tensors;
+        assert_eq!(
+            read("half/runs/adam.safetensors"),
+            read("whole/runs/adam.safetensors")
+        );
+    }
+
     /// A report without what depends on the clock or the paths.
     fn timeless(mut report: serde_json::Value) -> serde_json::Value {
         fn strip(v: &mut serde_json::Value) {
