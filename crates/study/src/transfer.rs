@@ -115,6 +115,9 @@ fn trainable_parameters(trainer: &Trainer) -> Result<usize, knit_train::TrainErr
     Ok(count)
 }
 
+/// A stage of the table: its label, its program and what it measured.
+type Stage = (&'static str, &'static str, fn(&TransferRun) -> f64);
+
 /// A link from `docs/` to one of the programs (they live in `dsl-examples`, beside the
 /// techniques folder).
 fn link(file: &str) -> String {
@@ -144,7 +147,7 @@ pub fn section(seeds: &[u64], runs: &[TransferRun]) -> String {
     let mut header = vec!["stage".to_string(), "file".to_string()];
     header.extend(seeds.iter().map(|s| format!("s = {s}")));
     header.extend(["knit".into(), "PyTorch".into(), "s/run".into()]);
-    let stages: [(&str, &str, fn(&TransferRun) -> f64); 3] = [
+    let stages: [Stage; 3] = [
         ("pretraining on digits 0-4", PRETRAIN, |r| r.pretrain),
         ("frozen convolutions + new head, 500 of 5-9", FROZEN, |r| {
             r.frozen
