@@ -6,18 +6,7 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
-use common::{assert_failure, knit};
-use std::path::Path;
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../dsl-examples")
-        .join(name)
-        .canonicalize()
-        .unwrap()
-        .display()
-        .to_string()
-}
+use common::{assert_failure, example, knit};
 
 #[test]
 fn require_refuses_a_process_that_no_launcher_started() {
@@ -63,7 +52,7 @@ fn a_build_without_mpi_refuses_a_launchers_world() {
 #[cfg(feature = "mpi")]
 mod mpi {
     use super::common::compose::write;
-    use super::common::text;
+    use super::common::{example, text};
     use knit_dist::ThreadGroup;
     use knit_train::{Checkpoint, Silent, TrainOptions, Trainer};
     use std::path::{Path, PathBuf};
@@ -104,7 +93,7 @@ mod mpi {
              train mlp on digits {{\n  loss      cross_entropy\n  optimizer {optimizer}\n  \
              batch     50, shuffle\n  clip      norm(1.0)\n  \
              epochs    4\n}}\n",
-            super::example("data/digits.csv.gz")
+            example("data/digits.csv.gz")
         )
     }
 
@@ -240,7 +229,7 @@ mod mpi {
     #[test]
     fn bagging_over_two_ranks_writes_the_single_process_ensemble_and_report() {
         let dir = tempfile::tempdir().unwrap();
-        let file = super::example("bagging.net");
+        let file = example("bagging.net");
         let args = |out: &str| -> Vec<String> {
             ["train", &file, "--quiet", "--out", out, "--report"]
                 .iter()
@@ -268,7 +257,7 @@ mod mpi {
     #[test]
     fn a_rank_that_fails_ends_the_job_with_its_message() {
         let dir = tempfile::tempdir().unwrap();
-        let good = super::example("digits.net");
+        let good = example("digits.net");
         let started = Instant::now();
         // Rank 1 is given a file that does not exist (one command per rank, MPMD style).
         let out = mpirun(dir.path())
@@ -306,7 +295,7 @@ mod mpi {
             .arg(env!("CARGO_BIN_EXE_knit"))
             .args([
                 "train",
-                &super::example("digits.net"),
+                &example("digits.net"),
                 "--quiet",
                 "--epochs",
                 "100000",

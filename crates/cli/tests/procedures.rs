@@ -5,18 +5,9 @@
 mod common;
 
 use common::compose::{fails, ok};
+use common::example;
 use knit_train::Checkpoint;
-use std::path::{Path, PathBuf};
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../dsl-examples")
-        .join(name)
-        .canonicalize()
-        .unwrap()
-        .display()
-        .to_string()
-}
+use std::path::PathBuf;
 
 /// The whitespace-separated cells of the first line whose cells start with `prefix`.
 fn row(table: &str, prefix: &[&str]) -> Vec<String> {

@@ -156,6 +156,32 @@ impl Mpi {
     }
 }
 
+impl Mpi {
+    /// The in-place all-reduce sum of `buffer` on every rank, through `scratch` as the send
+    /// buffer (MPI has no in-place form in rsmpi); `what` names the call in errors.
+    fn sum_in_place<T>(
+        &self,
+        buffer: &mut [T],
+        scratch: &RefCell<Vec<T>>,
+        what: &str,
+    ) -> Result<(), DistError>
+    where
+        T: mpi::traits::Equivalence + Copy,
+    {
+        self.count(buffer.len(), what);
+        self.check_lengths(buffer.len())?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let mut send = scratch.borrow_mut();
+        send.clear();
+        send.extend_from_slice(buffer);
+        self.world
+            .all_reduce_into(&send[..], buffer, SystemOperation::sum());
+        Ok(())
+    }
+}
+
 /// Makes any panic print `rank R of N:` before the previous hook's message, then end the
 /// whole MPI job with exit code 1.
 fn install_abort_on_panic(rank: usize, size: usize) {
@@ -196,17 +222,7 @@ impl Collective for Mpi {
     /// error on every rank instead of undefined behaviour). The send buffer is a reused
     /// scratch copy of `buffer`.
     fn all_reduce_sum_f32(&self, buffer: &mut [f32]) -> Result<(), DistError> {
-        self.count(buffer.len(), "an f32 all-reduce");
-        self.check_lengths(buffer.len())?;
-        if buffer.is_empty() {
-            return Ok(());
-        }
-        let mut send = self.scratch_f32.borrow_mut();
-        send.clear();
-        send.extend_from_slice(buffer);
-        self.world
-            .all_reduce_into(&send[..], buffer, SystemOperation::sum());
-        Ok(())
+        self.sum_in_place(buffer, &self.scratch_f32, "an f32 all-reduce")
     }
 
     /// `MPI_Allreduce(MPI_SUM)` from `send` into `sum`, after the same check of the lengths
@@ -231,17 +247,7 @@ impl Collective for Mpi {
 
     /// As [`all_reduce_sum_f32`](Self::all_reduce_sum_f32).
     fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError> {
-        self.count(buffer.len(), "an f64 all-reduce");
-        self.check_lengths(buffer.len())?;
-        if buffer.is_empty() {
-            return Ok(());
-        }
-        let mut send = self.scratch_f64.borrow_mut();
-        send.clear();
-        send.extend_from_slice(buffer);
-        self.world
-            .all_reduce_into(&send[..], buffer, SystemOperation::sum());
-        Ok(())
+        self.sum_in_place(buffer, &self.scratch_f64, "an f64 all-reduce")
     }
 
     /// Two `MPI_Bcast`s: the root's length (a `u64`), then its bytes into `bytes` resized

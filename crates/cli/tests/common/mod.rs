@@ -7,6 +7,17 @@ pub mod pytorch;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The absolute path of `name` under `dsl-examples/`, as text for an argument.
+pub fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dsl-examples")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
 /// Runs the built `knit` binary in `dir` with `args`, colours off.
 pub fn knit(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_knit"))
