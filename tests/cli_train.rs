@@ -66,6 +66,21 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
     assert_eq!(report["seed"], 7);
     assert_eq!(report["epochs"].as_array().unwrap().len(), 2);
     assert!(report["program"].as_str().unwrap().contains("model mlp"));
+    // `--epochs 2` is part of the program the report and the checkpoint keep; the line's
+    // early stopping stays.
+    let epochs_line = |program: &str| -> Vec<String> {
+        program
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("epochs"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let expected = vec![
+        "epochs 2, early_stop(patience: 5, metric: val_loss, min_delta: 0, restore_best: false)"
+            .to_string(),
+    ];
+    assert_eq!(epochs_line(report["program"].as_str().unwrap()), expected);
     assert!(report["command_line"].as_array().unwrap().len() > 3);
     let test = &report["test"][0];
     assert_eq!(test["examples"], 180);
@@ -78,6 +93,10 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
     let loaded = Checkpoint::read(&ckpt).unwrap();
     assert!(loaded.tensors.contains_key("h1.weight"));
     assert!(loaded.tensors.contains_key("_knit.scaler.kind"));
+    assert_eq!(
+        epochs_line(loaded.metadata["knit.program"].as_str()),
+        expected
+    );
     let eval = knit(
         dir.path(),
         &[
@@ -121,6 +140,37 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
         assert!((total - 1.0).abs() < 1e-4, "{line}");
     }
     insta::assert_snapshot!("predict_digits", csv);
+    // The same rows in the training format, the label last: the label column is left out,
+    // with a note, and the predictions are the same.
+    let labelled: String = rows
+        .lines()
+        .zip(["0", "1"])
+        .map(|(r, y)| format!("{r},{y}\n"))
+        .collect();
+    std::fs::write(dir.path().join("labelled.csv"), labelled).unwrap();
+    let with_label = knit(
+        dir.path(),
+        &[
+            "predict",
+            &digits(),
+            "--weights",
+            "tmp/runs/digits.safetensors",
+            "--input",
+            "labelled.csv",
+        ],
+    );
+    assert_eq!(
+        with_label.status.code(),
+        Some(0),
+        "{}",
+        text(&with_label.stderr)
+    );
+    assert_eq!(text(&with_label.stdout), csv);
+    assert_eq!(
+        text(&with_label.stderr),
+        "note: labelled.csv has 65 columns, one more than the model's 64 features: the label \
+         column (label: last, as the data block names it) is left out\n"
+    );
     let to_file = knit(
         dir.path(),
         &[

@@ -233,3 +233,15 @@ fn a_closed_output_pipe_does_not_make_knit_panic() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn the_checkpoints_the_main_command_writes_are_ignored_by_git() {
+    // The README's main command writes dsl-examples/runs/digits.safetensors.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let status = std::process::Command::new("git")
+        .args(["check-ignore", "-q", "dsl-examples/runs/digits.safetensors"])
+        .current_dir(&repo)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "dsl-examples/runs/ is not ignored");
+}

@@ -36,6 +36,10 @@ pub struct Overrides {
     /// `key=value` pairs: each replaces the value of the top-level `let key`, or else the
     /// whole `key` line of every `train` block (added when a block has none).
     pub set: Vec<String>,
+    /// Replaces the epoch count of every `train` block's `epochs` line, keeping the rest of
+    /// the line (its early stopping), after `set` (`knit train --epochs N`); a block without
+    /// the line gains `epochs N`.
+    pub epochs: Option<u64>,
 }
 
 /// Why overrides cannot be applied.
@@ -72,6 +76,38 @@ pub enum OverrideError {
 /// `text` with `overrides` applied. Text that does not parse is returned unchanged, so that
 /// checking it reports the syntax errors.
 pub fn apply_overrides(text: &str, overrides: &Overrides) -> Result<String, OverrideError> {
+    let text = apply_seed_and_sets(text, overrides)?;
+    let Some(epochs) = overrides.epochs else {
+        return Ok(text);
+    };
+    let (program, diags) = crate::parse(FileId(0), &text);
+    if diags.has_errors() {
+        return Ok(text);
+    }
+    let edits = program
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Train(t) => Some(
+                match t.settings.iter().find_map(|s| match &s.kind {
+                    TrainKind::Epochs { count, .. } => Some(count.span()),
+                    _ => None,
+                }) {
+                    Some(span) => (span.start, span.end, epochs.to_string()),
+                    None => {
+                        let end = t.settings.last().map_or(t.span.start, |s| s.span.end);
+                        (end, end, format!("\n  epochs {epochs}"))
+                    }
+                },
+            ),
+            _ => None,
+        })
+        .collect();
+    Ok(edited(&text, edits))
+}
+
+/// The seed and `key=value` overrides of `overrides` applied to `text`.
+fn apply_seed_and_sets(text: &str, overrides: &Overrides) -> Result<String, OverrideError> {
     if overrides.seed.is_none() && overrides.set.is_empty() {
         return Ok(text.to_string());
     }
@@ -188,8 +224,40 @@ mod tests {
             &Overrides {
                 seed,
                 set: set.iter().map(|s| s.to_string()).collect(),
+                epochs: None,
             },
         )
+    }
+
+    #[test]
+    fn an_epoch_count_replaces_only_the_count_or_adds_the_line() {
+        let with_stop = "train m on d {\n  epochs 40, early_stop(patience: 5)\n}\n";
+        let overrides = Overrides {
+            epochs: Some(2),
+            set: vec!["epochs=9, early_stop(patience: 1)".into()],
+            ..Overrides::default()
+        };
+        assert_eq!(
+            apply_overrides(with_stop, &overrides).unwrap(),
+            "train m on d {\n  epochs 2, early_stop(patience: 1)\n}\n"
+        );
+        let overrides = Overrides {
+            epochs: Some(2),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            apply_overrides(with_stop, &overrides).unwrap(),
+            "train m on d {\n  epochs 2, early_stop(patience: 5)\n}\n"
+        );
+        let without = "train m on d {\n  batch 8\n}\n";
+        let overrides = Overrides {
+            epochs: Some(3),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            apply_overrides(without, &overrides).unwrap(),
+            "train m on d {\n  batch 8\n  epochs 3\n}\n"
+        );
     }
 
     #[test]
@@ -209,6 +277,7 @@ mod tests {
             &Overrides {
                 seed: Some(9),
                 set: vec![],
+                epochs: None,
             },
         );
         assert_eq!(out.unwrap(), "seed 9\nlet a = 2\n");

@@ -193,6 +193,7 @@ fn a_set_value_that_does_not_parse_names_the_override() {
     let overrides = Overrides {
         seed: None,
         set: vec!["hidden=abc(".into()],
+        epochs: None,
     };
     let err = apply_overrides(text, &overrides).unwrap_err().to_string();
     assert!(

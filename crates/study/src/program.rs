@@ -37,7 +37,7 @@ pub fn compile_text(path: &Path, text: &str, seed: u64) -> Result<Plan, StudyErr
     // The seed drives initialization, so it is set in the text, as `knit train --seed` does.
     let overrides = knit_dsl::Overrides {
         seed: Some(seed),
-        set: Vec::new(),
+        ..knit_dsl::Overrides::default()
     };
     let text = knit_dsl::apply_overrides(text, &overrides).expect("a seed alone always applies");
     let outcome = knit_dsl::check_source(path, &text);

@@ -25,6 +25,7 @@ impl OverrideArgs {
         Overrides {
             seed: self.seed,
             set: self.set.clone(),
+            epochs: None,
         }
     }
 }

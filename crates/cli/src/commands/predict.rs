@@ -3,7 +3,7 @@
 //! the ensemble's combined class and probabilities (the mean, for regression).
 
 use super::common::{self, OverrideArgs, Trained};
-use knit_data::Header;
+use knit_data::{Header, LabelColumn, Source};
 use knit_train::Predictions;
 use ndarray::Axis;
 use std::fmt::Write as _;
@@ -58,6 +58,24 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(f) => f,
         Err(e) => return common::failure(e),
     };
+    // A file in the training format still holds its label column: drop the column the data
+    // block names, and say so.
+    if let Some((label, header)) = training_label(&loaded.trained) {
+        if features.ncols() == loaded.features + 1 {
+            features = match knit_data::load_features_csv(&args.input, header, Some(&label)) {
+                Ok(f) => f,
+                Err(e) => return common::failure(e),
+            };
+            eprintln!(
+                "note: {} has {} columns, one more than the model's {} features: the label \
+                 column ({}, as the data block names it) is left out",
+                args.input.display(),
+                loaded.features + 1,
+                loaded.features,
+                describe(&label)
+            );
+        }
+    }
     if let Err(e) = scaler.try_apply(&mut features) {
         return common::failure(format!("{}: {e}", args.input.display()));
     }
@@ -88,6 +106,28 @@ pub fn run(args: &Args) -> ExitCode {
         None => print!("{text}"),
     }
     ExitCode::SUCCESS
+}
+
+/// The label column and header setting of the program's training CSV, if it reads one.
+fn training_label(trained: &Trained) -> Option<(LabelColumn, Header)> {
+    let plan = match trained {
+        Trained::Single(trainer) => trainer.plan(),
+        Trained::Ensemble(ensemble) => ensemble.members.first()?.plan(),
+    };
+    match &plan.data.source {
+        Source::Csv { label, header, .. } => Some((label.clone(), *header)),
+        _ => None,
+    }
+}
+
+/// How a note names a label column: as the data block writes it.
+fn describe(label: &LabelColumn) -> String {
+    match label {
+        LabelColumn::Last => "label: last".into(),
+        LabelColumn::First => "label: first".into(),
+        LabelColumn::Index(i) => format!("label: {i}"),
+        LabelColumn::Name(name) => format!("label: \"{name}\""),
+    }
 }
 
 /// The CSV: `row,class,p0,p1,...` for classification (probabilities to 6 decimals),

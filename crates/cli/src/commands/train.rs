@@ -478,7 +478,9 @@ fn report_divergence(
 /// Runs `knit train`.
 pub fn run(args: &Args) -> ExitCode {
     let wall = Instant::now();
-    let overrides = args.overrides.overrides();
+    let mut overrides = args.overrides.overrides();
+    // In the text, so that the program the report and the checkpoint keep says it.
+    overrides.epochs = args.epochs;
     if let Some(plot) = &args.plot {
         if plot::Format::of(plot).is_none() {
             return common::usage_error(format!(
