@@ -77,6 +77,59 @@ fn transfer_of_a_kernel_of_another_shape_names_both_shapes() {
     }
 }
 
+/// `start from` a checkpoint with tensors the new model has no place for (its head is
+/// called `head`, the checkpoint's `out`): a warning naming them, or with `strict` an error
+/// before training.
+#[test]
+fn unused_checkpoint_tensors_are_named_and_strict_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = write(
+        d,
+        "base.net",
+        &program(d, &cnn("cnn", 3, ""), &train_block("cnn", 1, &[])),
+    );
+    train(d, base, "o", &[]);
+    let renamed_head = cnn("cnn", 3, "").replace("out =", "head =");
+    for strict in [true, false] {
+        let start = format!(
+            "start     from \"runs/base.safetensors\", only c1.*{}",
+            if strict { ", strict" } else { "" }
+        );
+        let tuned = write(
+            d,
+            "tuned.net",
+            &program(d, &renamed_head, &train_block("cnn", 1, &[&start])),
+        );
+        let args = ["train", tuned, "--quiet", "--out", "o"];
+        if strict {
+            let err = fails(d, 1, &args);
+            assert!(
+                err.contains(
+                    "error: start from o/runs/base.safetensors (strict): 2 checkpoint tensors \
+                     (out.bias, out.weight) match no parameter or buffer of the model"
+                ),
+                "{err}"
+            );
+            assert!(!d.join("o/runs/tuned.safetensors").exists());
+        } else {
+            let out = common::knit(d, &args);
+            assert_eq!(out.status.code(), Some(0));
+            // (The checker also warns that runs/base.safetensors is not beside the program:
+            // it is under --out.)
+            let stderr = common::text(&out.stderr);
+            assert!(
+                stderr.contains(
+                    "\nwarning: start from o/runs/base.safetensors: 2 checkpoint tensors \
+                     (out.bias, out.weight) match no parameter or buffer of the model and are \
+                     not used (`strict` makes this an error)\n"
+                ),
+                "{stderr}"
+            );
+        }
+    }
+}
+
 /// Magnitude pruning without `on`: the kernel is pruned with the dense weight (biases are
 /// not); after each round's retraining the kept round's pruned entries are exactly zero, at
 /// the requested sparsity, and the table's FLOPs fall by 2·OH·OW per pruned kernel entry.

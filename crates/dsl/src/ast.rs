@@ -434,6 +434,9 @@ pub enum TrainKind {
         renames: Vec<Rename>,
         /// Which of the model's parameters and buffers to load (all when absent).
         filter: Option<StartFilter>,
+        /// `strict`: a checkpoint tensor that matches none of the model's parameters and
+        /// buffers is an error (by default, a warning listing them).
+        strict: bool,
     },
     /// `seed 7`.
     Seed(Expr),

@@ -163,6 +163,7 @@ fn training_settings_reach_the_plan() {
     assert_eq!(p.bagging, None);
     let t = p.transfer.unwrap();
     assert_eq!(t.rename, vec![("fc".to_string(), "h1".to_string())]);
+    assert!(!t.strict);
     assert_eq!(t.freeze, ["out.bias"]);
     assert_eq!(p.save.unwrap(), Path::new("runs/m.safetensors"));
 }
@@ -370,5 +371,26 @@ fn prune_selects_conv_kernels_dense_and_recurrent_weights_by_default_not_biases_
             "h.weight_hh_l0",
             "out.weight"
         ]
+    );
+}
+
+#[test]
+fn strict_after_the_selectors_of_a_start_line_is_the_option() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/transfer.net"),
+    )
+    .unwrap();
+    let only = text.replace(", strict", ", only out.*, strict");
+    let formatted = knit_dsl::format_text(&only).unwrap();
+    assert!(formatted.contains(
+        "  start     from \"base.safetensors\", rename fc -> out, rename old.* -> new.*, only \
+         out.*, strict\n"
+    ));
+    assert_eq!(knit_dsl::format_text(&formatted).unwrap(), formatted);
+    let t = plan(&only).transfer.unwrap();
+    assert!(t.strict);
+    assert_eq!(
+        t.load,
+        Some(vec!["out.weight".to_string(), "out.bias".to_string()])
     );
 }

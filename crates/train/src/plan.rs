@@ -462,6 +462,10 @@ pub struct Transfer {
     /// The parameters and buffers loaded, when only some are (`only`/`except`); the others
     /// keep their initialization, so that a new head can be trained on a loaded encoder.
     pub load: Option<Vec<String>>,
+    /// Refuse a checkpoint with tensors that match none of the model's parameters and
+    /// buffers ([`Trainer::unused_entries`](crate::Trainer::unused_entries)) instead of
+    /// warning about them.
+    pub strict: bool,
 }
 
 pub use knit_regularize::PruneScope;

@@ -476,6 +476,24 @@ impl Trainer {
         self.load_some_weights(ckpt, path, rename, None)
     }
 
+    /// The checkpoint's tensors that no parameter or buffer of this model would read (after
+    /// `rename`), in name order: the ones [`load_weights`](Self::load_weights) leaves
+    /// unused, which a renamed layer or a checkpoint of another model shows as. knit's own
+    /// `_knit.` entries and an ensemble's `members.K.` tensors are not counted.
+    pub fn unused_entries(&self, ckpt: &Checkpoint, rename: &[(String, String)]) -> Vec<String> {
+        let wanted: Vec<String> = self
+            .state_shapes()
+            .into_iter()
+            .map(|(name, _, _)| source_name(&name, rename))
+            .collect();
+        ckpt.tensors
+            .keys()
+            .filter(|k| !k.starts_with(PRIVATE_PREFIX) && !k.starts_with("members."))
+            .filter(|k| !wanted.iter().any(|w| w == *k))
+            .cloned()
+            .collect()
+    }
+
     /// [`load_weights`](Self::load_weights) for the parameters and buffers named in `only`
     /// (all when `None`); the others keep their current values.
     pub fn load_some_weights(
@@ -485,14 +503,7 @@ impl Trainer {
         rename: &[(String, String)],
         only: Option<&[String]>,
     ) -> Result<usize, TrainError> {
-        let renamed = |name: &str| -> String {
-            for (old, new) in rename {
-                if let Some(rest) = name.strip_prefix(new.as_str()) {
-                    return format!("{old}{rest}");
-                }
-            }
-            name.to_string()
-        };
+        let renamed = |name: &str| source_name(name, rename);
         let public: Vec<&str> = ckpt
             .tensors
             .keys()
@@ -624,4 +635,15 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, _)| *d <= name.len() / 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// The checkpoint name a parameter or buffer `name` is read from: `rename`'s pairs
+/// (`old`, `new`) read checkpoint `old…` as the model's `new…`.
+fn source_name(name: &str, rename: &[(String, String)]) -> String {
+    for (old, new) in rename {
+        if let Some(rest) = name.strip_prefix(new.as_str()) {
+            return format!("{old}{rest}");
+        }
+    }
+    name.to_string()
 }

@@ -127,6 +127,24 @@ impl Observer for Progress {
     }
 }
 
+/// The checkpoint tensors a transfer leaves unused, for a message: how many and their names
+/// (the first eight).
+fn unused_list(unused: &[String]) -> String {
+    let shown: Vec<&str> = unused.iter().take(8).map(String::as_str).collect();
+    let more = unused.len().saturating_sub(shown.len());
+    format!(
+        "{} checkpoint tensor{} ({}{})",
+        unused.len(),
+        if unused.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// Follows one member of a bagging run: each finished epoch advances the run's shared bar
 /// (members × epochs long) or prints a line naming the member.
 struct MemberProgress {
@@ -519,6 +537,7 @@ pub fn run(args: &Args) -> ExitCode {
             transfer_path(&t.from, &args.file, args.out.as_deref()),
             t.rename.clone(),
             t.load.clone(),
+            t.strict,
         )
     });
     if let Err(code) = check_outputs(args, &save, transfer.as_ref().map(|t| t.0.as_path())) {
@@ -548,8 +567,24 @@ pub fn run(args: &Args) -> ExitCode {
             trainer
                 .resume(&ckpt, resume)
                 .map_err(|e| common::train_failure(&e))?;
-        } else if let Some((from, rename, load)) = &transfer {
+        } else if let Some((from, rename, load, strict)) = &transfer {
             let ckpt = common::read_checkpoint(from)?;
+            let unused = trainer.unused_entries(&ckpt, rename);
+            if !unused.is_empty() {
+                let listed = unused_list(&unused);
+                if *strict {
+                    return Err(common::failure(format!(
+                        "start from {} (strict): {listed} match no parameter or buffer of the model",
+                        from.display()
+                    )));
+                }
+                if root {
+                    eprintln!(
+                        "warning: start from {}: {listed} match no parameter or buffer of the model and are not used (`strict` makes this an error)",
+                        from.display()
+                    );
+                }
+            }
             trainer
                 .load_some_weights(&ckpt, from, rename, load.as_deref())
                 .map_err(|e| common::train_failure(&e))?;

@@ -277,6 +277,7 @@ pub(crate) fn train_setting(kind: &TrainKind) -> String {
             from,
             renames,
             filter,
+            strict,
         } => {
             let mut s = format!("from {}", string(from));
             for r in renames {
@@ -285,6 +286,9 @@ pub(crate) fn train_setting(kind: &TrainKind) -> String {
             if let Some(f) = filter {
                 let word = if f.only { "only" } else { "except" };
                 s.push_str(&format!(", {word} {}", selectors(&f.selectors)));
+            }
+            if *strict {
+                s.push_str(", strict");
             }
             s
         }

@@ -430,9 +430,14 @@ impl Ctx {
                 let from = self.string(next(&mut inner, "checkpoint")?)?;
                 let mut renames = Vec::new();
                 let mut filter = None;
+                let mut strict = false;
                 for p in inner {
                     let rspan = self.span(&p);
                     let rule = p.as_rule();
+                    if rule == Rule::start_strict {
+                        strict = true;
+                        continue;
+                    }
                     let mut ri = p.into_inner();
                     next(&mut ri, "keyword")?;
                     if rule == Rule::rename {
@@ -455,6 +460,7 @@ impl Ctx {
                     from,
                     renames,
                     filter,
+                    strict,
                 }
             }
             Rule::seed_s => TrainKind::Seed(self.expr(next(&mut inner, "seed")?)?),

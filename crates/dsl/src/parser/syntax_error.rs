@@ -81,7 +81,7 @@ impl Expected {
                 self.add_thing("a value or expression")
             }
             Rule::list => self.add_thing("a list such as [64]"),
-            Rule::selector | Rule::selectors => {
+            Rule::selector | Rule::selectors | Rule::start_selectors => {
                 self.add_thing("a parameter selector such as *.weight")
             }
             Rule::body => self.add_thing("`{`"),

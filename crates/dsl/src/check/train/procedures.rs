@@ -74,6 +74,7 @@ impl Cx<'_, '_> {
             from,
             renames,
             filter,
+            strict,
         }) = self.settings.get("start").map(|s| &s.kind)
         {
             let path = self.path(&from.value);
@@ -103,6 +104,7 @@ impl Cx<'_, '_> {
                 rename,
                 freeze: frozen.to_vec(),
                 load,
+                strict: *strict,
             });
         }
         ok.then_some(p)
