@@ -846,3 +846,52 @@ fn gradflow_shows_the_vanishing_gradient_of_deep_sigmoids_and_through_time() {
         steps[49]
     );
 }
+
+/// `--log` writes a row per epoch as training goes, the same numbers as the report's, and
+/// `--log-steps` a row per optimizer step; bagging fills the `member` column.
+#[test]
+fn the_metrics_log_has_a_row_per_epoch_and_per_step() {
+    let dir = tempfile::tempdir().unwrap();
+    train_digits(
+        dir.path(),
+        "2",
+        "o",
+        &["--log", "m.csv", "--log-steps", "--report", "r.json"],
+    );
+    let log = std::fs::read_to_string(dir.path().join("m.csv")).unwrap();
+    let mut lines = log.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "member,epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,lr,grad_norm,seconds,samples_per_s"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.iter().all(|r| r.len() == 11), "{log}");
+    let (epochs, steps): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r[2].is_empty());
+    // 1,437 training digits in batches of 64: 23 steps an epoch, numbered over the run.
+    assert_eq!(steps.len(), 46);
+    assert_eq!(steps[45][..3], ["", "2", "46"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    for (row, epoch) in epochs.iter().zip(report["epochs"].as_array().unwrap()) {
+        let number = |k: usize| row[k].parse::<f64>().unwrap();
+        assert_eq!(number(3), epoch["train_loss"].as_f64().unwrap());
+        assert_eq!(number(5), epoch["validation"][0]["loss"].as_f64().unwrap());
+        assert_eq!(number(7), epoch["lr"].as_f64().unwrap());
+        assert!(number(4) > 0.0 && number(6) > 0.0 && number(10) > 0.0);
+    }
+    assert_eq!(epochs.len(), 2);
+    // The log never replaces the program, and a folder is refused before training.
+    let program = digits();
+    let out = knit(dir.path(), &["train", &program, "--log", &program]);
+    common::assert_failure(
+        &out,
+        2,
+        &format!("error: --log {program}: that is the program {program}; writing there would overwrite it"),
+    );
+    let out = knit(dir.path(), &["train", &program, "--log", "."]);
+    common::assert_failure(
+        &out,
+        1,
+        "error: cannot write the metrics log .: is a folder",
+    );
+}

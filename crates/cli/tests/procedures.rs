@@ -334,3 +334,22 @@ fn pruning_reports_bytes_and_flops_and_eval_uses_the_stored_masks() {
         percent_at(&kept, 4)
     );
 }
+
+/// A bagging run's `--log` has every member's epochs, named in the `member` column.
+#[test]
+fn a_bagging_runs_metrics_log_names_the_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = example("bagging.net");
+    ok(
+        dir.path(),
+        &["train", &file, "--quiet", "--out", "o", "--log", "m.csv"],
+    );
+    let log = std::fs::read_to_string(dir.path().join("m.csv")).unwrap();
+    let mut per_member = [0usize; 5];
+    for line in log.lines().skip(1) {
+        let member: usize = line.split(',').next().unwrap().parse().unwrap();
+        per_member[member] += 1;
+    }
+    // 5 members of 40 epochs, one row each (no step rows without --log-steps).
+    assert_eq!(per_member, [40; 5]);
+}

@@ -2,6 +2,7 @@
 //! a JSON report and learning curves.
 
 use super::common::{self, OverrideArgs};
+use super::metrics_log::{LogCursor, MetricsLog};
 use super::world;
 use crate::{plot, summary};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,6 +43,13 @@ pub struct Args {
     /// Print only the final summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Write the metrics as CSV here as training goes: a row per epoch (epoch, losses,
+    /// accuracies, learning rate, gradient norm, seconds, samples/s), flushed after each.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// With `--log`, a row per optimizer step too (its batch loss and gradient norm).
+    #[arg(long, requires = "log")]
+    pub log_steps: bool,
     /// Under an MPI launcher (`mpirun -np N knit train ...`), train data-parallel over its
     /// N processes (`auto`), insist on it (`require`), or train each process alone (`off`).
     #[arg(long, value_enum, default_value_t = world::Distributed::Auto)]
@@ -71,10 +79,14 @@ struct Progress {
     scaler: knit_data::Scaler,
     /// Whether this process writes the checkpoints (rank 0 of a data-parallel run does).
     writes: bool,
+    /// The `--log` rows, and the epoch under way.
+    log: Option<LogCursor>,
+    epoch: usize,
 }
 
 impl Observer for Progress {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        self.epoch = epoch;
         self.examples = 0;
         self.loss_sum = 0.0;
         self.started = Instant::now();
@@ -85,7 +97,16 @@ impl Observer for Progress {
         }
     }
 
+    fn gradient_norm(&mut self, norm: f64) {
+        if let Some(log) = &mut self.log {
+            log.gradient_norm(norm);
+        }
+    }
+
     fn batch_finished(&mut self, _batch: usize, examples: usize, loss: f32) {
+        if let Some(log) = &mut self.log {
+            log.step(self.epoch, loss);
+        }
         self.examples += examples;
         self.loss_sum += f64::from(loss) * examples as f64;
         if let Some(bar) = &self.bar {
@@ -100,6 +121,9 @@ impl Observer for Progress {
     }
 
     fn epoch_finished(&mut self, m: &EpochMetrics) {
+        if let Some(log) = &mut self.log {
+            log.epoch(m);
+        }
         let line = epoch_line(m, self.epochs);
         match self.display {
             Display::Bar => {
@@ -124,6 +148,16 @@ impl Observer for Progress {
             return Ok(());
         }
         save_checkpoint(trainer, &self.scaler, &self.save)
+    }
+}
+
+/// The `--log` file of this process (rank 0 alone writes one), created with its header.
+fn open_log(args: &Args, root: bool) -> Result<Option<MetricsLog>, ExitCode> {
+    match &args.log {
+        Some(path) if root => MetricsLog::create(path, args.log_steps)
+            .map(Some)
+            .map_err(common::failure),
+        _ => Ok(None),
     }
 }
 
@@ -152,6 +186,9 @@ struct MemberProgress {
     epochs: usize,
     display: Display,
     bar: Option<ProgressBar>,
+    /// The member's `--log` rows, and the epoch under way.
+    log: Option<LogCursor>,
+    epoch: usize,
 }
 
 impl MemberProgress {
@@ -167,7 +204,26 @@ impl MemberProgress {
 }
 
 impl Observer for MemberProgress {
+    fn epoch_started(&mut self, epoch: usize, _batches: usize) {
+        self.epoch = epoch;
+    }
+
+    fn gradient_norm(&mut self, norm: f64) {
+        if let Some(log) = &mut self.log {
+            log.gradient_norm(norm);
+        }
+    }
+
+    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f32) {
+        if let Some(log) = &mut self.log {
+            log.step(self.epoch, loss);
+        }
+    }
+
     fn epoch_finished(&mut self, m: &EpochMetrics) {
+        if let Some(log) = &mut self.log {
+            log.epoch(m);
+        }
         let line = format!("member {}  {}", self.member, epoch_line(m, self.epochs));
         match (&self.bar, self.display) {
             (Some(bar), _) => {
@@ -312,6 +368,10 @@ fn train_bagged(
     } else {
         Display::Quiet
     };
+    let log = match open_log(args, group.is_root()) {
+        Ok(log) => log,
+        Err(code) => return code,
+    };
     let bar = MemberProgress::bar(display, bagging.members, plan.epochs);
     let observe = |member| -> Box<dyn Observer + Send> {
         Box::new(MemberProgress {
@@ -319,6 +379,8 @@ fn train_bagged(
             epochs: plan.epochs,
             display,
             bar: bar.clone(),
+            log: log.as_ref().map(|l| l.cursor(Some(member))),
+            epoch: 0,
         })
     };
     let trained = knit_train::train_bagging_in(&*group, plan, splits, bagging, options, &observe);
@@ -348,6 +410,9 @@ fn train_bagged(
         return common::train_failure(&e);
     }
     println!("  checkpoint {}", save.display());
+    if let Some(message) = log.as_ref().and_then(MetricsLog::failure) {
+        eprintln!("warning: {message}");
+    }
     let classifies = report.score == knit_train::Score::Accuracy;
     if let (Some(adversarial), true) = (plan.adversarial, classifies) {
         // The split the ensemble was scored on, attacked through all the members.
@@ -442,6 +507,10 @@ fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<()
     }
     if let Some(plot) = &args.plot {
         common::refuse_overwrite("--plot", plot, &inputs)?;
+        inputs.push(("the plot", plot));
+    }
+    if let Some(log) = &args.log {
+        common::refuse_overwrite("--log", log, &inputs)?;
     }
     // A path that cannot be written (a folder, a file where a folder should be) fails now,
     // not after the first epoch.
@@ -449,6 +518,7 @@ fn check_outputs(args: &Args, save: &Path, transfer: Option<&Path>) -> Result<()
         ("the checkpoint", Some(save)),
         ("the report", args.report.as_deref()),
         ("the plot", args.plot.as_deref()),
+        ("the metrics log", args.log.as_deref()),
     ];
     for (what, path) in outputs {
         if let Some(path) = path {
@@ -594,6 +664,7 @@ pub fn run(args: &Args) -> ExitCode {
                 .broadcast_state(group)
                 .map_err(|e| common::train_failure(&e))?;
         }
+        let log = open_log(args, root)?;
         let mut progress = Progress {
             display: if root { display } else { Display::Quiet },
             epochs,
@@ -604,6 +675,8 @@ pub fn run(args: &Args) -> ExitCode {
             save: save.clone(),
             scaler: scaler.clone(),
             writes: root,
+            log: log.as_ref().map(|l| l.cursor(None)),
+            epoch: 0,
         };
         let report = trainer.fit_in(group, &mut progress);
         if let Some(bar) = progress.bar.take() {
@@ -648,6 +721,9 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
         save_checkpoint(&trainer, &scaler, &save).map_err(|e| common::train_failure(&e))?;
+        if let Some(message) = log.as_ref().and_then(MetricsLog::failure) {
+            eprintln!("warning: {message}");
+        }
         let names: Vec<String> = trainer
             .plan()
             .models
