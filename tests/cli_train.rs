@@ -895,3 +895,63 @@ fn the_metrics_log_has_a_row_per_epoch_and_per_step() {
         "error: cannot write the metrics log .: is a folder",
     );
 }
+
+/// `knit lr-find`: a table of at most 25 steps with their smoothed loss, the suggestion and
+/// its rule, a plot; the checkpoint at the program's save path is not touched.
+#[test]
+fn lr_find_prints_the_curve_and_a_suggestion_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = examples().join("data/digits.csv.gz");
+    let program = std::fs::read_to_string(digits())
+        .unwrap()
+        .replace("data/digits.csv.gz", &data.display().to_string());
+    std::fs::write(dir.path().join("d.net"), program).unwrap();
+    std::fs::create_dir_all(dir.path().join("runs")).unwrap();
+    let saved = dir.path().join("runs/digits.safetensors");
+    std::fs::write(&saved, b"an earlier run's checkpoint").unwrap();
+    let out = knit(dir.path(), &["lr-find", "d.net", "--plot", "lr.svg"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("d.net: learning-rate range test, ")
+            && lines[0]
+                .ends_with(" steps on 1437 training examples, stopped when the loss diverged"),
+        "{table}"
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["lr", "loss", "smoothed"]
+    );
+    let rows: Vec<Vec<f64>> = lines[2..]
+        .iter()
+        .take_while(|l| !l.starts_with("suggested"))
+        .map(|l| l.split_whitespace().map(|c| c.parse().unwrap()).collect())
+        .collect();
+    assert!(rows.len() > 10 && rows.len() <= 26, "{table}");
+    assert_eq!(rows[0][0], 1e-7);
+    assert!(
+        rows.windows(2).all(|w| w[1][0] > w[0][0]),
+        "rates rise: {table}"
+    );
+    let suggestion = lines[2 + rows.len()];
+    assert!(
+        suggestion.starts_with("suggested lr ")
+            && suggestion.ends_with(": where the smoothed loss falls fastest against log(lr)"),
+        "{table}"
+    );
+    let lr: f64 = suggestion["suggested lr ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(lr > 1e-4 && lr < 1.0, "{lr}");
+    assert!(std::fs::read_to_string(dir.path().join("lr.svg"))
+        .unwrap()
+        .contains("learning-rate range test"));
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        b"an earlier run's checkpoint"
+    );
+}

@@ -44,6 +44,10 @@ enum Command {
     Gradflow(commands::gradflow::Args),
     /// Training samples per second at the file's batch size (median of several epochs).
     Bench(commands::bench::Args),
+    /// The learning-rate range test: the loss against an exponentially rising rate, from
+    /// the program's initial weights, and a suggested rate. Saves nothing.
+    #[command(name = "lr-find")]
+    LrFind(commands::lr_find::Args),
 }
 
 /// Lets a closed output pipe end the program quietly, as it does for other Unix tools
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
         Command::Attack(args) => commands::attack::run(&args),
+        Command::LrFind(args) => commands::lr_find::run(&args),
         Command::Gradcheck(args) => commands::gradcheck::run(&args),
         Command::Gradflow(args) => commands::gradflow::run(&args),
         Command::Bench(args) => commands::bench::run(&args),

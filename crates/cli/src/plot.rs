@@ -2,7 +2,7 @@
 //! with plotters. Text is drawn with a bundled font (DejaVu Sans) so PNGs render the same
 //! on machines without system fonts.
 
-use knit_train::Report;
+use knit_train::{RangeCurve, Report};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -53,14 +53,34 @@ pub fn curves(report: &Report, path: &Path) -> Result<(), String> {
 /// `knit_io::write_atomically`, so an earlier picture stays intact if drawing or writing
 /// fails, a symlink is written through and `/dev/null` stays a device.
 pub fn curves_of(runs: &[(String, &Report)], path: &Path) -> Result<(), String> {
+    write_picture(&Curves(runs), (1000, 420), path)
+}
+
+/// The learning-rate range test (`knit lr-find --plot`): the loss of every step and its
+/// smoothed curve against the learning rate on a log axis, the suggested rate marked.
+pub fn range_test(curve: &RangeCurve, suggested: Option<f64>, path: &Path) -> Result<(), String> {
+    write_picture(&Range { curve, suggested }, (800, 480), path)
+}
+
+/// Something drawn into a picture of any backend.
+trait Picture {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Draws `picture` in memory (SVG text, or RGB pixels encoded as PNG, by `path`'s
+/// extension) and writes it with `knit_io::write_atomically`, so an earlier picture stays
+/// intact if drawing or writing fails, a symlink is written through and `/dev/null` stays a
+/// device.
+fn write_picture(picture: &impl Picture, size: (u32, u32), path: &Path) -> Result<(), String> {
     register_font();
-    let size = (1000, 420);
     let format = Format::of(path).ok_or("expected a .png or .svg file name")?;
     let bytes = if format == Format::Svg {
         let mut text = String::new();
         {
             let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
-            draw(runs, &root)?;
+            picture.draw(&root)?;
             root.present().map_err(|e| e.to_string())?;
         }
         text.into_bytes()
@@ -68,12 +88,111 @@ pub fn curves_of(runs: &[(String, &Report)], path: &Path) -> Result<(), String> 
         let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
-            draw(runs, &root)?;
+            picture.draw(&root)?;
             root.present().map_err(|e| e.to_string())?;
         }
         encode_png(&pixels, size)?
     };
     knit_io::write_atomically(path, &bytes).map_err(|e| e.reason())
+}
+
+/// The learning curves of runs.
+struct Curves<'a>(&'a [(String, &'a Report)]);
+
+impl Picture for Curves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(self.0, root)
+    }
+}
+
+/// A range test's curve.
+struct Range<'a> {
+    curve: &'a RangeCurve,
+    suggested: Option<f64>,
+}
+
+impl Picture for Range<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let points: Vec<_> = self
+            .curve
+            .points
+            .iter()
+            .filter(|p| p.loss.is_finite() && p.smoothed.is_finite())
+            .collect();
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(());
+        };
+        // Up to 1.5 times the starting loss: the divergence at the end would otherwise
+        // flatten the part of the curve worth reading.
+        let lo = points
+            .iter()
+            .map(|p| p.loss.min(p.smoothed))
+            .fold(f64::INFINITY, f64::min);
+        let hi = points
+            .iter()
+            .map(|p| p.loss.max(p.smoothed))
+            .fold(f64::NEG_INFINITY, f64::max)
+            .min(first.smoothed * 1.5)
+            .max(lo + 1e-6);
+        let pad = ((hi - lo) * 0.05).max(1e-6);
+        let mut chart = ChartBuilder::on(root)
+            .caption("learning-rate range test", ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (first.lr..last.lr.max(first.lr * 1.0001)).log_scale(),
+                (lo - pad)..(hi + pad),
+            )
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("learning rate")
+            .y_desc("loss")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        let raw = PALETTE[7].stroke_width(1);
+        chart
+            .draw_series(LineSeries::new(points.iter().map(|p| (p.lr, p.loss)), raw))
+            .map_err(err)?
+            .label("loss of the step")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], raw));
+        let smooth = PALETTE[0].stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.lr, p.smoothed)),
+                smooth,
+            ))
+            .map_err(err)?
+            .label("smoothed")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], smooth));
+        if let Some(lr) = self.suggested {
+            let mark = PALETTE[3].stroke_width(2);
+            chart
+                .draw_series(LineSeries::new([(lr, lo - pad), (lr, hi + pad)], mark))
+                .map_err(err)?
+                .label(format!("suggested {lr:.1e}"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
 }
 
 /// RGB pixels, `size.0` wide, as a PNG file's bytes.

@@ -14,6 +14,7 @@ mod ensemble;
 mod error;
 mod evaluate;
 mod gradflow;
+mod lr_find;
 mod memory;
 mod metrics;
 mod observer;
@@ -34,6 +35,7 @@ pub use checkpoint::{
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use gradflow::{gradient_flow, GradientFlow, StepNorms};
+pub use lr_find::{RangeCurve, RangePoint, RangeTest};
 pub use memory::{check_fits, largest_batch, optimizer_slots, run_memory};
 pub use metrics::{ClipStats, EpochMetrics, EvalMetrics};
 pub use observer::{Observer, Silent};

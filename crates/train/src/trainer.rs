@@ -358,7 +358,7 @@ impl Trainer {
 
     /// One optimizer step on the examples at positions `range` of this epoch's order;
     /// returns the batch's total loss.
-    fn step_on(
+    pub(crate) fn step_on(
         &mut self,
         range: std::ops::Range<usize>,
         sums: &mut EpochSums,
@@ -628,7 +628,7 @@ impl Trainer {
 }
 
 /// Running sums over an epoch's batches.
-struct EpochSums {
+pub(crate) struct EpochSums {
     clipping: Option<ClipStats>,
     examples: usize,
     loss: f64,
@@ -661,7 +661,7 @@ impl EpochSums {
         Ok(())
     }
 
-    fn new(models: usize, penalties: usize) -> Self {
+    pub(crate) fn new(models: usize, penalties: usize) -> Self {
         EpochSums {
             clipping: None,
             examples: 0,

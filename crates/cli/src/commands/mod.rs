@@ -9,6 +9,7 @@ pub mod explain;
 pub mod fmt;
 pub mod gradcheck;
 pub mod gradflow;
+pub mod lr_find;
 pub mod metrics_log;
 pub mod predict;
 pub mod train;
