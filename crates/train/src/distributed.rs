@@ -159,6 +159,6 @@ mod tests {
         assert_eq!(parts, vec![0..3, 3..6, 6..10]);
         assert_eq!(share(1, 0, 2), 0..0);
         assert_eq!(share(1, 1, 2), 0..1);
-        assert_eq!(share(64, 1, 1), 0..64);
+        assert_eq!(share(64, 0, 1), 0..64);
     }
 }
