@@ -45,6 +45,17 @@ fn train_block(models: &str, epochs: usize, extra: &[&str]) -> String {
     common::compose::train_block(models, "bars", epochs, extra)
 }
 
+/// Trains the CNN of 3×3 kernels one epoch in `d`: its checkpoint is
+/// `o/runs/base.safetensors`.
+fn train_base(d: &Path) {
+    let base = write(
+        d,
+        "base.net",
+        &program(d, &cnn("cnn", 3, ""), &train_block("cnn", 1, &[])),
+    );
+    train(d, base, "o", &[]);
+}
+
 /// `start from` a checkpoint of 3×3 kernels into a CNN of 5×5 kernels: refused, exit 1,
 /// naming the file, the parameter and both shapes, whether everything or only the
 /// convolution (`only c1.*`) is loaded.
@@ -52,12 +63,7 @@ fn train_block(models: &str, epochs: usize, extra: &[&str]) -> String {
 fn transfer_of_a_kernel_of_another_shape_names_both_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let base = write(
-        d,
-        "base.net",
-        &program(d, &cnn("cnn", 3, ""), &train_block("cnn", 1, &[])),
-    );
-    train(d, base, "o", &[]);
+    train_base(d);
     for only in ["", ", only c1.*"] {
         let start = format!("start     from \"runs/base.safetensors\"{only}");
         let wide = write(
@@ -84,12 +90,7 @@ fn transfer_of_a_kernel_of_another_shape_names_both_shapes() {
 fn unused_checkpoint_tensors_are_named_and_strict_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let base = write(
-        d,
-        "base.net",
-        &program(d, &cnn("cnn", 3, ""), &train_block("cnn", 1, &[])),
-    );
-    train(d, base, "o", &[]);
+    train_base(d);
     let renamed_head = cnn("cnn", 3, "").replace("out =", "head =");
     for strict in [true, false] {
         let start = format!(

@@ -184,14 +184,7 @@ impl Picture for Range<'_> {
                 .label(format!("suggested {lr:.1e}"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        draw_legend(&mut chart)
     }
 }
 
@@ -379,12 +372,21 @@ where
             .label(line.label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
+    draw_legend(&mut chart)
+}
+
+/// The legend of a chart's labelled series, in a white box.
+fn draw_legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
-        .map_err(err)?;
-    Ok(())
+        .map_err(|e| e.to_string())
 }

@@ -29,13 +29,8 @@ pub struct Args {
 
 /// Runs `knit bench`.
 pub fn run(args: &Args) -> ExitCode {
-    let (mut plan, lines) = match common::compile(&args.file, &args.overrides.overrides()) {
-        Ok(compiled) => compiled,
-        Err(code) => return code,
-    };
-    plan.early_stop = None;
-    let splits = match common::load_data(&plan, &lines) {
-        Ok(s) => s,
+    let (plan, splits) = match common::plan_for_steps(&args.file, &args.overrides.overrides()) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let (threads, lowered) = world::threads_for(args.threads as usize, args.distributed);

@@ -85,6 +85,15 @@ pub fn base_dir(file: &Path) -> PathBuf {
     }
 }
 
+/// The program's plan without early stopping, and its data: what `knit bench` and
+/// `knit lr-find` step through (they take steps, not a run with its stopping rule).
+pub fn plan_for_steps(file: &Path, overrides: &Overrides) -> Result<(Plan, Splits), ExitCode> {
+    let (mut plan, lines) = compile(file, overrides)?;
+    plan.early_stop = None;
+    let splits = load_data(&plan, &lines)?;
+    Ok((plan, splits))
+}
+
 /// Loads the plan's data (knit-dsl already resolved its paths against the `.net` file's
 /// folder); for a classifier every label must be a class index below the model's class
 /// count (a bad one is an error naming its file and line or byte offset).

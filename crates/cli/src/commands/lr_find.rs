@@ -51,14 +51,8 @@ pub fn run(args: &Args) -> ExitCode {
             return code;
         }
     }
-    let (mut plan, lines) = match common::compile(&args.file, &args.overrides.overrides()) {
-        Ok(compiled) => compiled,
-        Err(code) => return code,
-    };
-    // The test is one optimizer step per batch; nothing of a run's procedures applies.
-    plan.early_stop = None;
-    let splits = match common::load_data(&plan, &lines) {
-        Ok(s) => s,
+    let (plan, splits) = match common::plan_for_steps(&args.file, &args.overrides.overrides()) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let test = RangeTest {
