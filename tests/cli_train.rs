@@ -117,17 +117,20 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
     let rows = "0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8,0,0,4,12,0,0,8,8,0,0,5,8,0,0,9,8,0,0,4,11,0,1,12,7,0,0,2,14,5,10,12,0,0,0,0,6,13,10,0,0,0\n\
 0,0,0,12,13,5,0,0,0,0,0,11,16,9,0,0,0,0,3,15,16,6,0,0,0,7,15,16,16,2,0,0,0,0,1,16,16,3,0,0,0,0,1,16,16,6,0,0,0,0,1,16,16,6,0,0,0,0,0,11,16,10,0,0\n";
     std::fs::write(dir.path().join("in.csv"), rows).unwrap();
-    let predict = knit(
-        dir.path(),
-        &[
-            "predict",
-            &digits(),
-            "--weights",
-            "tmp/runs/digits.safetensors",
-            "--input",
-            "in.csv",
-        ],
-    );
+    let predict_on = |input: &str| {
+        knit(
+            dir.path(),
+            &[
+                "predict",
+                &digits(),
+                "--weights",
+                "tmp/runs/digits.safetensors",
+                "--input",
+                input,
+            ],
+        )
+    };
+    let predict = predict_on("in.csv");
     assert_eq!(predict.status.code(), Some(0), "{}", text(&predict.stderr));
     let csv = text(&predict.stdout);
     let lines: Vec<&str> = csv.lines().collect();
@@ -148,17 +151,7 @@ fn train_writes_a_report_and_a_checkpoint_that_eval_loads() {
         .map(|(r, y)| format!("{r},{y}\n"))
         .collect();
     std::fs::write(dir.path().join("labelled.csv"), labelled).unwrap();
-    let with_label = knit(
-        dir.path(),
-        &[
-            "predict",
-            &digits(),
-            "--weights",
-            "tmp/runs/digits.safetensors",
-            "--input",
-            "labelled.csv",
-        ],
-    );
+    let with_label = predict_on("labelled.csv");
     assert_eq!(
         with_label.status.code(),
         Some(0),

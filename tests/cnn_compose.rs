@@ -7,7 +7,9 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
-use common::compose::{bits, fails, ok, percent_at, report, row, total, train, write};
+use common::compose::{
+    bits, fails, ok, percent_at, report, resumed_halves, row, total, train, write,
+};
 use knit_train::Checkpoint;
 use std::path::Path;
 
@@ -383,18 +385,7 @@ fn a_resumed_cnn_run_ends_bit_identical_to_an_uninterrupted_one() {
             &train_block("cnn", 4, &[]),
         ),
     );
-    train(d, file, "full", &[]);
-    train(d, file, "half", &["--epochs", "2"]);
-    let half = d.join("half/runs/resume.safetensors");
-    let after_two = bits(&half);
-    train(
-        d,
-        file,
-        "half",
-        &["--resume", "half/runs/resume.safetensors"],
-    );
-    let full = bits(&d.join("full/runs/resume.safetensors"));
-    let resumed = bits(&half);
+    let [full, after_two, resumed] = resumed_halves(d, file);
     assert!(
         full.contains_key("c1.batchnorm.running_var"),
         "{:?}",

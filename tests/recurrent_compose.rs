@@ -6,7 +6,9 @@
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
 
-use common::compose::{bits, fails, ok, percent_at, report, row, total, train, write};
+use common::compose::{
+    bits, fails, ok, percent_at, report, resumed_halves, row, total, train, write,
+};
 use knit_train::Checkpoint;
 
 /// A temporal-order program (10 steps of 8 symbols, 4 classes): `samples` training and
@@ -533,18 +535,7 @@ fn a_resumed_recurrent_run_ends_bit_identical_to_an_uninterrupted_one() {
             &train_block("order", 4, &["clip      norm(1.0)"]),
         ),
     );
-    train(d, file, "full", &[]);
-    train(d, file, "half", &["--epochs", "2"]);
-    let half = d.join("half/runs/resume.safetensors");
-    let after_two = bits(&half);
-    train(
-        d,
-        file,
-        "half",
-        &["--resume", "half/runs/resume.safetensors"],
-    );
-    let full = bits(&d.join("full/runs/resume.safetensors"));
-    let resumed = bits(&half);
+    let [full, after_two, resumed] = resumed_halves(d, file);
     assert_eq!(full.len(), 10);
     assert_ne!(after_two, resumed, "the resumed run trained");
     assert_eq!(full, resumed);

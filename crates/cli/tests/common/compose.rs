@@ -56,6 +56,28 @@ pub fn bits(path: &Path) -> BTreeMap<String, Vec<u32>> {
         .collect()
 }
 
+/// Trains `file` (whose `save` is `runs/resume.safetensors` and whose epoch count is 4)
+/// under `full/` uninterrupted, and under `half/` for 2 epochs then resumed to the end;
+/// returns the [`bits`] of the uninterrupted run, of the half run after 2 epochs, and of
+/// the resumed run.
+pub fn resumed_halves(dir: &Path, file: &str) -> [BTreeMap<String, Vec<u32>>; 3] {
+    train(dir, file, "full", &[]);
+    train(dir, file, "half", &["--epochs", "2"]);
+    let half = dir.join("half/runs/resume.safetensors");
+    let after_two = bits(&half);
+    train(
+        dir,
+        file,
+        "half",
+        &["--resume", "half/runs/resume.safetensors"],
+    );
+    [
+        bits(&dir.join("full/runs/resume.safetensors")),
+        after_two,
+        bits(&half),
+    ]
+}
+
 /// Σ f(w) over the tensor `name` of the checkpoint at `path`.
 pub fn total(ckpt: &Checkpoint, name: &str, f: impl Fn(f64) -> f64) -> f64 {
     ckpt.tensors[name].iter().map(|w| f(f64::from(*w))).sum()
