@@ -20,11 +20,13 @@
 //! averaged over the ranks at the end of every epoch ([`average_buffers`]), before
 //! validation, so that every rank evaluates, and rank 0 saves, the same model.
 
-use crate::TrainError;
+use crate::early_stop::{restore, snapshot};
+use crate::{Checkpoint, TrainError};
 use knit_dist::Collective;
 use knit_tensor::Executor;
 use ndarray::ArrayD;
 use std::ops::Range;
+use std::path::Path;
 
 /// The rows `rank` of `size` takes of a batch of `k` rows: `⌊k·r/N⌋ .. ⌊k·(r+1)/N⌋`,
 /// contiguous, in rank order, sizes differing by at most one (empty when `k < N` for some
@@ -97,54 +99,46 @@ pub(crate) fn average_buffers(
 impl crate::Trainer {
     /// Makes every rank's parameters and buffers rank 0's: a safeguard at the start of a
     /// data-parallel run (they are already equal when every rank compiled the same file with
-    /// the same seed, or loaded the same checkpoint). Returns how many values differed on
-    /// this rank before, which is 0 unless the ranks were started differently.
+    /// the same seed, or loaded the same checkpoint). Rank 0's [`snapshot`] travels as
+    /// checkpoint bytes and is [`restore`]d on the others. Returns how many values differed
+    /// on this rank before, which is 0 unless the ranks were started differently.
     pub fn broadcast_state(&mut self, group: &dyn Collective) -> Result<usize, TrainError> {
-        let state: Vec<(String, bool, ArrayD<f32>)> = {
-            let params = self.plan.param_groups.iter().map(|(name, _)| {
-                self.exec
-                    .param(name)
-                    .map(|v| (name.clone(), true, v.to_owned()))
-            });
-            let buffers = self
-                .exec
-                .buffers()
-                .into_iter()
-                .map(|(name, v)| Ok((name, false, v.to_owned())));
-            params
-                .chain(buffers)
-                .collect::<Result<_, knit_tensor::TensorError>>()?
-        };
-        let mut bytes: Vec<u8> = state
-            .iter()
-            .flat_map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()))
-            .collect();
-        let expected = bytes.len();
+        let origin = Path::new("rank 0's parameters");
+        let mine = snapshot(&self.exec);
+        let mut bytes = Vec::new();
+        if group.is_root() {
+            let state = Checkpoint {
+                tensors: mine.iter().cloned().collect(),
+                ..Checkpoint::default()
+            };
+            bytes = state.to_bytes(origin)?;
+        }
         group.broadcast_bytes(&mut bytes, 0)?;
-        if bytes.len() != expected {
-            return Err(knit_dist::DistError::LengthMismatch {
-                rank: group.rank(),
-                len: expected / 4,
-                expected: bytes.len() / 4,
-            }
-            .into());
+        if group.is_root() {
+            return Ok(0);
         }
-        let mut values = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let root = Checkpoint::from_bytes(&bytes, origin)?;
         let mut differed = 0;
-        for (name, is_param, mut value) in state {
-            for v in value.iter_mut() {
-                let root = values.next().unwrap_or(f32::NAN);
-                differed += usize::from(root.to_bits() != v.to_bits());
-                *v = root;
-            }
-            if is_param {
-                self.exec.set_param(&name, value.view())?;
-            } else {
-                self.exec.set_buffer(&name, value.view())?;
-            }
+        let mut theirs = Vec::with_capacity(mine.len());
+        for (name, value) in mine {
+            let sent = root
+                .tensors
+                .get(&name)
+                .filter(|t| t.shape() == value.shape())
+                .ok_or_else(|| TrainError::Checkpoint {
+                    path: origin.to_path_buf(),
+                    message: format!(
+                        "'{name}' is missing or of another shape: rank 0 runs another program"
+                    ),
+                })?;
+            differed += value
+                .iter()
+                .zip(sent.iter())
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            theirs.push((name, sent.clone()));
         }
+        restore(&mut self.exec, &theirs)?;
         Ok(differed)
     }
 }
