@@ -154,9 +154,7 @@ impl Mpi {
             }),
         }
     }
-}
 
-impl Mpi {
     /// The in-place all-reduce sum of `buffer` on every rank, through `scratch` as the send
     /// buffer (MPI has no in-place form in rsmpi); `what` names the call in errors.
     fn sum_in_place<T>(
@@ -168,16 +166,32 @@ impl Mpi {
     where
         T: mpi::traits::Equivalence + Copy,
     {
-        self.count(buffer.len(), what);
-        self.check_lengths(buffer.len())?;
-        if buffer.is_empty() {
-            return Ok(());
-        }
         let mut send = scratch.borrow_mut();
         send.clear();
         send.extend_from_slice(buffer);
+        self.sum_into(&send, buffer, what)
+    }
+
+    /// The all-reduce sum of every rank's `send` into `sum` (as long as `send`), after the
+    /// check of the lengths; `what` names the call in errors.
+    fn sum_into<T>(&self, send: &[T], sum: &mut [T], what: &str) -> Result<(), DistError>
+    where
+        T: mpi::traits::Equivalence,
+    {
+        self.count(send.len(), what);
+        self.check_lengths(send.len())?;
+        if sum.len() != send.len() {
+            return Err(DistError::LengthMismatch {
+                rank: self.rank,
+                len: sum.len(),
+                expected: send.len(),
+            });
+        }
+        if send.is_empty() {
+            return Ok(());
+        }
         self.world
-            .all_reduce_into(&send[..], buffer, SystemOperation::sum());
+            .all_reduce_into(send, sum, SystemOperation::sum());
         Ok(())
     }
 }
@@ -228,21 +242,7 @@ impl Collective for Mpi {
     /// `MPI_Allreduce(MPI_SUM)` from `send` into `sum`, after the same check of the lengths
     /// (`sum` must be as long as `send`).
     fn all_reduce_sum_f32_into(&self, send: &[f32], sum: &mut [f32]) -> Result<(), DistError> {
-        self.count(send.len(), "an f32 all-reduce");
-        self.check_lengths(send.len())?;
-        if sum.len() != send.len() {
-            return Err(DistError::LengthMismatch {
-                rank: self.rank,
-                len: sum.len(),
-                expected: send.len(),
-            });
-        }
-        if send.is_empty() {
-            return Ok(());
-        }
-        self.world
-            .all_reduce_into(send, sum, SystemOperation::sum());
-        Ok(())
+        self.sum_into(send, sum, "an f32 all-reduce")
     }
 
     /// As [`all_reduce_sum_f32`](Self::all_reduce_sum_f32).
