@@ -38,7 +38,7 @@ pub use gradflow::{gradient_flow, GradientFlow, StepNorms};
 pub use lr_find::{RangeCurve, RangePoint, RangeTest};
 pub use memory::{check_fits, largest_batch, optimizer_slots, run_memory};
 pub use metrics::{ClipStats, EpochMetrics, EvalMetrics};
-pub use observer::{Observer, Silent};
+pub use observer::{Both, Observer, Silent};
 pub use plan::{
     AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric,
     ModelNodes, OptimizerSpec, ParamInit, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit,

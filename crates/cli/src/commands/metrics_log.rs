@@ -2,7 +2,7 @@
 //! `--log-steps` a row per step), written and flushed as training goes, so that `tail -f`
 //! or a spreadsheet can follow a long run.
 
-use knit_train::EpochMetrics;
+use knit_train::{EpochMetrics, Observer};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -71,6 +71,7 @@ impl MetricsLog {
         LogCursor {
             log: self.clone(),
             member: member.map(|m| m.to_string()).unwrap_or_default(),
+            epoch: 0,
             step: 0,
             norms: (0.0, 0),
             last_norm: None,
@@ -103,6 +104,8 @@ pub struct LogCursor {
     log: MetricsLog,
     /// The `member` cell.
     member: String,
+    /// The epoch under way.
+    epoch: usize,
     /// The steps finished so far (the next step row's number minus one).
     step: u64,
     /// The norms of the epoch so far: their sum and count.
@@ -111,22 +114,29 @@ pub struct LogCursor {
     last_norm: Option<f64>,
 }
 
-impl LogCursor {
+/// The cursor follows a run as an observer (beside the progress display, through
+/// [`knit_train::Both`]).
+impl Observer for LogCursor {
+    fn epoch_started(&mut self, epoch: usize, _batches: usize) {
+        self.epoch = epoch;
+    }
+
     /// Records the gradient norm of the step under way.
-    pub fn gradient_norm(&mut self, norm: f64) {
+    fn gradient_norm(&mut self, norm: f64) {
         self.last_norm = Some(norm);
         self.norms.0 += norm;
         self.norms.1 += 1;
     }
 
-    /// A step of `epoch` finished with batch loss `loss` (a row when step rows were asked).
-    pub fn step(&mut self, epoch: usize, loss: f32) {
+    /// A step finished with batch loss `loss` (a row when step rows were asked).
+    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f32) {
         self.step += 1;
         let norm = self.last_norm.take();
         if self.log.steps {
             self.log.line(&format!(
-                "{},{epoch},{},{},,,,,{},,",
+                "{},{},{},{},,,,,{},,",
                 self.member,
+                self.epoch,
                 self.step,
                 f64::from(loss),
                 cell(norm)
@@ -135,7 +145,7 @@ impl LogCursor {
     }
 
     /// An epoch finished: its row.
-    pub fn epoch(&mut self, m: &EpochMetrics) {
+    fn epoch_finished(&mut self, m: &EpochMetrics) {
         let validation = m.validation.first();
         let (sum, count) = std::mem::take(&mut self.norms);
         self.log.line(&format!(

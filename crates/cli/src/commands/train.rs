@@ -2,12 +2,12 @@
 //! a JSON report and learning curves.
 
 use super::common::{self, OverrideArgs};
-use super::metrics_log::{LogCursor, MetricsLog};
+use super::metrics_log::MetricsLog;
 use super::world;
 use crate::{plot, summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use knit_dist::Collective;
-use knit_train::{EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
+use knit_train::{Both, EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,14 +79,10 @@ struct Progress {
     scaler: knit_data::Scaler,
     /// Whether this process writes the checkpoints (rank 0 of a data-parallel run does).
     writes: bool,
-    /// The `--log` rows, and the epoch under way.
-    log: Option<LogCursor>,
-    epoch: usize,
 }
 
 impl Observer for Progress {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
-        self.epoch = epoch;
         self.examples = 0;
         self.loss_sum = 0.0;
         self.started = Instant::now();
@@ -97,16 +93,7 @@ impl Observer for Progress {
         }
     }
 
-    fn gradient_norm(&mut self, norm: f64) {
-        if let Some(log) = &mut self.log {
-            log.gradient_norm(norm);
-        }
-    }
-
     fn batch_finished(&mut self, _batch: usize, examples: usize, loss: f32) {
-        if let Some(log) = &mut self.log {
-            log.step(self.epoch, loss);
-        }
         self.examples += examples;
         self.loss_sum += f64::from(loss) * examples as f64;
         if let Some(bar) = &self.bar {
@@ -121,9 +108,6 @@ impl Observer for Progress {
     }
 
     fn epoch_finished(&mut self, m: &EpochMetrics) {
-        if let Some(log) = &mut self.log {
-            log.epoch(m);
-        }
         let line = epoch_line(m, self.epochs);
         match self.display {
             Display::Bar => {
@@ -186,9 +170,6 @@ struct MemberProgress {
     epochs: usize,
     display: Display,
     bar: Option<ProgressBar>,
-    /// The member's `--log` rows, and the epoch under way.
-    log: Option<LogCursor>,
-    epoch: usize,
 }
 
 impl MemberProgress {
@@ -204,26 +185,7 @@ impl MemberProgress {
 }
 
 impl Observer for MemberProgress {
-    fn epoch_started(&mut self, epoch: usize, _batches: usize) {
-        self.epoch = epoch;
-    }
-
-    fn gradient_norm(&mut self, norm: f64) {
-        if let Some(log) = &mut self.log {
-            log.gradient_norm(norm);
-        }
-    }
-
-    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f32) {
-        if let Some(log) = &mut self.log {
-            log.step(self.epoch, loss);
-        }
-    }
-
     fn epoch_finished(&mut self, m: &EpochMetrics) {
-        if let Some(log) = &mut self.log {
-            log.epoch(m);
-        }
         let line = format!("member {}  {}", self.member, epoch_line(m, self.epochs));
         match (&self.bar, self.display) {
             (Some(bar), _) => {
@@ -374,14 +336,15 @@ fn train_bagged(
     };
     let bar = MemberProgress::bar(display, bagging.members, plan.epochs);
     let observe = |member| -> Box<dyn Observer + Send> {
-        Box::new(MemberProgress {
-            member,
-            epochs: plan.epochs,
-            display,
-            bar: bar.clone(),
-            log: log.as_ref().map(|l| l.cursor(Some(member))),
-            epoch: 0,
-        })
+        Box::new(Both(
+            MemberProgress {
+                member,
+                epochs: plan.epochs,
+                display,
+                bar: bar.clone(),
+            },
+            log.as_ref().map(|l| l.cursor(Some(member))),
+        ))
     };
     let trained = knit_train::train_bagging_in(&*group, plan, splits, bagging, options, &observe);
     if let Some(bar) = bar {
@@ -675,10 +638,9 @@ pub fn run(args: &Args) -> ExitCode {
             save: save.clone(),
             scaler: scaler.clone(),
             writes: root,
-            log: log.as_ref().map(|l| l.cursor(None)),
-            epoch: 0,
         };
-        let report = trainer.fit_in(group, &mut progress);
+        let mut cursor = log.as_ref().map(|l| l.cursor(None));
+        let report = trainer.fit_in(group, &mut Both(&mut progress, &mut cursor));
         if let Some(bar) = progress.bar.take() {
             bar.abandon();
         }
@@ -690,12 +652,14 @@ pub fn run(args: &Args) -> ExitCode {
         })?;
         if let Some(spec) = trainer.plan().prune.clone() {
             // Every rank prunes and retrains the whole model alike (not split).
-            let pruned = trainer.prune(&spec, &mut progress).map_err(|e| {
-                if root {
-                    report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
-                }
-                common::train_failure(&e)
-            })?;
+            let pruned = trainer
+                .prune(&spec, &mut Both(&mut progress, &mut cursor))
+                .map_err(|e| {
+                    if root {
+                        report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
+                    }
+                    common::train_failure(&e)
+                })?;
             if root {
                 print!("{}", summary::prune_table(&pruned));
             }
