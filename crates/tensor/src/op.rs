@@ -2,6 +2,7 @@
 
 use crate::{Float, NodeId, Shape, TensorError};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use std::any::Any;
 use std::fmt::Debug;
 
 /// Whether a forward pass is part of training or of evaluation.
@@ -64,10 +65,11 @@ pub struct StateSpec {
 ///
 /// Implement this and [`Kernel`] for `f32` and `f64` (usually one generic
 /// `impl<F: Float> Kernel<F>`) to add an op from another crate; the graph and the executor
-/// need nothing else. Backward passes *add* into the input gradients (through [`GradInputs`],
+/// need nothing else (`Any` lets a reader of the graph, such as the ONNX exporter, see
+/// which op a node holds). Backward passes *add* into the input gradients (through [`GradInputs`],
 /// which zeroes a buffer before its first use in a pass), so that a node used
 /// several times receives the sum of its gradients.
-pub trait Op: Debug + Send + Sync + Kernel<f32> + Kernel<f64> {
+pub trait Op: Any + Debug + Send + Sync + Kernel<f32> + Kernel<f64> {
     /// The op's name in messages, e.g. `linear`.
     fn kind(&self) -> &'static str;
 
