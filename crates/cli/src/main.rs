@@ -1,4 +1,5 @@
-//! `knit`: check, format, explain, train, evaluate, predict with and attack `.net` programs.
+//! `knit`: check, format, explain, train, evaluate, predict with, export and attack `.net`
+//! programs.
 //!
 //! Exit codes: 0 success, 1 the program has errors (or `fmt --check` would change it), or a
 //! data, checkpoint or training error; 2 wrong usage (clap's own code).
@@ -35,6 +36,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Predicted classes and probabilities for the rows of a CSV file.
     Predict(commands::predict::Args),
+    /// Write the trained model (or ensemble) as an ONNX graph, input scaling included.
+    Export(commands::export::Args),
     /// Accuracy on clean examples and under FGSM and PGD attacks at several ε.
     Attack(commands::attack::Args),
     /// Compare the model's gradients with finite differences (f64) on real examples.
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
+        Command::Export(args) => commands::export::run(&args),
         Command::Attack(args) => commands::attack::run(&args),
         Command::LrFind(args) => commands::lr_find::run(&args),
         Command::Gradcheck(args) => commands::gradcheck::run(&args),

@@ -111,6 +111,17 @@ fn readers() -> Vec<(&'static str, Vec<&'static str>)> {
             ],
         ),
         (
+            "export",
+            vec![
+                "export",
+                "m.net",
+                "--weights",
+                "bad.safetensors",
+                "--onnx",
+                "m.onnx",
+            ],
+        ),
+        (
             "attack",
             vec![
                 "attack",
@@ -156,8 +167,8 @@ fn poison(ckpt: &mut Checkpoint, name: &str, value: f32) {
 }
 
 /// An entry kind made wrong: the edit, the entry named, a phrase of the message, and
-/// which readers see it (eval, predict and attack load parameters, buffers and masks;
-/// resume reads everything).
+/// which readers see it (eval, predict, export and attack load parameters, buffers and
+/// masks; predict and export the scaler; resume reads everything).
 type Case = (
     &'static str,
     Box<dyn Fn(&mut Checkpoint)>,
@@ -167,7 +178,8 @@ type Case = (
 );
 
 fn cases() -> Vec<Case> {
-    let all: &'static [&'static str] = &["eval", "predict", "attack", "resume", "transfer"];
+    let all: &'static [&'static str] =
+        &["eval", "predict", "export", "attack", "resume", "transfer"];
     let resume: &'static [&'static str] = &["resume"];
     vec![
         (
@@ -186,7 +198,7 @@ fn cases() -> Vec<Case> {
             }),
             "h2.weight",
             "the model has no parameter or buffer 'h2.weight'",
-            &["eval", "predict", "attack", "resume"],
+            &["eval", "predict", "export", "attack", "resume"],
         ),
         (
             "a NaN weight",
@@ -212,7 +224,7 @@ fn cases() -> Vec<Case> {
             }),
             "h1.batchnorm.num_batches_tracked",
             "a count must be a non-negative integer",
-            &["eval", "predict", "attack", "resume"],
+            &["eval", "predict", "export", "attack", "resume"],
         ),
         (
             "a mask of the wrong shape",
@@ -221,7 +233,7 @@ fn cases() -> Vec<Case> {
             }),
             "_knit.mask.h1.weight",
             "has shape [3], but the model's parameter 'h1.weight' has shape [16, 2]",
-            &["eval", "predict", "attack", "resume"],
+            &["eval", "predict", "export", "attack", "resume"],
         ),
         (
             "a mask that is not 0/1",
@@ -233,7 +245,7 @@ fn cases() -> Vec<Case> {
             }),
             "_knit.mask.out.weight",
             "a pruning mask holds only 0 (pruned) and 1 (kept)",
-            &["eval", "predict", "attack", "resume"],
+            &["eval", "predict", "export", "attack", "resume"],
         ),
         (
             "a mask of no parameter",
@@ -242,7 +254,7 @@ fn cases() -> Vec<Case> {
             }),
             "_knit.mask.h9.weight",
             "the model has no trainable parameter 'h9.weight'",
-            &["eval", "predict", "attack", "resume"],
+            &["eval", "predict", "export", "attack", "resume"],
         ),
         (
             "optimizer state of the wrong shape",
@@ -304,7 +316,7 @@ fn cases() -> Vec<Case> {
             Box::new(|c: &mut Checkpoint| poison(c, "_knit.scaler.shift", f32::NAN)),
             "_knit.scaler.shift",
             "the checkpoint holds non-finite values",
-            &["predict"],
+            &["predict", "export"],
         ),
         (
             "a scaler of the wrong width",
@@ -315,7 +327,7 @@ fn cases() -> Vec<Case> {
             }),
             "_knit.scaler.shift",
             "the stored scaling is for 5 features, but the model takes 2",
-            &["predict"],
+            &["predict", "export"],
         ),
     ]
 }
@@ -481,6 +493,17 @@ fn writers() -> Vec<(&'static str, Vec<&'static str>)> {
                 "OUT",
             ],
         ),
+        (
+            "export --onnx",
+            vec![
+                "export",
+                "m.net",
+                "--weights",
+                "m.safetensors",
+                "--onnx",
+                "OUT",
+            ],
+        ),
     ]
 }
 
@@ -627,6 +650,22 @@ fn an_output_on_an_input_is_a_usage_error_and_destroys_nothing() {
             "--output",
             "rows.csv",
         ],
+        vec![
+            "export",
+            "m.net",
+            "--weights",
+            "m.safetensors",
+            "--onnx",
+            "alias.safetensors",
+        ],
+        vec![
+            "export",
+            "m.net",
+            "--weights",
+            "m.safetensors",
+            "--onnx",
+            "m.net",
+        ],
     ];
     for args in attempts {
         let out = knit(dir.path(), &args);
@@ -681,6 +720,18 @@ fn an_output_that_cannot_be_written_is_exit_1_naming_it() {
         ],
     );
     assert_clean_failure(&out, 1, &["cannot write folder: is a folder"], "predict");
+    let out = knit(
+        dir.path(),
+        &[
+            "export",
+            "m.net",
+            "--weights",
+            "m.safetensors",
+            "--onnx",
+            "folder",
+        ],
+    );
+    assert_clean_failure(&out, 1, &["cannot write folder: is a folder"], "export");
 }
 
 /// Runs `knit args` in `dir` with a file-size limit of `limit` bytes (SIGXFSZ ignored, so

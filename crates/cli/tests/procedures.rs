@@ -1,6 +1,6 @@
 //! End-to-end runs of the procedures' commands on the bundled examples: `knit attack`,
-//! ensemble checkpoints read by `eval` and `predict` (classification and regression), and
-//! the pruning table with its sparse checkpoint.
+//! ensemble checkpoints read by `eval` and `predict` (classification and regression), the
+//! pruning table with its sparse checkpoint, and an exported model run by an ONNX runtime.
 
 mod common;
 
@@ -352,4 +352,99 @@ fn a_bagging_runs_metrics_log_names_the_members() {
     }
     // 5 members of 40 epochs, one row each (no step rows without --log-steps).
     assert_eq!(per_member, [40; 5]);
+}
+
+/// The rows of `knit predict`'s CSV as numbers (the row index dropped).
+fn predicted(csv: &str) -> Vec<Vec<f64>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|c| c.parse().unwrap()).collect())
+        .collect()
+}
+
+/// `[class, p0, p1, ...]` per row from the exported graph, run by tract on `rows`.
+fn onnx_predictions(file: &std::path::Path, rows: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    use tract_onnx::prelude::*;
+    let width = rows[0].len();
+    let flat: Vec<f32> = rows.concat();
+    let input = tract_ndarray::Array2::from_shape_vec((rows.len(), width), flat).unwrap();
+    let model = tract_onnx::onnx()
+        .model_for_path(file)
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let out = model.run(tvec!(Tensor::from(input).into())).unwrap();
+    // Outputs: logits, probabilities, class.
+    let p = out[1].to_plain_array_view::<f32>().unwrap();
+    let class = out[2].to_plain_array_view::<i64>().unwrap();
+    (0..rows.len())
+        .map(|i| {
+            let mut row = vec![class[i] as f64];
+            row.extend((0..p.shape()[1]).map(|c| f64::from(p[[i, c]])));
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn an_exported_model_runs_in_an_onnx_runtime_as_knit_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = example("digits.net");
+    ok(
+        dir.path(),
+        &["train", &file, "--epochs", "2", "--quiet", "--out", "o"],
+    );
+    let weights = "o/runs/digits.safetensors";
+    // Raw pixel counts 0..16, as the digits file holds them.
+    let rows: Vec<Vec<f32>> = (0..9u32)
+        .map(|r| (0..64u32).map(|c| ((r * 7 + c * 13) % 17) as f32).collect())
+        .collect();
+    let csv: String = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    std::fs::write(dir.path().join("in.csv"), csv).unwrap();
+    let expected = predicted(&ok(
+        dir.path(),
+        &["predict", &file, "--weights", weights, "--input", "in.csv"],
+    ));
+    let out = common::knit(
+        dir.path(),
+        &[
+            "export",
+            &file,
+            "--weights",
+            weights,
+            "--onnx",
+            "digits.onnx",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("wrote digits.onnx (model 'mlp', ")
+            && said.ends_with("ONNX opset 17): input 'features' [N, 64] of raw features\n"),
+        "{said}"
+    );
+    let got = onnx_predictions(&dir.path().join("digits.onnx"), &rows);
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g[0], e[0], "class: {g:?} vs {e:?}");
+        for (a, b) in g[1..].iter().zip(&e[1..]) {
+            // predict prints 6 decimals.
+            assert!((a - b).abs() < 1e-5, "{g:?} vs {e:?}");
+        }
+    }
 }

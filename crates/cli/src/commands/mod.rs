@@ -6,6 +6,7 @@ pub mod check;
 pub mod common;
 pub mod eval;
 pub mod explain;
+pub mod export;
 pub mod fmt;
 pub mod gradcheck;
 pub mod gradflow;
