@@ -36,6 +36,9 @@ enum Command {
     Eval(commands::eval::Args),
     /// Predicted classes and probabilities for the rows of a CSV file.
     Predict(commands::predict::Args),
+    /// Train every combination of a grid of settings × seeds and tabulate mean ± sd,
+    /// best first; resumable.
+    Sweep(commands::sweep::Args),
     /// Write the trained model (or ensemble) as an ONNX graph, input scaling included.
     Export(commands::export::Args),
     /// Accuracy on clean examples and under FGSM and PGD attacks at several ε.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Predict(args) => commands::predict::run(&args),
+        Command::Sweep(args) => commands::sweep::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Attack(args) => commands::attack::run(&args),
         Command::LrFind(args) => commands::lr_find::run(&args),

@@ -13,5 +13,6 @@ pub mod gradflow;
 pub mod lr_find;
 pub mod metrics_log;
 pub mod predict;
+pub mod sweep;
 pub mod train;
 pub mod world;

@@ -199,7 +199,7 @@ impl Observer for MemberProgress {
 }
 
 /// A bar of `len` steps drawn with the indicatif `template`.
-fn progress_bar(len: usize, template: &str) -> ProgressBar {
+pub fn progress_bar(len: usize, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template(template)
