@@ -2,12 +2,11 @@
 //! clean examples and under FGSM and PGD attacks at several ε, on the test (or validation)
 //! split.
 
-use super::common::{self, OverrideArgs, Trained};
+use super::common::{self, Trained, TrainedArgs};
 use knit_data::Dataset;
 use knit_train::{Attack, Task, TrainError};
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Which attacks to run.
@@ -41,12 +40,11 @@ pub enum SplitName {
                   `adversarial` line if it has one."
 )]
 pub struct Args {
-    /// The `.net` file the checkpoint was trained from (a classifier).
-    pub file: PathBuf,
-    /// The checkpoint (`.safetensors`) of one model, or of an ensemble (attacked through
-    /// the sum of its members' losses, scored by its combined predictions).
-    #[arg(long, value_name = "CKPT")]
-    pub weights: PathBuf,
+    /// The program (a classifier) and its checkpoint: one model's, or an ensemble's
+    /// (attacked through the sum of its members' losses, scored by its combined
+    /// predictions).
+    #[command(flatten)]
+    pub trained: TrainedArgs,
     /// The radii ε of the L∞ ball, comma-separated, in the scaled inputs' units.
     #[arg(
         long,
@@ -70,9 +68,6 @@ pub struct Args {
     /// Clip perturbed inputs to [LO, HI] (scaled units), e.g. `--range 0,1`.
     #[arg(long, value_name = "LO,HI")]
     pub range: Option<String>,
-    /// The `--seed` and `--set` the run was trained with, if any.
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -160,14 +155,14 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(r) => r,
         Err(message) => return common::usage_error(message),
     };
-    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
+    let loaded = match args.trained.load() {
         Ok(l) => l,
         Err(code) => return code,
     };
     if loaded.task == Task::Regression {
         return common::failure(format!(
             "{} trains a regression model: attacks are measured by accuracy, which needs class labels",
-            args.file.display()
+            args.trained.file.display()
         ));
     }
     let mut victim = loaded.trained;
@@ -178,7 +173,7 @@ pub fn run(args: &Args) -> ExitCode {
     let Some(data) = data else {
         return common::failure(format!(
             "{} has no {split} split to attack",
-            args.file.display()
+            args.trained.file.display()
         ));
     };
     let range = range_arg.or(loaded.plan.adversarial.and_then(|a| a.range));

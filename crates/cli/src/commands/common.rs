@@ -272,7 +272,28 @@ pub enum Trained {
     Ensemble(Ensemble),
 }
 
-/// What `knit eval`, `predict` and `attack` work on: a program's checkpoint loaded.
+/// The program and the checkpoint that `knit eval`, `predict`, `export` and `attack` load.
+#[derive(clap::Args, Debug)]
+pub struct TrainedArgs {
+    /// The `.net` file the checkpoint was trained from.
+    pub file: PathBuf,
+    /// The checkpoint (`.safetensors`) written by `knit train`: one model's, or an
+    /// ensemble's from a bagging run (then the command works on the combined members).
+    #[arg(long, value_name = "CKPT")]
+    pub weights: PathBuf,
+    /// The `--seed` and `--set` the run was trained with, if any.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+impl TrainedArgs {
+    /// The program compiled and its checkpoint loaded ([`load_trained`]).
+    pub fn load(&self) -> Result<Loaded, ExitCode> {
+        load_trained(&self.file, &self.overrides, &self.weights)
+    }
+}
+
+/// What `knit eval`, `predict`, `export` and `attack` work on: a program's checkpoint loaded.
 pub struct Loaded {
     /// The model or ensemble.
     pub trained: Trained,

@@ -1,30 +1,24 @@
 //! `knit eval FILE --weights CKPT`: validation and test metrics of a checkpoint; for an
 //! ensemble checkpoint, the ensemble's score and each member's.
 
-use super::common::{self, OverrideArgs, Trained};
+use super::common::{self, Trained, TrainedArgs};
 use crate::summary;
 use knit_data::Dataset;
 use knit_train::{Ensemble, Score, TrainError};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `knit eval`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The `.net` file the checkpoint was trained from.
-    pub file: PathBuf,
-    /// The checkpoint (`.safetensors`): one model's, or an ensemble's from a bagging run.
-    #[arg(long, value_name = "CKPT")]
-    pub weights: PathBuf,
-    /// The `--seed` and `--set` the run was trained with, if any.
+    /// The program and its checkpoint.
     #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub trained: TrainedArgs,
 }
 
 /// Runs `knit eval`.
 pub fn run(args: &Args) -> ExitCode {
-    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
+    let loaded = match args.trained.load() {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -36,7 +30,7 @@ pub fn run(args: &Args) -> ExitCode {
     if splits.is_empty() {
         return common::failure(format!(
             "{} has no validation or test split to evaluate on",
-            args.file.display()
+            args.trained.file.display()
         ));
     }
     let table = match loaded.trained {

@@ -2,7 +2,7 @@
 //! ensemble of a bagging checkpoint, as one ONNX graph (opset 17) that takes raw features
 //! and applies the checkpoint's input scaling itself (see `knit_onnx::Export`).
 
-use super::common::{self, OverrideArgs, Trained};
+use super::common::{self, Trained, TrainedArgs};
 use knit_onnx::Export;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,16 +10,9 @@ use std::process::ExitCode;
 /// Arguments of `knit export`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The `.net` file the checkpoint was trained from.
-    pub file: PathBuf,
-    /// The `--seed` and `--set` the run was trained with, if any.
+    /// The program and its checkpoint.
     #[command(flatten)]
-    pub overrides: OverrideArgs,
-    /// The checkpoint (`.safetensors`) written by `knit train`: one model's, or an
-    /// ensemble's (then every member goes into the one graph, combined as `knit predict`
-    /// combines them).
-    #[arg(long, value_name = "CKPT")]
-    pub weights: PathBuf,
+    pub trained: TrainedArgs,
     /// Where to write the ONNX model (atomically; an existing file is replaced).
     #[arg(long, value_name = "FILE")]
     pub onnx: PathBuf,
@@ -28,17 +21,17 @@ pub struct Args {
 /// Runs `knit export`.
 pub fn run(args: &Args) -> ExitCode {
     let inputs = [
-        ("the checkpoint", args.weights.as_path()),
-        ("the program", args.file.as_path()),
+        ("the checkpoint", args.trained.weights.as_path()),
+        ("the program", args.trained.file.as_path()),
     ];
     if let Err(code) = common::refuse_overwrite("--onnx", &args.onnx, &inputs) {
         return code;
     }
-    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
+    let loaded = match args.trained.load() {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let scaler = match common::read_scaler(&loaded.ckpt, &args.weights, loaded.features) {
+    let scaler = match common::read_scaler(&loaded.ckpt, &args.trained.weights, loaded.features) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -50,7 +43,7 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let bytes = match export.to_bytes() {
         Ok(b) => b,
-        Err(e) => return common::failure(format!("{}: {e}", args.file.display())),
+        Err(e) => return common::failure(format!("{}: {e}", args.trained.file.display())),
     };
     if let Err(e) = knit_io::write_atomically(&args.onnx, &bytes) {
         return common::failure(format!(

@@ -2,7 +2,7 @@
 //! probabilities (softmax of the output) of every row, as CSV; an ensemble checkpoint gives
 //! the ensemble's combined class and probabilities (the mean, for regression).
 
-use super::common::{self, OverrideArgs, Trained};
+use super::common::{self, Trained, TrainedArgs};
 use knit_data::{Header, LabelColumn, Source};
 use knit_train::Predictions;
 use ndarray::Axis;
@@ -13,15 +13,9 @@ use std::process::ExitCode;
 /// Arguments of `knit predict`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The `.net` file the checkpoint was trained from.
-    pub file: PathBuf,
-    /// The `--seed` and `--set` the run was trained with, if any.
+    /// The program and its checkpoint.
     #[command(flatten)]
-    pub overrides: OverrideArgs,
-    /// The checkpoint (`.safetensors`) written by `knit train`: one model's, or an
-    /// ensemble's (then the combined predictions are printed).
-    #[arg(long, value_name = "CKPT")]
-    pub weights: PathBuf,
+    pub trained: TrainedArgs,
     /// A CSV file of raw (unscaled) features, one example per row, with or without a header.
     #[arg(long, value_name = "CSV")]
     pub input: PathBuf,
@@ -34,9 +28,9 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     if let Some(output) = &args.output {
         let inputs = [
-            ("the checkpoint", args.weights.as_path()),
+            ("the checkpoint", args.trained.weights.as_path()),
             ("the input", args.input.as_path()),
-            ("the program", args.file.as_path()),
+            ("the program", args.trained.file.as_path()),
         ];
         if let Err(code) = common::refuse_overwrite("--output", output, &inputs) {
             return code;
@@ -46,11 +40,11 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(e) = knit_io::open_regular(&args.input) {
         return common::failure(e);
     }
-    let loaded = match common::load_trained(&args.file, &args.overrides, &args.weights) {
+    let loaded = match args.trained.load() {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let scaler = match common::read_scaler(&loaded.ckpt, &args.weights, loaded.features) {
+    let scaler = match common::read_scaler(&loaded.ckpt, &args.trained.weights, loaded.features) {
         Ok(s) => s,
         Err(code) => return code,
     };
