@@ -138,10 +138,10 @@ impl Transform {
     }
 
     /// Applies the transform to one image with the draws of `rng`.
-    fn apply(
+    fn apply<T: Copy + Default>(
         &self,
         rng: &mut impl rand_chacha::rand_core::RngCore,
-        image: &mut [f32],
+        image: &mut [T],
         shape: ImageShape,
     ) {
         match *self {
@@ -235,7 +235,7 @@ impl Augmentation {
     ///
     /// # Panics
     /// If `image` does not hold [`ImageShape::values`] values.
-    pub fn apply_row(&self, seed: u64, epoch: u64, row: usize, image: &mut [f32]) {
+    pub fn apply_row<T: Copy + Default>(&self, seed: u64, epoch: u64, row: usize, image: &mut [T]) {
         let mut rng = row_stream(seed, Purpose::Augment, epoch, row as u64);
         for t in &self.transforms {
             t.apply(&mut rng, image, self.image);
@@ -248,7 +248,7 @@ impl Augmentation {
     ///
     /// # Panics
     /// If `batch` holds fewer than `rows.len()` images.
-    pub fn apply(&self, seed: u64, epoch: u64, rows: &[usize], batch: &mut [f32]) {
+    pub fn apply<T: Copy + Default>(&self, seed: u64, epoch: u64, rows: &[usize], batch: &mut [T]) {
         let width = self.image.values();
         assert!(
             batch.len() >= rows.len() * width,

@@ -24,13 +24,19 @@ pub fn epoch_order(n: usize, shuffle: bool, seed: u64, epoch: u64, out: &mut Vec
     }
 }
 
-/// Copies the rows `indices` of `data` into the first `indices.len()` rows of `x` and
-/// entries of `y`, without allocating; later rows are left as they are.
+/// Copies the rows `indices` of `data` into the first `indices.len()` rows of `x` (`f32`,
+/// or `f64` widened exactly) and entries of `y`, without allocating; later rows are left
+/// as they are.
 ///
 /// # Panics
 /// If an index is out of range, if `x` has fewer rows than `indices` or a different
 /// number of columns from `data.features`, or if `y` is shorter than `indices`.
-pub fn gather(data: &Dataset, indices: &[usize], x: &mut Array2<f32>, y: &mut Array1<f32>) {
+pub fn gather<T: From<f32> + Copy>(
+    data: &Dataset,
+    indices: &[usize],
+    x: &mut Array2<T>,
+    y: &mut Array1<f32>,
+) {
     let width = data.features.ncols();
     assert!(
         x.nrows() >= indices.len() && x.ncols() == width && y.len() >= indices.len(),
@@ -43,7 +49,8 @@ pub fn gather(data: &Dataset, indices: &[usize], x: &mut Array2<f32>, y: &mut Ar
         Some(target) => gather_rows(data, indices, target),
         None => {
             for (k, &i) in indices.iter().enumerate() {
-                x.row_mut(k).assign(&data.features.row(i));
+                let row = data.features.row(i);
+                x.row_mut(k).zip_mut_with(&row, |o, &v| *o = T::from(v));
             }
         }
     }
@@ -108,11 +115,11 @@ impl ExactSizeIterator for Batches<'_> {}
 
 /// Copies the feature rows `indices` of `data` one after another into the front of `out`
 /// (row-major), without allocating: the copy-free way to fill an executor's input buffer
-/// (knit-tensor's `Executor::input_buffer`).
+/// (knit-tensor's `Executor::input_buffer`), of `f32` or, widened exactly, of `f64`.
 ///
 /// # Panics
 /// If an index is out of range or `out` holds fewer than `indices.len()` rows.
-pub fn gather_rows(data: &Dataset, indices: &[usize], out: &mut [f32]) {
+pub fn gather_rows<T: From<f32> + Copy>(data: &Dataset, indices: &[usize], out: &mut [T]) {
     copy_rows(data.features.view(), indices, out);
 }
 
@@ -121,7 +128,11 @@ pub fn gather_rows(data: &Dataset, indices: &[usize], out: &mut [f32]) {
 ///
 /// # Panics
 /// If an index is out of range or `out` holds fewer than `indices.len()` rows.
-pub(crate) fn copy_rows(source: ArrayView2<f32>, indices: &[usize], out: &mut [f32]) {
+pub(crate) fn copy_rows<T: From<f32> + Copy>(
+    source: ArrayView2<f32>,
+    indices: &[usize],
+    out: &mut [T],
+) {
     let width = source.ncols();
     assert!(
         out.len() >= indices.len() * width,
@@ -132,12 +143,17 @@ pub(crate) fn copy_rows(source: ArrayView2<f32>, indices: &[usize], out: &mut [f
     match source.as_slice() {
         Some(values) => {
             for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
-                row.copy_from_slice(&values[i * width..(i + 1) * width]);
+                let source = &values[i * width..(i + 1) * width];
+                row.iter_mut()
+                    .zip(source)
+                    .for_each(|(o, &v)| *o = T::from(v));
             }
         }
         None => {
             for (row, &i) in out.chunks_exact_mut(width.max(1)).zip(indices) {
-                row.iter_mut().zip(source.row(i)).for_each(|(o, &v)| *o = v);
+                row.iter_mut()
+                    .zip(source.row(i))
+                    .for_each(|(o, &v)| *o = T::from(v));
             }
         }
     }
@@ -190,7 +206,7 @@ mod tests {
         let features =
             Array2::from_shape_vec((3, 2).f(), vec![0.0, 2.0, 4.0, 1.0, 3.0, 5.0]).unwrap();
         let data = Dataset::new(features, vec![2], array![0.0, 1.0, 2.0]).unwrap();
-        let mut x = Array2::zeros((2, 2).f());
+        let mut x = Array2::<f32>::zeros((2, 2).f());
         let mut y = Array1::zeros(2);
         gather(&data, &[1, 2], &mut x, &mut y);
         assert_eq!(x, array![[2.0, 3.0], [4.0, 5.0]]);

@@ -8,11 +8,11 @@ use crate::augment::{FlipAxis, ImageShape};
 /// Shifts every channel of `image` by `dy` rows and `dx` columns, filling with 0:
 /// `out[c, y, x] = in[c, y − dy, x − dx]` where that pixel exists, else 0. Positive `dy`
 /// moves the content down, positive `dx` to the right; a shift of a whole side or more
-/// leaves zeros.
+/// leaves zeros (`T::default()`: the images are of `f32` or `f64`).
 ///
 /// # Panics
 /// If `image` does not hold `shape.values()` values.
-pub(crate) fn shift(image: &mut [f32], shape: ImageShape, dy: isize, dx: isize) {
+pub(crate) fn shift<T: Copy + Default>(image: &mut [T], shape: ImageShape, dy: isize, dx: isize) {
     assert_eq!(image.len(), shape.values(), "shift: image size");
     let (h, w) = (shape.height, shape.width);
     if dy == 0 && dx == 0 {
@@ -24,10 +24,10 @@ pub(crate) fn shift(image: &mut [f32], shape: ImageShape, dy: isize, dx: isize) 
 }
 
 /// [`shift`] on one `h × w` plane.
-fn shift_plane(plane: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
+fn shift_plane<T: Copy + Default>(plane: &mut [T], h: usize, w: usize, dy: isize, dx: isize) {
     let (ady, adx) = (dy.unsigned_abs(), dx.unsigned_abs());
     if ady >= h || adx >= w {
-        plane.fill(0.0);
+        plane.fill(T::default());
         return;
     }
     // Destination columns dst..dst + len take source columns src..src + len.
@@ -38,8 +38,8 @@ fn shift_plane(plane: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
     let mut move_row = |k: usize| {
         let (to, from) = ((ydst + k) * w, (ysrc + k) * w);
         plane.copy_within(from + src..from + src + len, to + dst);
-        plane[to..to + dst].fill(0.0);
-        plane[to + dst + len..to + w].fill(0.0);
+        plane[to..to + dst].fill(T::default());
+        plane[to + dst + len..to + w].fill(T::default());
     };
     // Rows move like `memmove`: downwards from the bottom, upwards from the top, so that no
     // source row is overwritten before it is read.
@@ -49,7 +49,7 @@ fn shift_plane(plane: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
         (0..rows).for_each(&mut move_row);
     }
     let blank = if dy >= 0 { 0..ady * w } else { rows * w..h * w };
-    plane[blank].fill(0.0);
+    plane[blank].fill(T::default());
 }
 
 /// Mirrors every channel of `image`: horizontally `out[c, y, x] = in[c, y, W − 1 − x]`,
@@ -57,12 +57,12 @@ fn shift_plane(plane: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
 ///
 /// # Panics
 /// If `image` does not hold `shape.values()` values.
-pub(crate) fn flip(image: &mut [f32], shape: ImageShape, axis: FlipAxis) {
+pub(crate) fn flip<T>(image: &mut [T], shape: ImageShape, axis: FlipAxis) {
     assert_eq!(image.len(), shape.values(), "flip: image size");
     let (h, w) = (shape.height, shape.width);
     for plane in image.chunks_exact_mut((h * w).max(1)) {
         match axis {
-            FlipAxis::Horizontal => plane.chunks_exact_mut(w).for_each(<[f32]>::reverse),
+            FlipAxis::Horizontal => plane.chunks_exact_mut(w).for_each(<[T]>::reverse),
             FlipAxis::Vertical => {
                 for y in 0..h / 2 {
                     let (top, bottom) = plane.split_at_mut((h - 1 - y) * w);

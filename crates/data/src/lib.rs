@@ -24,7 +24,7 @@
 //! use ndarray::{Array1, Array2};
 //!
 //! let data = generate(&Synthetic::Moons, 100, 0.1, 42, 0)?;
-//! let (mut x, mut y) = (Array2::zeros((32, 2)), Array1::zeros(32));
+//! let (mut x, mut y) = (Array2::<f32>::zeros((32, 2)), Array1::zeros(32));
 //! let mut order = Vec::new();
 //! for epoch in 0..2 {
 //!     epoch_order(data.len(), true, 42, epoch, &mut order);

@@ -27,7 +27,7 @@ fn steady_state_batching_does_not_allocate() {
     )
     .unwrap();
     let batch = 64;
-    let mut x = Array2::zeros((batch, 2));
+    let mut x = Array2::<f32>::zeros((batch, 2));
     let mut y = Array1::zeros(batch);
     let mut targets = Array2::zeros((batch, 4));
     let mut order = Vec::with_capacity(data.len());

@@ -53,7 +53,7 @@ proptest! {
         let data = generate(&Synthetic::Blobs { centers: 3, std: 1.0 }, 101, 0.0, seed, 0).unwrap();
         let mut order = Vec::new();
         epoch_order(data.len(), true, seed, 3, &mut order);
-        let mut x = Array2::zeros((size, 2));
+        let mut x = Array2::<f32>::zeros((size, 2));
         let mut y = Array1::zeros(size);
         let mut visited = Vec::new();
         for batch in Batches::new(&order, size, false) {

@@ -1,6 +1,8 @@
 //! Adversarial perturbations: the fast gradient sign method and projected gradient descent,
 //! in the L∞ ball of radius ε (changes a person could not tell apart, for small ε).
 
+use knit_tensor::Float;
+
 /// How adversarial examples are made from the gradient of the loss with respect to the input.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Attack {
@@ -52,28 +54,28 @@ impl std::fmt::Display for Attack {
 
 /// One signed-gradient step: `x ← x + step·sign(g)`, then projected back into the ε-ball
 /// around `original` and into `range` (the valid input range, if any). `sign(0) = 0`.
-pub fn signed_step(
-    x: &mut [f32],
-    grad: &[f32],
-    original: &[f32],
+pub fn signed_step<T: Float>(
+    x: &mut [T],
+    grad: &[T],
+    original: &[T],
     step: f64,
     eps: f64,
     range: Option<(f64, f64)>,
 ) {
-    let (step, eps) = (step as f32, eps as f32);
-    let (lo, hi) = range.map_or((f32::NEG_INFINITY, f32::INFINITY), |(a, b)| {
-        (a as f32, b as f32)
+    let (step, eps) = (T::lit(step), T::lit(eps));
+    let (lo, hi) = range.map_or((T::neg_infinity(), T::infinity()), |(a, b)| {
+        (T::lit(a), T::lit(b))
     });
     for ((xi, &gi), &oi) in x.iter_mut().zip(grad).zip(original) {
-        let sign = if gi > 0.0 {
-            1.0
-        } else if gi < 0.0 {
-            -1.0
+        let sign = if gi > T::zero() {
+            T::one()
+        } else if gi < T::zero() {
+            -T::one()
         } else {
-            0.0
+            T::zero()
         };
-        let moved = (*xi + step * sign).clamp(oi - eps, oi + eps);
-        *xi = moved.clamp(lo, hi);
+        let moved = (*xi + step * sign).max(oi - eps).min(oi + eps);
+        *xi = moved.max(lo).min(hi);
     }
 }
 

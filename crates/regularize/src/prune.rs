@@ -5,6 +5,8 @@
 //! while the network is retrained: the trainer multiplies its gradient, its optimizer state
 //! and the weight itself by the mask at every step.
 
+use knit_tensor::Float;
+
 /// Whether weights are ranked within each parameter or across all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PruneScope {
@@ -20,20 +22,20 @@ pub enum PruneScope {
 /// Exactly `round(sparsity · n)` weights are pruned (n per parameter, or in total); ties in
 /// magnitude are broken by position, so the result is deterministic. Weights already zero
 /// are the smallest and go first, so masks of a rising sparsity are nested.
-pub fn magnitude_masks(params: &[&[f32]], sparsity: f64, scope: PruneScope) -> Vec<Vec<f32>> {
+pub fn magnitude_masks<T: Float>(params: &[&[T]], sparsity: f64, scope: PruneScope) -> Vec<Vec<T>> {
     let sparsity = sparsity.clamp(0.0, 1.0);
     match scope {
         PruneScope::PerLayer => params
             .iter()
             .map(|p| {
-                let mut mask = vec![1.0; p.len()];
+                let mut mask = vec![T::one(); p.len()];
                 prune_smallest(&[p], &mut [&mut mask], sparsity);
                 mask
             })
             .collect(),
         PruneScope::Global => {
-            let mut masks: Vec<Vec<f32>> = params.iter().map(|p| vec![1.0; p.len()]).collect();
-            let mut refs: Vec<&mut [f32]> = masks.iter_mut().map(Vec::as_mut_slice).collect();
+            let mut masks: Vec<Vec<T>> = params.iter().map(|p| vec![T::one(); p.len()]).collect();
+            let mut refs: Vec<&mut [T]> = masks.iter_mut().map(Vec::as_mut_slice).collect();
             prune_smallest(params, &mut refs, sparsity);
             masks
         }
@@ -41,23 +43,28 @@ pub fn magnitude_masks(params: &[&[f32]], sparsity: f64, scope: PruneScope) -> V
 }
 
 /// Zeroes in `masks` the entries of the `sparsity` fraction of smallest |w| over `params`.
-fn prune_smallest(params: &[&[f32]], masks: &mut [&mut [f32]], sparsity: f64) {
-    let mut order: Vec<(f32, usize, usize)> = params
+fn prune_smallest<T: Float>(params: &[&[T]], masks: &mut [&mut [T]], sparsity: f64) {
+    // |w| widened to f64 (exactly) orders the weights as in their own type.
+    let mut order: Vec<(f64, usize, usize)> = params
         .iter()
         .enumerate()
-        .flat_map(|(k, p)| p.iter().enumerate().map(move |(i, w)| (w.abs(), k, i)))
+        .flat_map(|(k, p)| {
+            p.iter()
+                .enumerate()
+                .map(move |(i, w)| (w.abs().as_f64(), k, i))
+        })
         .collect();
     let count = (sparsity * order.len() as f64).round() as usize;
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     for &(_, k, i) in &order[..count] {
-        masks[k][i] = 0.0;
+        masks[k][i] = T::zero();
     }
 }
 
 /// Fraction of zero entries in masks.
-pub fn sparsity(masks: &[Vec<f32>]) -> f64 {
+pub fn sparsity<T: Float>(masks: &[Vec<T>]) -> f64 {
     let total: usize = masks.iter().map(Vec::len).sum();
-    let zeros: usize = masks.iter().flatten().filter(|&&m| m == 0.0).count();
+    let zeros: usize = masks.iter().flatten().filter(|&&m| m == T::zero()).count();
     if total == 0 {
         0.0
     } else {
