@@ -486,7 +486,7 @@ fn set_replaces_or_adds_train_settings() {
         text(&out.stderr).contains(
             "--set nothing: the program has no top-level `let nothing` (its constants: hidden) \
              and `nothing` is not a train setting (those: loss, optimizer, schedule, batch, \
-             epochs, clip, prune, adversarial, bagging, start, save)"
+             epochs, clip, prune, adversarial, bagging, start, save, precision)"
         ),
         "{}",
         text(&out.stderr)

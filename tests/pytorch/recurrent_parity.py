@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Parity of knit's recurrent layers with PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU`.
 
-What it does, for each of four cases -- `rnn_tanh`, `rnn_relu`, `lstm`, `gru` -- all with 2
+What it does, for each of five cases -- `rnn_tanh`, `rnn_relu`, `lstm`, `gru`, and
+`lstm_f64` (the LSTM's recipe in float64: PyTorch's model `.double()` against knit's
+`precision f64`, fixtures in float64, `--tolerance-f64`, default 1e-12) -- all with 2
 stacked layers, biases, hidden size 6, 3 input features, 5 steps and a 3-class `nn.Linear`
 head on the last step:
 
@@ -85,6 +87,11 @@ CASES = {
     "gru": (4, f"gru({HIDDEN}, layers: {LAYERS})",
             lambda: nn.GRU(FEATURES, HIDDEN, num_layers=LAYERS, batch_first=True)),
 }
+# The LSTM's recipe again in float64: PyTorch's model `.double()` (its float32 initial
+# weights widened exactly) on the same inputs widened, against knit's `precision f64`; the
+# fixtures are float64 and the two runs agree at float64 rounding level.
+CASES["lstm_f64"] = CASES["lstm"]
+FLOAT64 = {"lstm_f64"}
 
 
 class Net(nn.Module):
@@ -100,8 +107,8 @@ class Net(nn.Module):
         return self.out(y[:, -1])
 
 
-def state(model):
-    return {k: v.detach().to(torch.float32).contiguous().clone()
+def state(model, dtype=torch.float32):
+    return {k: v.detach().to(dtype if v.is_floating_point() else v.dtype).contiguous().clone()
             for k, v in model.state_dict().items()}
 
 
@@ -133,7 +140,11 @@ def train_torch(case, x, y):
     seed, _, make = CASES[case]
     torch.manual_seed(seed)
     model = Net(make)
-    init = state(model)
+    dtype = torch.float64 if case in FLOAT64 else torch.float32
+    if case in FLOAT64:
+        model = model.double()
+        x = x.double()
+    init = state(model, dtype)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     losses = []
     for _ in range(EPOCHS):
@@ -147,13 +158,14 @@ def train_torch(case, x, y):
             opt.step()
             batch_losses.append(loss.item())
         losses.append(float(np.mean(batch_losses)))
-    adam = {f"{name}.{k}": v.detach().clone().to(torch.float32)
+    adam = {f"{name}.{k}": v.detach().clone().to(dtype)
             for name, p in model.named_parameters() for k, v in opt.state[p].items()}
-    return model, init, state(model), losses, adam
+    return model, init, state(model, dtype), losses, adam
 
 
 def net_program(case):
     _, layer, _ = CASES[case]
+    precision = "\n  precision f64" if case in FLOAT64 else ""
     return f"""# {case}.net: written by tests/pytorch/recurrent_parity.py; edit that script, not this file.
 # PyTorch's recipe there: a {case} of {LAYERS} layers x {HIDDEN} over [{STEPS}, {FEATURES}] and a {CLASSES}-class head
 # on the last step, started from PyTorch's initial weights, {EPOCHS} epochs of Adam on the {ROWS}
@@ -178,7 +190,7 @@ train seq on sequences {{
   batch     {BATCH}
   epochs    {EPOCHS}
   start     from "fixtures/{case}_init.safetensors"
-  save      "runs/{case}.safetensors"
+  save      "runs/{case}.safetensors"{precision}
 }}
 """
 
@@ -189,6 +201,8 @@ def main():
                                                      os.path.join(REPO, "target/release/knit")))
     ap.add_argument("--no-knit", action="store_true", help="only write the fixtures")
     ap.add_argument("--tolerance", type=float, default=1e-5)
+    ap.add_argument("--tolerance-f64", type=float, default=1e-12,
+                    help="the same for the float64 case")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -227,6 +241,8 @@ def main():
             extra = sorted(k for k in knit_state if k not in trained)
             model_entries = {k: v for k, v in knit_state.items() if not k.startswith("_knit.")}
             fresh = Net(CASES[case][2])
+            if case in FLOAT64:
+                fresh = fresh.double()
             try:
                 fresh.load_state_dict(model_entries, strict=True)
                 strict = "ok"
@@ -257,7 +273,8 @@ def main():
                 scale = want.abs().max().item()
                 moved = (want.double() - init[name].double()).abs().max().item()
                 rows.append((case, name, tuple(want.shape), diff, diff / scale, moved))
-                failed |= diff / scale > args.tolerance
+                bound = args.tolerance_f64 if case in FLOAT64 else args.tolerance
+                failed |= diff / scale > bound
         print(f"\n{'case':9} {'tensor':16} {'shape':8} {'max|knit-torch|':>15} "
               f"{'relative':>10} {'moved':>9}")
         for case, name, shape, diff, rel, moved in rows:

@@ -33,7 +33,7 @@ use common::pytorch::{matches_pytorch, Parity};
 /// `eps` 1e-3 — and 4.6e-5 on `running_var` when it is updated with the biased variance,
 /// the subtlest mistake tried (n/(n − 1) = 1.0006 with n = 16·10·10), still 4.6× over this
 /// tolerance.
-const TOLERANCE: f32 = 1e-5;
+const TOLERANCE: f64 = 1e-5;
 
 /// The largest `|knit − torch|` allowed for an epoch's mean training loss (measured: ≤ 1.2e-7
 /// on losses near 1.1).

@@ -442,6 +442,8 @@ pub enum TrainKind {
     Seed(Expr),
     /// `save "runs/x.safetensors"`.
     Save(Str),
+    /// `precision f64`: the floating-point type the run computes and saves in.
+    Precision(Ident),
 }
 
 impl TrainKind {
@@ -465,6 +467,7 @@ impl TrainKind {
             TrainKind::Start { .. } => "start",
             TrainKind::Seed(_) => "seed",
             TrainKind::Save(_) => "save",
+            TrainKind::Precision(_) => "precision",
         }
     }
 }

@@ -699,6 +699,12 @@ impl Explainer<'_> {
                 span,
             });
         }
+        if !has("precision") {
+            settings.push(TrainSetting {
+                kind: TrainKind::Precision(ident("f32")),
+                span,
+            });
+        }
         TrainDecl {
             settings,
             ..t.clone()

@@ -293,7 +293,7 @@ mod tests {
             set(None, &["width=3"]).unwrap_err().to_string(),
             "--set width: the program has no top-level `let width` (its constants: hidden) and \
              `width` is not a train setting (those: loss, optimizer, schedule, batch, epochs, \
-             clip, prune, adversarial, bagging, start, save)"
+             clip, prune, adversarial, bagging, start, save, precision)"
         );
     }
 }

@@ -394,3 +394,21 @@ fn strict_after_the_selectors_of_a_start_line_is_the_option() {
         Some(vec!["out.weight".to_string(), "out.bias".to_string()])
     );
 }
+
+#[test]
+fn precision_reaches_the_plan_and_doubles_the_memory_estimate() {
+    let program = |line: &str| {
+        format!(
+            "{DATA}model m(x: [2]) -> [3] {{\n  out = x |> dense(3)\n}}\ntrain m on d {{\n  loss cross_entropy\n  optimizer adam(lr: 0.1)\n  batch 4\n  epochs 1\n{line}}}\n"
+        )
+    };
+    let (single, double) = (plan(&program("")), plan(&program("  precision f64\n")));
+    assert_eq!(single.precision, knit_train::Precision::F32);
+    assert_eq!(double.precision, knit_train::Precision::F64);
+    let total = |p: &knit_train::Plan| knit_train::run_memory(p, 4, 2).total();
+    // Everything an f64 run allocates doubles but the graph's own f32 initial values.
+    let initial = 4 * single.graph.param_count() as u64;
+    assert_eq!(total(&double), 2 * total(&single) - initial);
+    assert!(double.program.contains("precision f64"));
+    assert!(single.program.contains("precision f32"));
+}

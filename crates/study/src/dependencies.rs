@@ -347,8 +347,8 @@ struct Steps {
 }
 
 impl knit_train::Observer for Steps {
-    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f32) {
-        self.losses.push(f64::from(loss));
+    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f64) {
+        self.losses.push(loss);
     }
 
     fn gradient_norm(&mut self, norm: f64) {

@@ -3,26 +3,26 @@
 //! to measure robustness.
 
 use crate::metrics::argmax;
-use crate::trainer::{batch_dims, label_batch};
-use crate::{Ensemble, Plan, Task, TrainError, Trainer};
+use crate::trainer::{batch_dims, feed_labels};
+use crate::{Element, Ensemble, Plan, Task, TrainError, Trainer};
 use knit_data::Dataset;
 use knit_regularize::{signed_step, Attack};
 use knit_tensor::{Executor, Mode};
 use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
 /// A model under attack: the first model of `plan`, run by `exec`.
-pub(crate) struct Target<'a> {
-    pub(crate) exec: &'a mut Executor<f32>,
+pub(crate) struct Target<'a, F: Element> {
+    pub(crate) exec: &'a mut Executor<F>,
     pub(crate) plan: &'a Plan,
 }
 
-impl Target<'_> {
+impl<F: Element> Target<'_, F> {
     /// Runs the loss at rows `x` (labels `y`) and its backward pass, leaving ∂loss/∂x in
     /// the executor. Evaluation mode: the attack neither updates batch norm's running
     /// statistics nor draws dropout masks.
     fn input_gradient(
         &mut self,
-        x: ArrayView2<'_, f32>,
+        x: ArrayView2<'_, F>,
         y: ArrayView1<'_, f32>,
     ) -> Result<(), TrainError> {
         let model = &self.plan.models[0];
@@ -34,15 +34,14 @@ impl Target<'_> {
                 message: e.to_string(),
             })?;
         self.exec.set_input(model.input, view)?;
-        self.exec
-            .set_input(self.plan.labels, label_batch(self.plan, y)?)?;
+        feed_labels(self.exec, self.plan, y)?;
         self.exec.run(model.data_loss, Mode::Eval)?;
         self.exec.backward(model.data_loss)?;
         Ok(())
     }
 
     /// The gradient left by [`Target::input_gradient`], flat.
-    fn gradient(&self) -> Result<&[f32], TrainError> {
+    fn gradient(&self) -> Result<&[F], TrainError> {
         let grad = self.exec.grad(self.plan.models[0].input)?;
         Ok(grad.to_slice().expect("executor buffers are contiguous"))
     }
@@ -51,10 +50,10 @@ impl Target<'_> {
 /// Perturbs the rows of `x` (labels `y`) in place against `targets`: each FGSM or PGD step
 /// follows the sign of ∂loss/∂x for one model, or of the sum of the models' losses for
 /// several (an ensemble's members, attacked together). `original` holds the clean rows.
-pub(crate) fn perturb_in_place(
-    targets: &mut [Target<'_>],
-    mut x: ArrayViewMut2<'_, f32>,
-    original: ArrayView2<'_, f32>,
+pub(crate) fn perturb_in_place<F: Element>(
+    targets: &mut [Target<'_, F>],
+    mut x: ArrayViewMut2<'_, F>,
+    original: ArrayView2<'_, F>,
     y: ArrayView1<'_, f32>,
     attack: Attack,
     range: Option<(f64, f64)>,
@@ -63,7 +62,7 @@ pub(crate) fn perturb_in_place(
     // One model's gradient is used where it lies (training allocates nothing); several
     // are summed into a buffer.
     let mut sum = if targets.len() > 1 {
-        vec![0.0f32; x.len()]
+        vec![F::zero(); x.len()]
     } else {
         Vec::new()
     };
@@ -75,7 +74,7 @@ pub(crate) fn perturb_in_place(
         let grad = match &*targets {
             [one] => one.gradient()?,
             many => {
-                sum.fill(0.0);
+                sum.fill(F::zero());
                 for target in many.iter() {
                     let g = target.gradient()?;
                     sum.iter_mut().zip(g).for_each(|(s, &g)| *s += g);
@@ -89,15 +88,16 @@ pub(crate) fn perturb_in_place(
     Ok(())
 }
 
-/// Adversarial versions of the rows `x` (labels `y`) against `targets`, as a new array.
-fn perturbed(
-    targets: &mut [Target<'_>],
+/// Adversarial versions of the rows `x` (labels `y`) against `targets`, as a new array of
+/// the targets' type.
+fn perturbed<F: Element>(
+    targets: &mut [Target<'_, F>],
     x: ArrayView2<'_, f32>,
     y: ArrayView1<'_, f32>,
     attack: Attack,
     range: Option<(f64, f64)>,
-) -> Result<Array2<f32>, TrainError> {
-    let original = x.as_standard_layout().into_owned();
+) -> Result<Array2<F>, TrainError> {
+    let original = x.mapv(F::from_f32);
     let mut adversarial = original.clone();
     perturb_in_place(
         targets,
@@ -110,7 +110,7 @@ fn perturbed(
     Ok(adversarial)
 }
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// Adversarial versions of the examples `x` with labels `y`, against the first model.
     pub fn perturb(
         &mut self,
@@ -118,7 +118,7 @@ impl Trainer {
         y: ArrayView1<'_, f32>,
         attack: Attack,
         range: Option<(f64, f64)>,
-    ) -> Result<Array2<f32>, TrainError> {
+    ) -> Result<Array2<F>, TrainError> {
         self.exec.require_grad(self.plan.models[0].input)?;
         let mut target = [Target {
             exec: &mut self.exec,
@@ -180,7 +180,7 @@ fn accuracy_in_batches(
     Ok(correct as f64 / data.len().max(1) as f64)
 }
 
-impl Ensemble {
+impl<F: Element> Ensemble<F> {
     /// The ensemble's accuracy on `data` after every example is perturbed against all its
     /// members at once: each step follows the gradient of the sum of the members' losses,
     /// the usual way to attack an ensemble (a vote has no gradient of its own). The
@@ -204,7 +204,7 @@ impl Ensemble {
         }
         let batch = self.members[0].options.eval_batch;
         accuracy_in_batches(data, batch, |x, y| {
-            let mut targets: Vec<Target<'_>> = self
+            let mut targets: Vec<Target<'_, F>> = self
                 .members
                 .iter_mut()
                 .map(|m| Target {
@@ -213,7 +213,7 @@ impl Ensemble {
                 })
                 .collect();
             let adversarial = perturbed(&mut targets, x, y, attack, range)?;
-            self.predictions(adversarial.view())?
+            self.predictions::<F>(adversarial.view())?
                 .classes
                 .ok_or_else(not_classification)
         })

@@ -5,7 +5,8 @@ use crate::ensemble::{Ensemble, Score};
 use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::Checkpoint;
 use crate::{
-    BaggingSpec, Combine, Observer, Plan, Report, Silent, Task, TrainError, TrainOptions, Trainer,
+    BaggingSpec, Combine, Element, Observer, Plan, Report, Silent, Task, TrainError, TrainOptions,
+    Trainer,
 };
 use knit_data::{bootstrap, Splits};
 use knit_dist::{Collective, Single};
@@ -37,8 +38,8 @@ pub struct BaggingReport {
 }
 
 /// One trained member and what its training gave.
-struct Member {
-    trainer: Trainer,
+struct Member<F: Element> {
+    trainer: Trainer<F>,
     report: Report,
     distinct_fraction: f64,
 }
@@ -135,7 +136,7 @@ pub fn train_bagging(
 }
 
 /// Makes the observer that follows member `k`'s training (a progress bar, log lines).
-pub type MemberObserver<'a> = dyn Fn(usize) -> Box<dyn Observer + Send> + Sync + 'a;
+pub type MemberObserver<'a, F = f32> = dyn Fn(usize) -> Box<dyn Observer<F> + Send> + Sync + 'a;
 
 /// [`train_bagging`], with each member's training followed by the observer `observe(k)`
 /// gives for member `k` (members may train at the same time, so observers must be `Send`).
@@ -150,20 +151,20 @@ pub fn train_bagging_observed(
     Ok(trained.expect("a group of one is its own rank 0"))
 }
 
-/// [`train_bagging_observed`] over the ranks of `group`: member `k` trains on rank
-/// `k mod N` (each rank's members in parallel within `options.threads`), and rank 0 gathers
+/// [`train_bagging_observed`] in any precision `F` and over the ranks of `group`: member
+/// `k` trains on rank `k mod N` (each rank's members in parallel within `options.threads`), and rank 0 gathers
 /// every member's parameters, buffers and report, then scores the ensemble. A member's
 /// training depends only on the plan, the data and `k`, so the ensemble and its report are
 /// those of a single process, bit for bit (the seconds aside). Returns `None` on the other
 /// ranks.
-pub fn train_bagging_in(
+pub fn train_bagging_in<F: Element>(
     group: &dyn Collective,
     plan: &Plan,
     data: &Splits,
     spec: BaggingSpec,
     options: TrainOptions,
-    observe: &MemberObserver<'_>,
-) -> Result<Option<(Ensemble, BaggingReport)>, TrainError> {
+    observe: &MemberObserver<'_, F>,
+) -> Result<Option<(Ensemble<F>, BaggingReport)>, TrainError> {
     let BaggingSpec {
         members,
         fraction,
@@ -188,7 +189,7 @@ pub fn train_bagging_in(
         check_fits(&estimate, available, batch)?;
     }
     let mine: Vec<usize> = (group.rank()..members).step_by(group.size()).collect();
-    let train_member = |i: usize, options: TrainOptions| -> Result<Member, TrainError> {
+    let train_member = |i: usize, options: TrainOptions| -> Result<Member<F>, TrainError> {
         let k = mine[i];
         let (mut trainer, distinct_fraction) = member_trainer(plan, data, fraction, k, options)?;
         let mut observer = observe(k);
@@ -252,13 +253,13 @@ pub fn train_bagging_in(
 
 /// Member `k`'s trainer before training: the plan re-initialized with the member's seed, on
 /// its bootstrap resample; and the share of distinct training examples in that resample.
-fn member_trainer(
+fn member_trainer<F: Element>(
     plan: &Plan,
     data: &Splits,
     fraction: f64,
     k: usize,
     options: TrainOptions,
-) -> Result<(Trainer, f64), TrainError> {
+) -> Result<(Trainer<F>, f64), TrainError> {
     let n = data.train.len();
     let rows = bootstrap(n, fraction, plan.seed, k as u64);
     let mut distinct = rows.clone();
@@ -272,7 +273,7 @@ fn member_trainer(
         test: data.test.clone(),
         scaler: data.scaler.clone(),
     };
-    let trainer = Trainer::new(member_plan, splits, options)?;
+    let trainer = Trainer::create(member_plan, splits, options)?;
     Ok((trainer, distinct.len() as f64 / n.max(1) as f64))
 }
 
@@ -283,15 +284,15 @@ type Shipped = Vec<(usize, Vec<u8>, Report, f64)>;
 /// Brings every member to rank 0, in member order: this rank's `trained` (members `mine`)
 /// stay as they are, the others' arrive as bytes and are rebuilt on their plan with the
 /// weights they were sent. `None` on the other ranks.
-fn gather_members(
+fn gather_members<F: Element>(
     group: &dyn Collective,
     plan: &Plan,
     data: &Splits,
     fraction: f64,
     options: TrainOptions,
     mine: &[usize],
-    trained: Vec<Member>,
-) -> Result<Option<Vec<Member>>, TrainError> {
+    trained: Vec<Member<F>>,
+) -> Result<Option<Vec<Member<F>>>, TrainError> {
     if group.size() == 1 {
         return Ok(Some(trained));
     }
@@ -315,12 +316,12 @@ fn gather_members(
     let Some(parts) = group.gather_bytes(&bytes, 0)? else {
         return Ok(None);
     };
-    let mut all: Vec<(usize, Member)> = mine.iter().copied().zip(trained).collect();
+    let mut all: Vec<(usize, Member<F>)> = mine.iter().copied().zip(trained).collect();
     for part in &parts[1..] {
         let shipped: Shipped = postcard::from_bytes(part).map_err(encode_error)?;
         for (k, bytes, report, distinct_fraction) in shipped {
             let (mut trainer, _) = member_trainer(plan, data, fraction, k, options)?;
-            let ckpt = Checkpoint::from_bytes(&bytes, wire)?;
+            let ckpt = Checkpoint::<F>::from_bytes_as(&bytes, wire)?;
             trainer.load_weights(&ckpt, wire, &[])?;
             all.push((
                 k,

@@ -1,4 +1,5 @@
-//! Checkpoints: named `f32` tensors and string metadata in a safetensors file.
+//! Checkpoints: named `f32` (or, for a `precision f64` run, `f64`) tensors and string
+//! metadata in a safetensors file.
 //!
 //! Parameters and buffers keep PyTorch's names, layouts and types (`h1.weight` `[out, in]`,
 //! `bn1.running_mean`, `bn1.num_batches_tracked` as `i64`), so
@@ -17,6 +18,7 @@
 //! the temporaries a killed save left behind are removed by the next save of the same file.
 //! Reading refuses anything but a regular file and stops at [`read_limit`] bytes.
 
+use crate::element::Element;
 use crate::TrainError;
 use ndarray::{ArrayD, IxDyn};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -33,7 +35,7 @@ pub use knit_io::write_atomically;
 pub const PRIVATE_PREFIX: &str = "_knit.";
 
 /// The name ending of batch norm's batch counters, stored as `i64` as PyTorch keeps them
-/// (every other tensor is `f32`).
+/// (every other tensor is `f32`, or `f64` in a checkpoint of `f64`).
 pub const COUNTER_SUFFIX: &str = ".num_batches_tracked";
 
 /// Whether the tensor `name` is a batch counter, stored as `i64` rather than `f32`.
@@ -41,16 +43,40 @@ pub fn is_counter(name: &str) -> bool {
     name.ends_with(COUNTER_SUFFIX)
 }
 
-/// The contents of a checkpoint file.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Checkpoint {
+/// The contents of a checkpoint file, its tensors in `F` (`f32` unless the run was
+/// `precision f64`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint<F = f32> {
     /// Named tensors.
-    pub tensors: BTreeMap<String, ArrayD<f32>>,
+    pub tensors: BTreeMap<String, ArrayD<F>>,
     /// Named strings (the program, the epoch, schedule state...).
     pub metadata: BTreeMap<String, String>,
 }
 
+impl<F> Default for Checkpoint<F> {
+    fn default() -> Self {
+        Checkpoint {
+            tensors: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+}
+
 impl Checkpoint {
+    /// Reads a checkpoint, accepting `f32`, `f64`, `f16`, `bf16` and `i64` tensors
+    /// (converted to `f32`): [`Checkpoint::read_as`] for `f32`.
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        Self::read_as(path)
+    }
+
+    /// Parses the bytes of a checkpoint file as [`Checkpoint::read`] does; `path` is the
+    /// file named in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, TrainError> {
+        Self::from_bytes_as(bytes, path)
+    }
+}
+
+impl<F: Element> Checkpoint<F> {
     /// Writes the checkpoint to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), TrainError> {
         let encoded = self.to_bytes(path)?;
@@ -72,10 +98,12 @@ impl Checkpoint {
             .iter()
             .map(|(name, a)| {
                 let (dtype, data) = if is_counter(name) {
-                    let counts = a.iter().flat_map(|&v| (v as i64).to_le_bytes());
+                    let counts = a.iter().flat_map(|&v| (v.as_f64() as i64).to_le_bytes());
                     (Dtype::I64, counts.collect())
                 } else {
-                    (Dtype::F32, a.iter().flat_map(|v| v.to_le_bytes()).collect())
+                    let mut data = Vec::with_capacity(a.len() * std::mem::size_of::<F>());
+                    a.iter().for_each(|&v| F::put_le_bytes(v, &mut data));
+                    (F::DTYPE, data)
                 };
                 (name.clone(), dtype, data, a.shape().to_vec())
             })
@@ -93,7 +121,8 @@ impl Checkpoint {
         with_sorted_header(encoded).map_err(error)
     }
 
-    /// Reads a checkpoint, accepting `f32`, `f64` and `i64` tensors (converted to `f32`).
+    /// Reads a checkpoint, accepting `f32`, `f64`, `f16`, `bf16` and `i64` tensors
+    /// (converted to `F`: exactly, but for `f64` values read as `f32`, rounded to nearest).
     ///
     /// Only a regular file is read (`/dev/zero` or a FIFO is refused before a byte is
     /// read), and at most [`read_limit`] bytes of it; a header that names a tensor twice is
@@ -104,18 +133,18 @@ impl Checkpoint {
     /// [`Trainer::resume`]: crate::Trainer::resume
     /// [`Trainer::load_weights`]: crate::Trainer::load_weights
     /// [`Trainer::load_masks`]: crate::Trainer::load_masks
-    pub fn read(path: &Path) -> Result<Self, TrainError> {
+    pub fn read_as(path: &Path) -> Result<Self, TrainError> {
         let error = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
         };
         let bytes = knit_io::read_bounded(path, read_limit()).map_err(|e| error(e.reason()))?;
-        Self::from_bytes(&bytes, path)
+        Self::from_bytes_as(&bytes, path)
     }
 
-    /// Parses the bytes of a checkpoint file as [`Checkpoint::read`] does; `path` is the
+    /// Parses the bytes of a checkpoint file as [`Checkpoint::read_as`] does; `path` is the
     /// file named in errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, TrainError> {
+    pub fn from_bytes_as(bytes: &[u8], path: &Path) -> Result<Self, TrainError> {
         let error = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
@@ -129,33 +158,33 @@ impl Checkpoint {
         let file = SafeTensors::deserialize(bytes).map_err(|e| invalid(&e))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in file.tensors() {
-            let values: Vec<f32> = match view.dtype() {
+            let values: Vec<F> = match view.dtype() {
                 Dtype::F32 => view
                     .data()
                     .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .map(|c| F::from_f32(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
                     .collect(),
                 Dtype::F64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(eight(c)) as f32)
+                    .map(|c| F::from_f64(f64::from_le_bytes(eight(c))))
                     .collect(),
                 Dtype::I64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(eight(c)) as f32)
+                    .map(|c| F::from_f64(i64::from_le_bytes(eight(c)) as f64))
                     .collect(),
                 // Half precision (a model saved with `.half()` or `.bfloat16()`) widens
                 // exactly: every F16 and BF16 value is an f32.
                 Dtype::F16 => view
                     .data()
                     .chunks_exact(2)
-                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .map(|c| F::from_f32(half::f16::from_le_bytes([c[0], c[1]]).to_f32()))
                     .collect(),
                 Dtype::BF16 => view
                     .data()
                     .chunks_exact(2)
-                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .map(|c| F::from_f32(half::bf16::from_le_bytes([c[0], c[1]]).to_f32()))
                     .collect(),
                 other => {
                     return Err(error(format!(

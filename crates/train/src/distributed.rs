@@ -21,7 +21,7 @@
 //! validation, so that every rank evaluates, and rank 0 saves, the same model.
 
 use crate::early_stop::{restore, snapshot};
-use crate::{Checkpoint, TrainError};
+use crate::{Checkpoint, Element, TrainError};
 use knit_dist::Collective;
 use knit_tensor::Executor;
 use ndarray::ArrayD;
@@ -38,7 +38,7 @@ pub(crate) fn share(k: usize, rank: usize, size: usize) -> Range<usize> {
 /// Copies every trainable gradient of `exec`, scaled by `weight`, then `loss · weight`
 /// into `flat` (cleared first; its allocation is kept from step to step). Gradients are
 /// contiguous, so this is a copy and a vectorized scaling.
-pub(crate) fn pack(exec: &mut Executor<f32>, weight: f32, loss: f32, flat: &mut Vec<f32>) {
+pub(crate) fn pack<F: Element>(exec: &mut Executor<F>, weight: F, loss: F, flat: &mut Vec<F>) {
     flat.clear();
     for (_, _, g) in exec.trainable_grads_mut() {
         match g.as_slice_memory_order() {
@@ -54,7 +54,7 @@ pub(crate) fn pack(exec: &mut Executor<f32>, weight: f32, loss: f32, flat: &mut 
 
 /// Writes the summed gradients of `flat` back into `exec`; returns the batch's loss (the
 /// last entry).
-pub(crate) fn unpack(exec: &mut Executor<f32>, flat: &[f32]) -> f32 {
+pub(crate) fn unpack<F: Element>(exec: &mut Executor<F>, flat: &[F]) -> F {
     let mut rest = flat;
     for (_, _, mut g) in exec.trainable_grads_mut() {
         let (mine, tail) = rest.split_at(g.len());
@@ -64,26 +64,27 @@ pub(crate) fn unpack(exec: &mut Executor<f32>, flat: &[f32]) -> f32 {
         }
         rest = tail;
     }
-    rest.first().copied().unwrap_or(f32::NAN)
+    rest.first().copied().unwrap_or(F::nan())
 }
 
 /// Replaces every running statistic of `exec` (batch norm's mean and variance, and its
 /// step counter, which is the same everywhere) by its mean over the ranks.
-pub(crate) fn average_buffers(
-    exec: &mut Executor<f32>,
+pub(crate) fn average_buffers<F: Element>(
+    exec: &mut Executor<F>,
     group: &dyn Collective,
 ) -> Result<(), TrainError> {
-    let buffers: Vec<(String, ArrayD<f32>)> = exec
+    let buffers: Vec<(String, ArrayD<F>)> = exec
         .buffers()
         .into_iter()
         .map(|(name, value)| (name, value.to_owned()))
         .collect();
-    let mut flat: Vec<f32> = buffers
+    let mine: Vec<F> = buffers
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
-    group.all_reduce_sum_f32(&mut flat)?;
-    let scale = 1.0 / group.size() as f32;
+    let mut flat = vec![F::zero(); mine.len()];
+    F::all_reduce_sum_into(group, &mine, &mut flat)?;
+    let scale = F::one() / F::lit(group.size() as f64);
     let mut rest = flat.as_slice();
     for (name, mut value) in buffers {
         let (mine, tail) = rest.split_at(value.len());
@@ -96,7 +97,7 @@ pub(crate) fn average_buffers(
     Ok(())
 }
 
-impl crate::Trainer {
+impl<F: Element> crate::Trainer<F> {
     /// Makes every rank's parameters and buffers rank 0's: a safeguard at the start of a
     /// data-parallel run (they are already equal when every rank compiled the same file with
     /// the same seed, or loaded the same checkpoint). Rank 0's [`snapshot`] travels as
@@ -117,7 +118,7 @@ impl crate::Trainer {
         if group.is_root() {
             return Ok(0);
         }
-        let root = Checkpoint::from_bytes(&bytes, origin)?;
+        let root = Checkpoint::<F>::from_bytes_as(&bytes, origin)?;
         let mut differed = 0;
         let mut theirs = Vec::with_capacity(mine.len());
         for (name, value) in mine {
@@ -134,7 +135,7 @@ impl crate::Trainer {
             differed += value
                 .iter()
                 .zip(sent.iter())
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .filter(|(a, b)| a.as_f64().to_bits() != b.as_f64().to_bits())
                 .count();
             theirs.push((name, sent.clone()));
         }

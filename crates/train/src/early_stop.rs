@@ -1,6 +1,7 @@
 //! Early stopping: watch a validation metric, stop after `patience` epochs without
 //! improvement, and remember the best weights.
 
+use crate::element::Element;
 use crate::metrics::EpochMetrics;
 use crate::{EarlyStop, Metric, TrainError};
 use knit_tensor::Executor;
@@ -8,16 +9,16 @@ use ndarray::ArrayD;
 
 /// The state of early stopping over a run.
 #[derive(Clone, Debug)]
-pub(crate) struct EarlyStopper {
+pub(crate) struct EarlyStopper<F> {
     pub(crate) config: EarlyStop,
     pub(crate) best: Option<f64>,
     pub(crate) best_epoch: usize,
     pub(crate) waited: usize,
     /// Parameters and buffers at the best epoch (when they are to be restored).
-    pub(crate) snapshot: Vec<(String, ArrayD<f32>)>,
+    pub(crate) snapshot: Vec<(String, ArrayD<F>)>,
 }
 
-impl EarlyStopper {
+impl<F: Element> EarlyStopper<F> {
     pub(crate) fn new(config: EarlyStop) -> Self {
         EarlyStopper {
             config,
@@ -38,7 +39,7 @@ impl EarlyStopper {
     /// The metric is the first model's validation loss or accuracy (training loss when there
     /// is no validation split). An epoch improves when it beats the best by more than
     /// `min_delta`.
-    pub(crate) fn observe(&mut self, metrics: &EpochMetrics, exec: &Executor<f32>) -> bool {
+    pub(crate) fn observe(&mut self, metrics: &EpochMetrics, exec: &Executor<F>) -> bool {
         let validation = metrics.validation.first();
         let (value, higher_is_better) = match self.config.metric {
             Metric::ValLoss => (validation.map_or(metrics.train_loss, |v| v.loss), false),
@@ -70,15 +71,15 @@ impl EarlyStopper {
     }
 
     /// Puts the best epoch's parameters and buffers back.
-    pub(crate) fn restore(&self, exec: &mut Executor<f32>) -> Result<(), TrainError> {
+    pub(crate) fn restore(&self, exec: &mut Executor<F>) -> Result<(), TrainError> {
         restore(exec, &self.snapshot)
     }
 }
 
 /// Puts saved parameters and buffers (from [`snapshot`]) back into the executor.
-pub(crate) fn restore(
-    exec: &mut Executor<f32>,
-    saved: &[(String, ArrayD<f32>)],
+pub(crate) fn restore<F: Element>(
+    exec: &mut Executor<F>,
+    saved: &[(String, ArrayD<F>)],
 ) -> Result<(), TrainError> {
     for (name, value) in saved {
         if exec.graph().params().any(|(_, n)| &n.name == name) {
@@ -91,8 +92,8 @@ pub(crate) fn restore(
 }
 
 /// Copies of every parameter and buffer.
-pub(crate) fn snapshot(exec: &Executor<f32>) -> Vec<(String, ArrayD<f32>)> {
-    let mut out: Vec<(String, ArrayD<f32>)> = exec
+pub(crate) fn snapshot<F: Element>(exec: &Executor<F>) -> Vec<(String, ArrayD<F>)> {
+    let mut out: Vec<(String, ArrayD<F>)> = exec
         .graph()
         .params()
         .map(|(id, n)| (n.name.clone(), exec.value(id).map(|v| v.to_owned())))

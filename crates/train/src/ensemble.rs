@@ -13,7 +13,7 @@ use crate::early_stop::snapshot;
 use crate::metrics::argmax;
 use crate::predict::{softmax_rows, Predictions};
 use crate::validate::entry_error;
-use crate::{Combine, Plan, Task, TrainError, TrainOptions, Trainer};
+use crate::{Combine, Element, Plan, Task, TrainError, TrainOptions, Trainer};
 use knit_data::{Dataset, Splits};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use std::path::Path;
@@ -25,9 +25,9 @@ pub const ENSEMBLE_COMBINE: &str = "knit.ensemble.combine";
 
 /// Trained members and how their predictions are combined.
 #[derive(Debug)]
-pub struct Ensemble {
+pub struct Ensemble<F: Element = f32> {
     /// The members, each a trainer holding its own weights (all of the same plan).
-    pub members: Vec<Trainer>,
+    pub members: Vec<Trainer<F>>,
     /// How predictions are combined (regression always takes the mean).
     pub combine: Combine,
 }
@@ -80,7 +80,7 @@ fn combine_name(combine: Combine) -> &'static str {
     }
 }
 
-impl Ensemble {
+impl<F: Element> Ensemble<F> {
     /// The members' task (classification or regression).
     fn task(&self) -> Result<Task, TrainError> {
         self.members
@@ -97,7 +97,10 @@ impl Ensemble {
     /// of members whose predicted class it is (`combine vote`), either way summing to 1 per
     /// row; the class is that of the highest averaged probability, or the majority vote with
     /// ties going to the highest summed probability. Regression: the mean of the outputs.
-    pub fn predictions(&mut self, x: ArrayView2<'_, f32>) -> Result<Predictions, TrainError> {
+    pub fn predictions<X: Copy>(&mut self, x: ArrayView2<'_, X>) -> Result<Predictions, TrainError>
+    where
+        F: From<X>,
+    {
         let task = self.task()?;
         let outputs = self
             .members
@@ -124,7 +127,7 @@ impl Ensemble {
                         o.outer_iter().map(|r| argmax(r.iter().copied())).collect();
                     accuracy(&classes, &data.labels)
                 }
-                Score::Mse => mse(o.mapv(f64::from).view(), &data.labels),
+                Score::Mse => mse(o.mapv(|v| v.as_f64()).view(), &data.labels),
             })
             .collect();
         let combined = combine_outputs(&outputs, task, self.combine);
@@ -147,7 +150,7 @@ impl Ensemble {
     /// All members in one checkpoint: each member's parameters and buffers under
     /// `members.K.<name>`, and the member count, the combination rule and the program in
     /// the metadata. Optimizer state is not kept: an ensemble is for evaluation.
-    pub fn checkpoint(&self) -> Checkpoint {
+    pub fn checkpoint(&self) -> Checkpoint<F> {
         let mut ckpt = Checkpoint::default();
         for (k, member) in self.members.iter().enumerate() {
             for (name, value) in snapshot(&member.exec) {
@@ -165,7 +168,7 @@ impl Ensemble {
     }
 
     /// The number of members of an ensemble checkpoint, or `None` for a single model's.
-    pub fn members_in(ckpt: &Checkpoint, path: &Path) -> Result<Option<usize>, TrainError> {
+    pub fn members_in(ckpt: &Checkpoint<F>, path: &Path) -> Result<Option<usize>, TrainError> {
         let Some(text) = ckpt.metadata.get(ENSEMBLE_MEMBERS) else {
             return Ok(None);
         };
@@ -187,9 +190,9 @@ impl Ensemble {
         plan: &Plan,
         data: &Splits,
         options: TrainOptions,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
-    ) -> Result<Ensemble, TrainError> {
+    ) -> Result<Ensemble<F>, TrainError> {
         let bad = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
@@ -211,7 +214,7 @@ impl Ensemble {
         check_member_entries(ckpt, path, count)?;
         let members = (0..count)
             .map(|k| {
-                let mut member = Trainer::new(plan.clone(), data.clone(), options)?;
+                let mut member = Trainer::create(plan.clone(), data.clone(), options)?;
                 let prefix = format!("members.{k}.");
                 member.load_weights(ckpt, path, &[(prefix.clone(), String::new())])?;
                 member.check_known_entries(ckpt, path, &prefix)?;
@@ -225,7 +228,11 @@ impl Ensemble {
 /// Checks, before a trainer is built per member, that the checkpoint holds tensors for
 /// every member `0..count` its metadata announces and for no other (a count of a billion
 /// in a small file must not build a billion trainers).
-fn check_member_entries(ckpt: &Checkpoint, path: &Path, count: usize) -> Result<(), TrainError> {
+fn check_member_entries<F>(
+    ckpt: &Checkpoint<F>,
+    path: &Path,
+    count: usize,
+) -> Result<(), TrainError> {
     let mut present = std::collections::BTreeSet::new();
     for name in ckpt.tensors.keys() {
         let Some(index) = name
@@ -255,14 +262,14 @@ fn check_member_entries(ckpt: &Checkpoint, path: &Path, count: usize) -> Result<
 }
 
 /// Combines the members' raw outputs (see [`Ensemble::predictions`]).
-fn combine_outputs(outputs: &[Array2<f32>], task: Task, combine: Combine) -> Predictions {
+fn combine_outputs<F: Element>(outputs: &[Array2<F>], task: Task, combine: Combine) -> Predictions {
     let k = outputs.len().max(1) as f64;
     let (rows, width) = outputs.first().map_or((0, 0), |o| o.dim());
     match task {
         Task::Regression => {
             let mut mean = Array2::<f64>::zeros((rows, width));
             for o in outputs {
-                mean.zip_mut_with(o, |m, &v| *m += f64::from(v));
+                mean.zip_mut_with(o, |m, &v| *m += v.as_f64());
             }
             mean /= k;
             Predictions {

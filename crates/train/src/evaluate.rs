@@ -1,8 +1,9 @@
 //! Evaluation: each model's loss and accuracy on a dataset, in evaluation mode.
 
 use crate::distributed::share;
+use crate::element::Element;
 use crate::metrics::{argmax, Confusion, EvalMetrics};
-use crate::trainer::{batch_dims, label_batch};
+use crate::trainer::{batch_dims, feed, feed_labels};
 use crate::{Plan, Task, TrainError};
 use knit_data::Dataset;
 use knit_dist::{Collective, Single};
@@ -10,8 +11,8 @@ use knit_tensor::{Executor, Mode};
 use ndarray::s;
 
 /// Runs every model of `plan` over `data` in batches of `batch` examples.
-pub(crate) fn evaluate(
-    exec: &mut Executor<f32>,
+pub(crate) fn evaluate<F: Element>(
+    exec: &mut Executor<F>,
     plan: &Plan,
     data: &Dataset,
     batch: usize,
@@ -22,9 +23,9 @@ pub(crate) fn evaluate(
 /// [`evaluate`] as one rank of `group`: each rank runs its contiguous share of the rows
 /// (the shares of the training batches), and one all-reduce adds the loss sums and the
 /// confusion counts, so that every rank gets the same metrics of the whole set.
-pub(crate) fn evaluate_in(
+pub(crate) fn evaluate_in<F: Element>(
     group: &dyn Collective,
-    exec: &mut Executor<f32>,
+    exec: &mut Executor<F>,
     plan: &Plan,
     data: &Dataset,
     batch: usize,
@@ -51,10 +52,10 @@ pub(crate) fn evaluate_in(
                     message: e.to_string(),
                 })?;
             let y = data.labels.slice(s![start..end]);
-            exec.set_input(model.input, x)?;
-            exec.set_input(plan.labels, label_batch(plan, y)?)?;
+            feed(exec, model.input, x)?;
+            feed_labels(exec, plan, y)?;
             exec.run(model.data_loss, Mode::Eval)?;
-            loss += f64::from(exec.scalar(model.data_loss)?) * (end - start) as f64;
+            loss += exec.scalar(model.data_loss)?.as_f64() * (end - start) as f64;
             if let Some(confusion) = &mut confusion {
                 let out = exec.value(model.output)?;
                 for (row, &label) in out.outer_iter().zip(y) {

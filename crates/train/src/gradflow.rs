@@ -6,7 +6,7 @@
 //! Everything is computed in `f64`: at 100 steps these norms reach 1e-19 and below, and
 //! squaring such values in `f32` underflows to 0.
 
-use crate::{Plan, TrainError, Trainer};
+use crate::{Element, Plan, TrainError, Trainer};
 use knit_data::Dataset;
 use knit_tensor::ops::Recurrent;
 use knit_tensor::{Executor, Mode, NodeKind};
@@ -40,8 +40,8 @@ pub struct StepNorms {
 /// The gradient flow of the trainer's current weights on the first `examples` rows of
 /// `data`, in training mode at the trainer's current step (dropout masks as training draws
 /// them), without changing the trainer.
-pub fn gradient_flow(
-    trainer: &Trainer,
+pub fn gradient_flow<F: Element>(
+    trainer: &Trainer<F>,
     data: &Dataset,
     examples: usize,
 ) -> Result<GradientFlow, TrainError> {
@@ -65,8 +65,7 @@ pub fn gradient_flow(
             })?;
         exec.set_input(m.input, view)?;
     }
-    let labels = crate::trainer::label_batch(plan, y)?.mapv(f64::from);
-    exec.set_input(plan.labels, labels.view())?;
+    crate::trainer::feed_labels(&mut exec, plan, y)?;
     exec.run(plan.loss, Mode::Train)?;
     let loss = exec.scalar(plan.loss)?;
     exec.backward(plan.loss)?;

@@ -10,6 +10,7 @@ mod bagging;
 mod checkpoint;
 mod distributed;
 mod early_stop;
+mod element;
 mod ensemble;
 mod error;
 mod evaluate;
@@ -32,6 +33,7 @@ pub use bagging::{
 pub use checkpoint::{
     is_counter, read_limit, write_atomically, Checkpoint, COUNTER_SUFFIX, PRIVATE_PREFIX,
 };
+pub use element::Element;
 pub use ensemble::{Ensemble, Score, Scores, ENSEMBLE_COMBINE, ENSEMBLE_MEMBERS};
 pub use error::TrainError;
 pub use gradflow::{gradient_flow, GradientFlow, StepNorms};
@@ -41,8 +43,8 @@ pub use metrics::{ClipStats, EpochMetrics, EvalMetrics};
 pub use observer::{Both, Observer, Silent};
 pub use plan::{
     AdversarialSpec, Attack, BaggingSpec, Batching, Clip, Combine, EarlyStop, Floor, Metric,
-    ModelNodes, OptimizerSpec, ParamInit, Plan, PruneScope, PruneSpec, ScheduleSpec, ScheduleUnit,
-    Task, Transfer,
+    ModelNodes, OptimizerSpec, ParamInit, Plan, Precision, PruneScope, PruneSpec, ScheduleSpec,
+    ScheduleUnit, Task, Transfer,
 };
 pub use predict::{softmax_rows, Predictions};
 pub use prune::{PruneReport, PruneRound};

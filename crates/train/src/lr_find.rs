@@ -5,7 +5,7 @@
 //! to work, where it is fastest and where it breaks.
 
 use crate::trainer::EpochSums;
-use crate::{TrainError, Trainer};
+use crate::{Element, TrainError, Trainer};
 use knit_data::epoch_order;
 
 /// The settings of a range test.
@@ -95,7 +95,7 @@ impl RangeCurve {
     }
 }
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// Runs the range test `test` on this trainer's training split, from its current
     /// weights (a fresh trainer's are the plan's initial ones); the trainer is spent
     /// afterwards (its weights and optimizer state have moved). Batches follow the plan's
@@ -126,7 +126,7 @@ impl Trainer {
             self.optimizer.set_lr(lr);
             let range = b * batch..((b + 1) * batch).min(n);
             let loss = match self.step_on(range, &mut sums) {
-                Ok(loss) => f64::from(loss),
+                Ok(loss) => loss.as_f64(),
                 Err(TrainError::Diverged { .. }) => f64::NAN,
                 Err(e) => return Err(e),
             };

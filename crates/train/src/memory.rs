@@ -8,12 +8,17 @@
 //! and the batch copies the trainer keeps (`x_batch`, and `x_clean` for adversarial
 //! training).
 
-use crate::plan::{Batching, OptimizerSpec, Plan};
+use crate::plan::{Batching, OptimizerSpec, Plan, Precision};
 use crate::TrainError;
 use knit_tensor::MemoryEstimate;
 
-/// Bytes of an `f32`, the training type.
-const F32: u64 = 4;
+/// Bytes of a value of the run's precision.
+fn value_bytes(precision: Precision) -> u64 {
+    match precision {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    }
+}
 
 /// Tensors named in a refusal.
 const NAMED: usize = 3;
@@ -41,12 +46,13 @@ pub fn largest_batch(plan: &Plan, train_rows: usize, eval_batch: usize) -> usize
 }
 
 /// What a run of `plan` allocates at `batch` examples per step, with `features` input
-/// values per example.
+/// values per example, in the plan's precision.
 pub fn run_memory(plan: &Plan, batch: usize, features: usize) -> MemoryEstimate {
-    let mut estimate = plan.graph.memory(batch, F32, plan.adversarial.is_some());
+    let width = value_bytes(plan.precision);
+    let mut estimate = plan.graph.memory(batch, width, plan.adversarial.is_some());
     let slots = optimizer_slots(&plan.optimizer);
     for (_, param) in plan.graph.trainable_params() {
-        let bytes = (param.shape.size() as u64).saturating_mul(F32);
+        let bytes = (param.shape.size() as u64).saturating_mul(width);
         if slots > 0 {
             estimate.push(
                 param.name.clone(),
@@ -60,7 +66,7 @@ pub fn run_memory(plan: &Plan, batch: usize, features: usize) -> MemoryEstimate 
     }
     let batch_copy = (batch as u64)
         .saturating_mul(features as u64)
-        .saturating_mul(F32);
+        .saturating_mul(width);
     let copies = 1 + u64::from(plan.adversarial.is_some());
     estimate.push("batch", "copies", batch_copy.saturating_mul(copies));
     estimate

@@ -1,13 +1,13 @@
 //! Hooks through which a front end (progress bars, logs) follows training.
 
-use crate::{EpochMetrics, TrainError, Trainer};
+use crate::{Element, EpochMetrics, TrainError, Trainer};
 
-/// Receives progress events. Every method has an empty default.
-pub trait Observer {
+/// Receives progress events of a run computing in `F`. Every method has an empty default.
+pub trait Observer<F: Element = f32> {
     /// An epoch begins with this many batches.
     fn epoch_started(&mut self, _epoch: usize, _batches: usize) {}
     /// A batch was trained: its index in the epoch, its size and its total loss.
-    fn batch_finished(&mut self, _batch: usize, _examples: usize, _loss: f32) {}
+    fn batch_finished(&mut self, _batch: usize, _examples: usize, _loss: f64) {}
     /// With norm clipping, the global gradient norm of the batch just trained, before
     /// clipping (called before [`batch_finished`](Self::batch_finished)).
     fn gradient_norm(&mut self, _norm: f64) {}
@@ -18,7 +18,7 @@ pub trait Observer {
     /// An epoch is complete, early-stopping bookkeeping included: the trainer's state is
     /// what a checkpoint written now must hold to resume exactly (a front end saves the
     /// last good checkpoint here). An error stops the run.
-    fn epoch_committed(&mut self, _trainer: &Trainer) -> Result<(), TrainError> {
+    fn epoch_committed(&mut self, _trainer: &Trainer<F>) -> Result<(), TrainError> {
         Ok(())
     }
 }
@@ -27,7 +27,7 @@ pub trait Observer {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Silent;
 
-impl Observer for Silent {}
+impl<F: Element> Observer<F> for Silent {}
 
 /// Two observers following one run, `.0` told first: a progress display and a log, say.
 /// An error from [`Observer::epoch_committed`] of the first stops the run before the
@@ -35,12 +35,12 @@ impl Observer for Silent {}
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Both<A, B>(pub A, pub B);
 
-impl<A: Observer, B: Observer> Observer for Both<A, B> {
+impl<F: Element, A: Observer<F>, B: Observer<F>> Observer<F> for Both<A, B> {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         self.0.epoch_started(epoch, batches);
         self.1.epoch_started(epoch, batches);
     }
-    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f32) {
+    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f64) {
         self.0.batch_finished(batch, examples, loss);
         self.1.batch_finished(batch, examples, loss);
     }
@@ -56,20 +56,20 @@ impl<A: Observer, B: Observer> Observer for Both<A, B> {
         self.0.stopped_early(epoch, best_epoch);
         self.1.stopped_early(epoch, best_epoch);
     }
-    fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+    fn epoch_committed(&mut self, trainer: &Trainer<F>) -> Result<(), TrainError> {
         self.0.epoch_committed(trainer)?;
         self.1.epoch_committed(trainer)
     }
 }
 
 /// An observer that may be absent (`None` ignores everything), for an optional log.
-impl<O: Observer> Observer for Option<O> {
+impl<F: Element, O: Observer<F>> Observer<F> for Option<O> {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         if let Some(o) = self {
             o.epoch_started(epoch, batches);
         }
     }
-    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f32) {
+    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f64) {
         if let Some(o) = self {
             o.batch_finished(batch, examples, loss);
         }
@@ -89,7 +89,7 @@ impl<O: Observer> Observer for Option<O> {
             o.stopped_early(epoch, best_epoch);
         }
     }
-    fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+    fn epoch_committed(&mut self, trainer: &Trainer<F>) -> Result<(), TrainError> {
         match self {
             Some(o) => o.epoch_committed(trainer),
             None => Ok(()),
@@ -98,11 +98,11 @@ impl<O: Observer> Observer for Option<O> {
 }
 
 /// An observer borrowed for a while (to follow a run, then be used again).
-impl<O: Observer + ?Sized> Observer for &mut O {
+impl<F: Element, O: Observer<F> + ?Sized> Observer<F> for &mut O {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         (**self).epoch_started(epoch, batches);
     }
-    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f32) {
+    fn batch_finished(&mut self, batch: usize, examples: usize, loss: f64) {
         (**self).batch_finished(batch, examples, loss);
     }
     fn gradient_norm(&mut self, norm: f64) {
@@ -114,7 +114,7 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     fn stopped_early(&mut self, epoch: usize, best_epoch: usize) {
         (**self).stopped_early(epoch, best_epoch);
     }
-    fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+    fn epoch_committed(&mut self, trainer: &Trainer<F>) -> Result<(), TrainError> {
         (**self).epoch_committed(trainer)
     }
 }
@@ -130,7 +130,7 @@ mod tests {
     );
 
     impl Observer for Record<'_> {
-        fn batch_finished(&mut self, batch: usize, _examples: usize, _loss: f32) {
+        fn batch_finished(&mut self, batch: usize, _examples: usize, _loss: f64) {
             self.1.borrow_mut().push((self.0, batch));
         }
     }

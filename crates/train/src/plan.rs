@@ -50,6 +50,8 @@ pub struct Plan {
     pub lr_schedule: ScheduleSpec,
     /// Whether schedules advance per epoch or per optimizer step.
     pub schedule_unit: ScheduleUnit,
+    /// The floating-point type of the run.
+    pub precision: Precision,
     /// Schedules of other values, by the name of the graph constant they set (a dropout ratio
     /// `drop1.p`).
     pub value_schedules: Vec<(String, ScheduleSpec)>,
@@ -136,6 +138,7 @@ impl Plan {
             groups: vec![ParamGroup::default()],
             param_groups,
             schedule_unit: ScheduleUnit::Epoch,
+            precision: Precision::F32,
             value_schedules: Vec::new(),
             augment: None,
             batching: Batching::Mini(32),
@@ -218,11 +221,11 @@ pub enum OptimizerSpec {
 
 impl OptimizerSpec {
     /// Builds the optimizer over these parameters and groups.
-    pub fn build(
+    pub fn build<F: knit_optim::Real>(
         &self,
         specs: &[ParamSpec],
         groups: &[ParamGroup],
-    ) -> Result<Box<dyn Optimizer<f32>>, OptimError> {
+    ) -> Result<Box<dyn Optimizer<F>>, OptimError> {
         Ok(match *self {
             OptimizerSpec::Sgd(c) => Box::new(Sgd::new(specs, groups, c)?),
             OptimizerSpec::Adagrad(c) => Box::new(Adagrad::new(specs, groups, c)?),
@@ -396,6 +399,18 @@ impl ScheduleSpec {
             }
         })
     }
+}
+
+/// The floating-point type a run computes in: every parameter, activation, gradient and
+/// optimizer state, and the checkpoint's tensors (`F32` or `F64` in the file, which
+/// PyTorch loads as `float32` or `float64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// `f32`, the default (PyTorch's).
+    #[default]
+    F32,
+    /// `f64` (`precision f64`): slower, but at rounding level of a float64 reference.
+    F64,
 }
 
 /// When schedules advance.

@@ -2,8 +2,8 @@
 //! (scaled) features, computed in evaluation mode.
 
 use crate::metrics::argmax;
-use crate::trainer::batch_dims;
-use crate::{Task, TrainError, Trainer};
+use crate::trainer::{batch_dims, feed};
+use crate::{Element, Task, TrainError, Trainer};
 use knit_tensor::Mode;
 use ndarray::{s, Array2, ArrayView2};
 
@@ -18,10 +18,13 @@ pub struct Predictions {
     pub classes: Option<Vec<usize>>,
 }
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// The first model's outputs (logits for classification, predictions for regression) for
     /// every row of `x`, in evaluation mode and in batches of the evaluation batch size.
-    pub fn outputs(&mut self, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, TrainError> {
+    pub fn outputs<X: Copy>(&mut self, x: ArrayView2<'_, X>) -> Result<Array2<F>, TrainError>
+    where
+        F: From<X>,
+    {
         let model = self.plan.models[0].clone();
         let dims = self.plan.graph.node(model.input)?.shape.dims.clone();
         let width = self.plan.graph.node(model.output)?.shape.size();
@@ -38,7 +41,7 @@ impl Trainer {
                     model: model.name.clone(),
                     message: e.to_string(),
                 })?;
-            self.exec.set_input(model.input, rows)?;
+            feed(&mut self.exec, model.input, rows)?;
             self.exec.run(model.output, Mode::Eval)?;
             let value = self.exec.value(model.output)?;
             let value = value
@@ -55,14 +58,23 @@ impl Trainer {
 
     /// Class probabilities of the first model for every row of `x`: the softmax of its
     /// outputs ([`softmax_rows`]).
-    pub fn predict_proba(&mut self, x: ArrayView2<'_, f32>) -> Result<Array2<f64>, TrainError> {
+    pub fn predict_proba<X: Copy>(
+        &mut self,
+        x: ArrayView2<'_, X>,
+    ) -> Result<Array2<f64>, TrainError>
+    where
+        F: From<X>,
+    {
         Ok(softmax_rows(self.outputs(x)?.view()))
     }
 
     /// The first model's predictions for every row of `x`: softmax probabilities and the
     /// most probable class (the first on ties) for classification, the outputs for
     /// regression.
-    pub fn predictions(&mut self, x: ArrayView2<'_, f32>) -> Result<Predictions, TrainError> {
+    pub fn predictions<X: Copy>(&mut self, x: ArrayView2<'_, X>) -> Result<Predictions, TrainError>
+    where
+        F: From<X>,
+    {
         Ok(match self.plan.task {
             Task::Classification { .. } => {
                 let values = self.predict_proba(x)?;
@@ -76,7 +88,7 @@ impl Trainer {
                 }
             }
             Task::Regression => Predictions {
-                values: self.outputs(x)?.mapv(f64::from),
+                values: self.outputs(x)?.mapv(|v| v.as_f64()),
                 classes: None,
             },
         })
@@ -84,13 +96,14 @@ impl Trainer {
 }
 
 /// The softmax of every row, `pᵢ = exp(zᵢ − max z) / Σⱼ exp(zⱼ − max z)`, with the
-/// differences taken in `f32` (as the logits are) and the exponentials and sum in `f64`.
-pub fn softmax_rows(logits: ArrayView2<'_, f32>) -> Array2<f64> {
+/// differences taken in the logits' type (`f32` or `f64`) and the exponentials and sum in
+/// `f64`.
+pub fn softmax_rows<F: Element>(logits: ArrayView2<'_, F>) -> Array2<f64> {
     let mut out = Array2::zeros(logits.raw_dim());
     for (mut p, z) in out.outer_iter_mut().zip(logits.outer_iter()) {
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = z.iter().copied().fold(F::neg_infinity(), F::max);
         for (p, &v) in p.iter_mut().zip(z.iter()) {
-            *p = f64::from(v - max).exp();
+            *p = (v - max).as_f64().exp();
         }
         let total: f64 = p.sum();
         p /= total;

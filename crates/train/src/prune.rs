@@ -4,7 +4,7 @@
 use crate::checkpoint::{is_counter, Checkpoint};
 use crate::early_stop::{restore, snapshot};
 use crate::validate::{self, entry_error};
-use crate::{Floor, Observer, PruneSpec, TrainError, Trainer};
+use crate::{Element, Floor, Observer, PruneSpec, TrainError, Trainer};
 use knit_regularize::magnitude_masks;
 use knit_tensor::{NodeId, NodeKind};
 use ndarray::{ArrayD, IxDyn};
@@ -14,7 +14,7 @@ use std::path::Path;
 pub(crate) const MASK_PREFIX: &str = "_knit.mask.";
 
 /// Named arrays: parameters and buffers, or masks.
-type Named = Vec<(String, ArrayD<f32>)>;
+type Named<F> = Vec<(String, ArrayD<F>)>;
 
 /// One row of the pruning report.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,11 +50,11 @@ pub struct PruneReport {
     pub kept: Option<usize>,
 }
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// Holds the named parameters' pruned entries at zero from now on: the weights and their
     /// optimizer state are zeroed now, and gradients and weights are masked at every step.
     /// Parameters not named keep no mask.
-    pub fn set_masks(&mut self, masks: &[(String, ArrayD<f32>)]) -> Result<(), TrainError> {
+    pub fn set_masks(&mut self, masks: &[(String, ArrayD<F>)]) -> Result<(), TrainError> {
         let shapes: Vec<(String, Vec<usize>)> = self
             .exec
             .trainable_params()
@@ -127,9 +127,9 @@ impl Trainer {
     /// many there were (a checkpoint of a dense model has none). Each mask must belong to a
     /// trainable parameter, have its shape and hold only 0 and 1; errors name `path` and the
     /// entry.
-    pub fn load_masks(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<usize, TrainError> {
+    pub fn load_masks(&mut self, ckpt: &Checkpoint<F>, path: &Path) -> Result<usize, TrainError> {
         self.check_masks(ckpt, path)?;
-        let masks: Vec<(String, ArrayD<f32>)> = ckpt
+        let masks: Vec<(String, ArrayD<F>)> = ckpt
             .tensors
             .iter()
             .filter_map(|(k, v)| {
@@ -144,7 +144,7 @@ impl Trainer {
     }
 
     /// Checks the checkpoint's masks as [`Trainer::load_masks`] requires them.
-    pub(crate) fn check_masks(&self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
+    pub(crate) fn check_masks(&self, ckpt: &Checkpoint<F>, path: &Path) -> Result<(), TrainError> {
         let params: Vec<(String, Vec<usize>)> = self
             .exec
             .graph()
@@ -181,9 +181,11 @@ impl Trainer {
 
     /// Bytes of the parameters and buffers as a sparse checkpoint stores them: a pruned
     /// parameter of n entries, k of them kept, as a bit mask and its kept values,
-    /// `⌈n/8⌉ + 4·k`; every other parameter and buffer densely, `4·n` (`f32`), except batch
-    /// norm's counters, 8 bytes (`i64`). File headers and names are not counted.
+    /// `⌈n/8⌉ + s·k`; every other parameter and buffer densely, `s·n`, with `s` the bytes of
+    /// `F` (4 for `f32`, 8 for `f64`), except batch norm's counters, 8 bytes (`i64`). File
+    /// headers and names are not counted.
     pub fn sparse_bytes(&self) -> u64 {
+        let width = std::mem::size_of::<F>() as u64;
         let names = self.exec_param_names();
         let mask_of = |name: &str| {
             names
@@ -200,10 +202,10 @@ impl Trainer {
                 let n = node.shape.size() as u64;
                 match mask_of(&node.name) {
                     Some(mask) => {
-                        let kept = mask.iter().filter(|&&m| m != 0.0).count() as u64;
-                        n.div_ceil(8) + 4 * kept
+                        let kept = mask.iter().filter(|&&m| m != F::zero()).count() as u64;
+                        n.div_ceil(8) + width * kept
                     }
-                    None => 4 * n,
+                    None => width * n,
                 }
             })
             .sum();
@@ -212,7 +214,7 @@ impl Trainer {
             .buffers()
             .iter()
             .map(|(name, b)| {
-                let width = if is_counter(name) { 8 } else { 4 };
+                let width = if is_counter(name) { 8 } else { width };
                 width * b.len() as u64
             })
             .sum();
@@ -236,7 +238,7 @@ impl Trainer {
                 NodeKind::Param { .. } => self
                     .exec
                     .value(id)
-                    .map_or(0, |w| w.iter().filter(|&&v| v != 0.0).count()),
+                    .map_or(0, |w| w.iter().filter(|&&v| v != F::zero()).count()),
                 _ => nodes[id.index()].shape.size(),
             }) as u64
         };
@@ -288,7 +290,7 @@ impl Trainer {
     pub fn prune(
         &mut self,
         spec: &PruneSpec,
-        observer: &mut dyn Observer,
+        observer: &mut dyn Observer<F>,
     ) -> Result<PruneReport, TrainError> {
         let dense = self.prune_round(0.0, &[])?;
         let dense_weights = snapshot(&self.exec);
@@ -297,7 +299,7 @@ impl Trainer {
             Floor::Drop(d) => dense.validation_accuracy - d,
         };
         let mut rounds = Vec::new();
-        let mut kept: Option<(usize, Named, Named)> = None;
+        let mut kept: Option<(usize, Named<F>, Named<F>)> = None;
         let steps = ((spec.to - spec.from) / spec.step.max(1e-12) + 1e-9).floor() as usize;
         for k in 0..=steps {
             let target = spec.from + k as f64 * spec.step;
@@ -340,12 +342,12 @@ impl Trainer {
         names: &[String],
         sparsity: f64,
         scope: knit_regularize::PruneScope,
-    ) -> Result<Vec<(String, ArrayD<f32>)>, TrainError> {
-        let values: Vec<ArrayD<f32>> = names
+    ) -> Result<Vec<(String, ArrayD<F>)>, TrainError> {
+        let values: Vec<ArrayD<F>> = names
             .iter()
             .map(|n| self.exec.param(n).map(|v| v.to_owned()))
             .collect::<Result<_, _>>()?;
-        let slices: Vec<&[f32]> = values
+        let slices: Vec<&[F]> = values
             .iter()
             .map(|v| v.as_slice().expect("owned arrays are contiguous"))
             .collect();
@@ -366,7 +368,7 @@ impl Trainer {
     fn prune_round(
         &mut self,
         target: f64,
-        masks: &[(String, ArrayD<f32>)],
+        masks: &[(String, ArrayD<F>)],
     ) -> Result<PruneRound, TrainError> {
         let validation = self
             .data
@@ -384,7 +386,7 @@ impl Trainer {
         let total = self.plan.graph.param_count();
         let pruned: usize = masks
             .iter()
-            .map(|(_, m)| m.iter().filter(|&&v| v == 0.0).count())
+            .map(|(_, m)| m.iter().filter(|&&v| v == F::zero()).count())
             .sum();
         let masked: usize = masks.iter().map(|(_, m)| m.len()).sum();
         Ok(PruneRound {

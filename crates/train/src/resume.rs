@@ -4,7 +4,7 @@ use crate::checkpoint::{is_counter, Checkpoint, PRIVATE_PREFIX};
 use crate::early_stop::snapshot;
 use crate::prune::MASK_PREFIX;
 use crate::validate::{self, entry_error};
-use crate::{OptimizerSpec, TrainError, Trainer};
+use crate::{Element, OptimizerSpec, TrainError, Trainer};
 use ndarray::ArrayD;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +17,7 @@ pub(crate) const BEST: &str = "_knit.best.";
 const STEPS: &str = "knit.optimizer.steps";
 
 /// The parameter names of the optimizer's `"{name}.step"` state entries, in its order.
-fn step_names(state: &[(String, ArrayD<f32>)]) -> Vec<&str> {
+fn step_names<F>(state: &[(String, ArrayD<F>)]) -> Vec<&str> {
     state
         .iter()
         .filter_map(|(k, _)| k.strip_suffix(".step"))
@@ -27,11 +27,11 @@ fn step_names(state: &[(String, ArrayD<f32>)]) -> Vec<&str> {
 /// Optimizer state that accumulates squares and so is never negative.
 const SQUARES: [&str; 4] = [".exp_avg_sq", ".max_exp_avg_sq", ".sum", ".square_avg"];
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// The current state as a checkpoint: parameters and buffers under their PyTorch names,
     /// and, under `_knit.` names and in the metadata, everything needed to resume exactly:
     /// optimizer state, schedule state, epoch, step, early-stopping state and the program.
-    pub fn checkpoint(&self) -> Checkpoint {
+    pub fn checkpoint(&self) -> Checkpoint<F> {
         let mut ckpt = Checkpoint::default();
         for (name, value) in snapshot(&self.exec) {
             ckpt.tensors.insert(name, value);
@@ -93,7 +93,7 @@ impl Trainer {
     /// `max_epochs`); a checkpoint without a program (a hand-built plan's) is not compared.
     /// Every entry is checked (names, shapes, finite values, counts, masks of 0 and 1, the
     /// best-epoch snapshot) before the run takes it, and errors name the file and the entry.
-    pub fn resume(&mut self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
+    pub fn resume(&mut self, ckpt: &Checkpoint<F>, path: &Path) -> Result<(), TrainError> {
         let seed: u64 = parse(ckpt.meta("knit.seed", path)?, "knit.seed", path)?;
         if seed != self.plan.seed {
             return Err(TrainError::Checkpoint {
@@ -149,7 +149,7 @@ impl Trainer {
     }
 
     /// Refuses a checkpoint written by another program (see [`Trainer::resume`]).
-    fn check_program(&self, ckpt: &Checkpoint, path: &Path) -> Result<(), TrainError> {
+    fn check_program(&self, ckpt: &Checkpoint<F>, path: &Path) -> Result<(), TrainError> {
         let Some(stored) = ckpt.metadata.get("knit.program") else {
             return Ok(());
         };
@@ -196,11 +196,11 @@ impl Trainer {
     /// counts are stored as `f32`, so `step` is compared rounded the same way).
     fn optimizer_state(
         &self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         step: u64,
-    ) -> Result<Vec<(String, ArrayD<f32>)>, TrainError> {
-        let most = f64::from(step as f32);
+    ) -> Result<Vec<(String, ArrayD<F>)>, TrainError> {
+        let most = F::lit(step as f64).as_f64();
         let expected = self.optimizer.state();
         let mut out = Vec::with_capacity(expected.len());
         for (key, template) in &expected {
@@ -225,7 +225,7 @@ impl Trainer {
             validate::finite(path, &entry, value)?;
             if key.ends_with(".step") {
                 validate::counts(path, &entry, value)?;
-                if let Some(v) = value.iter().find(|v| f64::from(**v) > most) {
+                if let Some(v) = value.iter().find(|v| v.as_f64() > most) {
                     return Err(entry_error(
                         path,
                         &entry,
@@ -264,10 +264,10 @@ impl Trainer {
     /// count must be at most `step` and round to its `.step` tensor (in `state`, checked).
     fn exact_steps(
         &self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         step: u64,
-        state: &[(String, ArrayD<f32>)],
+        state: &[(String, ArrayD<F>)],
     ) -> Result<Option<Vec<u64>>, TrainError> {
         let Some(text) = ckpt.metadata.get(STEPS) else {
             return Ok(None);
@@ -291,13 +291,13 @@ impl Trainer {
                 .iter()
                 .find(|(k, _)| k.strip_suffix(".step") == Some(name))
                 .and_then(|(_, v)| v.iter().next().copied());
-            if count > step || tensor != Some(count as f32) {
+            if count > step || tensor != Some(F::lit(count as f64)) {
                 return Err(entry_error(
                     path,
                     STEPS,
                     format!(
                         "counts {count} steps of '{name}', which disagrees with 'knit.step' ({step}) or with '{OPTIMIZER}{name}.step' ({})",
-                        tensor.unwrap_or(f32::NAN)
+                        tensor.unwrap_or(F::nan())
                     ),
                 ));
             }
@@ -310,7 +310,7 @@ impl Trainer {
     /// schedule keeps, each a finite number.
     fn schedule_state(
         &self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
     ) -> Result<Vec<(String, f64)>, TrainError> {
         let key = "knit.lr_schedule";
@@ -348,10 +348,10 @@ impl Trainer {
     #[allow(clippy::type_complexity)]
     fn early_stop_state(
         &self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         epoch: usize,
-    ) -> Result<Option<(Option<f64>, usize, usize, Vec<(String, ArrayD<f32>)>)>, TrainError> {
+    ) -> Result<Option<(Option<f64>, usize, usize, Vec<(String, ArrayD<F>)>)>, TrainError> {
         let key = "knit.early_stop";
         let (Some(stopper), Some(state)) = (&self.stopper, ckpt.metadata.get(key)) else {
             return Ok(None);
@@ -404,7 +404,7 @@ impl Trainer {
     /// alone (transfer learning) takes the tensors it needs and leaves the others.
     pub fn check_known_entries(
         &self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         prefix: &str,
     ) -> Result<(), TrainError> {
@@ -469,7 +469,7 @@ impl Trainer {
     /// keeps its value. Nothing is changed unless every entry is usable.
     pub fn load_weights(
         &mut self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         rename: &[(String, String)],
     ) -> Result<usize, TrainError> {
@@ -480,7 +480,7 @@ impl Trainer {
     /// `rename`), in name order: the ones [`load_weights`](Self::load_weights) leaves
     /// unused, which a renamed layer or a checkpoint of another model shows as. knit's own
     /// `_knit.` entries and an ensemble's `members.K.` tensors are not counted.
-    pub fn unused_entries(&self, ckpt: &Checkpoint, rename: &[(String, String)]) -> Vec<String> {
+    pub fn unused_entries(&self, ckpt: &Checkpoint<F>, rename: &[(String, String)]) -> Vec<String> {
         let wanted: Vec<String> = self
             .state_shapes()
             .into_iter()
@@ -498,7 +498,7 @@ impl Trainer {
     /// (all when `None`); the others keep their current values.
     pub fn load_some_weights(
         &mut self,
-        ckpt: &Checkpoint,
+        ckpt: &Checkpoint<F>,
         path: &Path,
         rename: &[(String, String)],
         only: Option<&[String]>,
@@ -548,7 +548,7 @@ impl Trainer {
     }
 }
 
-impl Trainer {
+impl<F: Element> Trainer<F> {
     /// The trainable parameters' names, in the order of the optimizer's slots and masks.
     pub(crate) fn exec_param_names(&self) -> Vec<String> {
         self.exec
@@ -577,8 +577,8 @@ fn from_json<T: serde::de::DeserializeOwned>(
 const MAX_COUNT: u64 = 1 << 53;
 
 /// The counter `key` of the metadata (`knit.epoch`, `knit.step`), at most [`MAX_COUNT`].
-fn counter<T: std::str::FromStr + TryFrom<u64>>(
-    ckpt: &Checkpoint,
+fn counter<T: std::str::FromStr + TryFrom<u64>, F: Element>(
+    ckpt: &Checkpoint<F>,
     key: &str,
     path: &Path,
 ) -> Result<T, TrainError> {

@@ -3,6 +3,7 @@
 
 use crate::distributed;
 use crate::early_stop::EarlyStopper;
+use crate::element::Element;
 use crate::evaluate::{evaluate, evaluate_in};
 use crate::memory::{check_fits, largest_batch, run_memory};
 use crate::metrics::{argmax, ClipStats, EpochMetrics, EvalMetrics};
@@ -11,8 +12,8 @@ use knit_data::{epoch_order, gather, gather_rows, Dataset, ImageShape, Splits};
 use knit_dist::{Collective, Single};
 use knit_optim::schedule::Schedule;
 use knit_optim::{clip_grad_norm, clip_grad_value, Optimizer, ParamSpec, Slot};
-use knit_tensor::{Executor, Mode};
-use ndarray::{s, Array1, Array2, ArrayD, ArrayViewMutD, IxDyn};
+use knit_tensor::{Executor, Mode, NodeId};
+use ndarray::{s, Array1, Array2, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, IxDyn};
 use std::time::Instant;
 
 /// Settings of a run that are not part of the program.
@@ -50,13 +51,15 @@ pub struct Report {
     pub samples_per_second: f64,
 }
 
-/// Runs a [`Plan`] on loaded data.
-pub struct Trainer {
+/// Runs a [`Plan`] on loaded data, computing in `F`: `f32` (the default), or `f64` for a
+/// plan of [`Precision::F64`](crate::Precision) (the CLI picks `F` from the plan; a
+/// trainer of either type runs any plan).
+pub struct Trainer<F: Element = f32> {
     pub(crate) plan: Plan,
     pub(crate) data: Splits,
     pub(crate) options: TrainOptions,
-    pub(crate) exec: Executor<f32>,
-    pub(crate) optimizer: Box<dyn Optimizer<f32>>,
+    pub(crate) exec: Executor<F>,
+    pub(crate) optimizer: Box<dyn Optimizer<F>>,
     pub(crate) lr_schedule: Box<dyn Schedule>,
     pub(crate) value_schedules: Vec<(String, Box<dyn Schedule>)>,
     /// Epochs completed.
@@ -64,28 +67,28 @@ pub struct Trainer {
     /// Optimizer steps taken.
     pub(crate) step: u64,
     pub(crate) order: Vec<usize>,
-    pub(crate) x_batch: Array2<f32>,
+    pub(crate) x_batch: Array2<F>,
     pub(crate) y_batch: Array1<f32>,
     pub(crate) history: Vec<EpochMetrics>,
-    pub(crate) stopper: Option<EarlyStopper>,
+    pub(crate) stopper: Option<EarlyStopper<F>>,
     /// Reused allocation for the optimizer's slots (empty between steps).
-    pub(crate) slot_buffer: Vec<Slot<'static, f32>>,
+    pub(crate) slot_buffer: Vec<Slot<'static, F>>,
     /// Reused allocation for the gradients to clip (empty between steps).
-    pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, f32>>,
+    pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, F>>,
     /// A data-parallel step's weighted gradients and loss in one buffer, and their sum over
     /// the ranks (the all-reduce's send and receive buffers, kept from step to step).
-    pub(crate) flat_buffers: [Vec<f32>; 2],
+    pub(crate) flat_buffers: [Vec<F>; 2],
     /// Seconds spent in the steps' all-reduces so far.
     pub(crate) collective_seconds: f64,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
-    pub(crate) masks: Vec<Option<ArrayD<f32>>>,
+    pub(crate) masks: Vec<Option<ArrayD<F>>>,
     /// The clean rows of a batch while adversarial ones are made.
-    pub(crate) x_clean: Array2<f32>,
+    pub(crate) x_clean: Array2<F>,
     /// With norm clipping, the last step's gradient norm before clipping.
     pub(crate) last_gradient_norm: Option<f64>,
 }
 
-impl std::fmt::Debug for Trainer {
+impl<F: Element> std::fmt::Debug for Trainer<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer")
             .field("epoch", &self.epoch)
@@ -95,16 +98,24 @@ impl std::fmt::Debug for Trainer {
 }
 
 impl Trainer {
-    /// Prepares a run: checks that the data fits the models, builds the executor, the
-    /// optimizer over the plan's parameter groups and the schedules.
+    /// Prepares a run in `f32`: [`Trainer::create`] with `F = f32`, the type most callers
+    /// want without naming it.
     pub fn new(plan: Plan, data: Splits, options: TrainOptions) -> Result<Self, TrainError> {
+        Self::create(plan, data, options)
+    }
+}
+
+impl<F: Element> Trainer<F> {
+    /// Prepares a run computing in `F`: checks that the data fits the models, builds the
+    /// executor, the optimizer over the plan's parameter groups and the schedules.
+    pub fn create(plan: Plan, data: Splits, options: TrainOptions) -> Result<Self, TrainError> {
         check_data_fits(&plan, &data.train)?;
         if let Some(available) = knit_data::available_memory() {
             let batch = largest_batch(&plan, data.train.len(), options.eval_batch);
             let estimate = run_memory(&plan, batch, data.train.features.ncols());
             check_fits(&estimate, available, batch)?;
         }
-        let mut exec = Executor::<f32>::new(&plan.graph);
+        let mut exec = Executor::<F>::new(&plan.graph);
         exec.set_threads(options.threads);
         let specs = param_specs(&plan, &mut exec)?;
         let optimizer = plan.optimizer.build(&specs, &plan.groups)?;
@@ -170,7 +181,7 @@ impl Trainer {
     }
 
     /// The executor holding the current parameters.
-    pub fn executor(&self) -> &Executor<f32> {
+    pub fn executor(&self) -> &Executor<F> {
         &self.exec
     }
 
@@ -197,7 +208,7 @@ impl Trainer {
 
     /// Trains until the plan's last epoch or early stopping, evaluating each epoch, then
     /// evaluates the test split.
-    pub fn fit(&mut self, observer: &mut dyn Observer) -> Result<Report, TrainError> {
+    pub fn fit(&mut self, observer: &mut dyn Observer<F>) -> Result<Report, TrainError> {
         self.fit_in(&Single, observer)
     }
 
@@ -209,7 +220,7 @@ impl Trainer {
     pub fn fit_in(
         &mut self,
         group: &dyn Collective,
-        observer: &mut dyn Observer,
+        observer: &mut dyn Observer<F>,
     ) -> Result<Report, TrainError> {
         let mut stopped_early = false;
         while self.epoch < self.plan.epochs {
@@ -284,7 +295,10 @@ impl Trainer {
     }
 
     /// One pass over the training split.
-    pub fn train_epoch(&mut self, observer: &mut dyn Observer) -> Result<EpochMetrics, TrainError> {
+    pub fn train_epoch(
+        &mut self,
+        observer: &mut dyn Observer<F>,
+    ) -> Result<EpochMetrics, TrainError> {
         self.train_epoch_in(&Single, observer)
     }
 
@@ -293,7 +307,7 @@ impl Trainer {
     pub fn train_epoch_in(
         &mut self,
         group: &dyn Collective,
-        observer: &mut dyn Observer,
+        observer: &mut dyn Observer<F>,
     ) -> Result<EpochMetrics, TrainError> {
         let n = self.data.train.len();
         let batch = batch_size(self.plan.batching, n);
@@ -333,7 +347,7 @@ impl Trainer {
             if let Some(norm) = self.last_gradient_norm {
                 observer.gradient_norm(norm);
             }
-            observer.batch_finished(b, end - first, loss);
+            observer.batch_finished(b, end - first, loss.as_f64());
         }
         let seconds = start.elapsed().as_secs_f64();
         self.epoch += 1;
@@ -362,7 +376,7 @@ impl Trainer {
         &mut self,
         range: std::ops::Range<usize>,
         sums: &mut EpochSums,
-    ) -> Result<f32, TrainError> {
+    ) -> Result<F, TrainError> {
         self.exec.set_step(self.step);
         let adversarial = self.adversarial_rows(range.len(), 0..range.len());
         let loss = self.forward_on(range.clone(), adversarial)?;
@@ -384,13 +398,13 @@ impl Trainer {
         group: &dyn Collective,
         range: std::ops::Range<usize>,
         sums: &mut EpochSums,
-    ) -> Result<f32, TrainError> {
+    ) -> Result<F, TrainError> {
         let k = range.len();
         let mine = distributed::share(k, group.rank(), group.size());
         self.exec.set_step(self.step);
         self.exec.set_first_row(mine.start as u64);
-        let weight = mine.len() as f32 / k as f32;
-        let mut local = 0.0;
+        let weight = F::lit(mine.len() as f64) / F::lit(k as f64);
+        let mut local = F::zero();
         if !mine.is_empty() {
             let adversarial = self.adversarial_rows(k, mine.clone());
             let rows = range.start + mine.start..range.start + mine.end;
@@ -404,14 +418,14 @@ impl Trainer {
         if mine.is_empty() || !local.is_finite() {
             // No gradient of this rank's: zeros (a NaN loss still reaches every rank).
             for (_, _, mut g) in self.exec.trainable_grads_mut() {
-                g.fill(0.0);
+                g.fill(F::zero());
             }
         }
         let [mut flat, mut sum] = std::mem::take(&mut self.flat_buffers);
         distributed::pack(&mut self.exec, weight, local, &mut flat);
-        sum.resize(flat.len(), 0.0);
+        sum.resize(flat.len(), F::zero());
         let started = Instant::now();
-        let reduced = group.all_reduce_sum_f32_into(&flat, &mut sum);
+        let reduced = F::all_reduce_sum_into(group, &flat, &mut sum);
         self.collective_seconds += started.elapsed().as_secs_f64();
         let loss = distributed::unpack(&mut self.exec, &sum);
         self.flat_buffers = [flat, sum];
@@ -430,7 +444,7 @@ impl Trainer {
         &mut self,
         range: std::ops::Range<usize>,
         adversarial: usize,
-    ) -> Result<f32, TrainError> {
+    ) -> Result<F, TrainError> {
         let k = range.len();
         if self.plan.models.len() == 1 && self.plan.adversarial.is_none() {
             // The common case: the rows go straight into the executor's input buffer.
@@ -439,18 +453,18 @@ impl Trainer {
             self.feed_copied(range, adversarial)?;
         }
         let y = self.y_batch.slice(s![..k]);
-        self.exec
-            .set_input(self.plan.labels, label_batch(&self.plan, y)?)?;
+        feed_labels(&mut self.exec, &self.plan, y)?;
         self.exec.run(self.plan.loss, Mode::Train)?;
         Ok(self.exec.scalar(self.plan.loss)?)
     }
 
     /// The error of a step whose loss is not finite, naming the first non-finite value.
-    fn diverged(&self, loss: f32) -> TrainError {
+    fn diverged(&self, loss: F) -> TrainError {
         TrainError::Diverged {
             epoch: self.epoch + 1,
             step: self.step,
-            loss,
+            // NaN and the infinities survive the narrowing.
+            loss: loss.as_f64() as f32,
             culprit: self
                 .exec
                 .first_non_finite()
@@ -575,7 +589,7 @@ impl Trainer {
                 let d: f64 = va
                     .iter()
                     .zip(vb.iter())
-                    .map(|(x, y)| f64::from(x - y).powi(2))
+                    .map(|(&x, &y)| (x - y).as_f64().powi(2))
                     .sum();
                 Ok((format!("{a} ~ {b}"), d))
             })
@@ -617,9 +631,9 @@ impl Trainer {
         let mut grads = recycle(std::mem::take(&mut self.grad_buffer));
         grads.extend(self.exec.trainable_grads_mut().map(|(_, _, g)| g));
         let clipped = match clip {
-            Clip::Value(c) => clip_grad_value(&mut grads, c as f32).map(|()| None),
+            Clip::Value(c) => clip_grad_value(&mut grads, F::lit(c)).map(|()| None),
             Clip::Norm(max) => {
-                clip_grad_norm(&mut grads, max as f32).map(|norm| Some((f64::from(norm), max)))
+                clip_grad_norm(&mut grads, F::lit(max)).map(|norm| Some((norm.as_f64(), max)))
             }
         };
         self.grad_buffer = recycle(grads);
@@ -672,18 +686,18 @@ impl EpochSums {
         }
     }
 
-    fn add_batch(
+    fn add_batch<F: Element>(
         &mut self,
-        exec: &Executor<f32>,
+        exec: &Executor<F>,
         plan: &Plan,
         labels: &ndarray::ArrayView1<f32>,
-        loss: f32,
+        loss: F,
     ) -> Result<(), TrainError> {
         let k = labels.len();
         self.examples += k;
-        self.loss += f64::from(loss) * k as f64;
+        self.loss += loss.as_f64() * k as f64;
         for (i, model) in plan.models.iter().enumerate() {
-            self.data_loss[i] += f64::from(exec.scalar(model.data_loss)?) * k as f64;
+            self.data_loss[i] += exec.scalar(model.data_loss)?.as_f64() * k as f64;
             if let Task::Classification { .. } = plan.task {
                 let out = exec.value(model.output)?;
                 for (row, &label) in out.outer_iter().zip(labels) {
@@ -694,7 +708,7 @@ impl EpochSums {
             }
         }
         for (sum, (_, node)) in self.penalties.iter_mut().zip(&plan.penalties) {
-            *sum += f64::from(exec.scalar(*node)?) * k as f64;
+            *sum += exec.scalar(*node)?.as_f64() * k as f64;
         }
         Ok(())
     }
@@ -766,15 +780,42 @@ pub(crate) fn batch_dims(k: usize, dims: &[usize]) -> IxDyn {
     IxDyn(&full[..=dims.len()])
 }
 
-/// A batch of labels `y` (one per example) shaped as the plan's label input: `[k]` for class
+/// Feeds `x` (`[k, ...]`, shaped as `input` takes it; `f32` data or values of `F`) to
+/// `input`, each value converted to `F` exactly, straight into the executor's buffer.
+pub(crate) fn feed<F: Element + From<X>, X: Copy>(
+    exec: &mut Executor<F>,
+    input: NodeId,
+    x: ArrayViewD<'_, X>,
+) -> Result<(), TrainError> {
+    let k = x.shape().first().copied().unwrap_or(1);
+    let buffer = exec.input_buffer(input, k)?;
+    if buffer.len() != x.len() {
+        return Err(TrainError::DataMismatch {
+            model: String::new(),
+            message: format!(
+                "the input takes {} values for {k} examples, the data has {}",
+                buffer.len(),
+                x.len()
+            ),
+        });
+    }
+    buffer
+        .iter_mut()
+        .zip(x.iter())
+        .for_each(|(b, &v)| *b = <F as From<X>>::from(v));
+    Ok(())
+}
+
+/// Feeds a batch of labels `y` (one per example) to the plan's label input: `[k]` for class
 /// indices, `[k, 1]` for the one target per example of a regression model with outputs `[1]`.
-pub(crate) fn label_batch<'a>(
+pub(crate) fn feed_labels<F: Element>(
+    exec: &mut Executor<F>,
     plan: &Plan,
-    y: ndarray::ArrayView1<'a, f32>,
-) -> Result<ndarray::ArrayViewD<'a, f32>, TrainError> {
+    y: ArrayView1<'_, f32>,
+) -> Result<(), TrainError> {
     let dims = &plan.graph.node(plan.labels)?.shape.dims;
-    y.into_shape_with_order(batch_dims(y.len(), dims))
-        .map_err(|_| TrainError::DataMismatch {
+    if dims.iter().product::<usize>() != 1 {
+        return Err(TrainError::DataMismatch {
             model: plan
                 .models
                 .first()
@@ -782,11 +823,16 @@ pub(crate) fn label_batch<'a>(
             message: format!(
                 "the data has one target per example, but the model's targets are {dims:?} per example"
             ),
-        })
+        });
+    }
+    feed(exec, plan.labels, y.into_dyn())
 }
 
 /// The optimizer's parameter list, checked against the executor's trainable parameters.
-fn param_specs(plan: &Plan, exec: &mut Executor<f32>) -> Result<Vec<ParamSpec>, TrainError> {
+fn param_specs<F: Element>(
+    plan: &Plan,
+    exec: &mut Executor<F>,
+) -> Result<Vec<ParamSpec>, TrainError> {
     let mut specs = Vec::new();
     let trainable: Vec<(String, Vec<usize>)> = exec
         .trainable_params()

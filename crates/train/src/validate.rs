@@ -4,7 +4,7 @@
 //! entry ([`TrainError::CheckpointEntry`]).
 
 use crate::checkpoint::is_counter;
-use crate::TrainError;
+use crate::{Element, TrainError};
 use ndarray::ArrayD;
 use std::path::Path;
 
@@ -18,10 +18,10 @@ pub(crate) fn entry_error(path: &Path, entry: &str, message: impl Into<String>) 
 }
 
 /// `value` has the shape `expected` of `what` ("the model's parameter 'h1.weight'").
-pub(crate) fn shape(
+pub(crate) fn shape<F: Element>(
     path: &Path,
     entry: &str,
-    value: &ArrayD<f32>,
+    value: &ArrayD<F>,
     expected: &[usize],
     what: &str,
 ) -> Result<(), TrainError> {
@@ -39,7 +39,11 @@ pub(crate) fn shape(
 }
 
 /// Every value of `value` is finite.
-pub(crate) fn finite(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<(), TrainError> {
+pub(crate) fn finite<F: Element>(
+    path: &Path,
+    entry: &str,
+    value: &ArrayD<F>,
+) -> Result<(), TrainError> {
     match value.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(entry_error(
@@ -48,7 +52,7 @@ pub(crate) fn finite(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<()
             format!(
                 "the checkpoint holds non-finite values ({} at element {i} of {}); the file is \
                  damaged or was written by a run that had already diverged",
-                value.iter().nth(i).copied().unwrap_or(f32::NAN),
+                value.iter().nth(i).copied().unwrap_or(F::nan()),
                 value.len()
             ),
         )),
@@ -56,8 +60,15 @@ pub(crate) fn finite(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<()
 }
 
 /// Every value of `value` is a non-negative integer (a count).
-pub(crate) fn counts(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<(), TrainError> {
-    match value.iter().find(|v| !(**v >= 0.0 && v.fract() == 0.0)) {
+pub(crate) fn counts<F: Element>(
+    path: &Path,
+    entry: &str,
+    value: &ArrayD<F>,
+) -> Result<(), TrainError> {
+    match value
+        .iter()
+        .find(|v| !(**v >= F::zero() && v.fract() == F::zero()))
+    {
         None => Ok(()),
         Some(v) => Err(entry_error(
             path,
@@ -68,13 +79,13 @@ pub(crate) fn counts(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<()
 }
 
 /// Every value of `value` is at least 0 (a variance, a sum of squares).
-pub(crate) fn non_negative(
+pub(crate) fn non_negative<F: Element>(
     path: &Path,
     entry: &str,
-    value: &ArrayD<f32>,
+    value: &ArrayD<F>,
     what: &str,
 ) -> Result<(), TrainError> {
-    match value.iter().find(|v| **v < 0.0) {
+    match value.iter().find(|v| **v < F::zero()) {
         None => Ok(()),
         Some(v) => Err(entry_error(
             path,
@@ -85,8 +96,12 @@ pub(crate) fn non_negative(
 }
 
 /// Every value of the pruning mask `value` is 0 (pruned) or 1 (kept).
-pub(crate) fn mask(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<(), TrainError> {
-    match value.iter().find(|v| **v != 0.0 && **v != 1.0) {
+pub(crate) fn mask<F: Element>(
+    path: &Path,
+    entry: &str,
+    value: &ArrayD<F>,
+) -> Result<(), TrainError> {
+    match value.iter().find(|v| **v != F::zero() && **v != F::one()) {
         None => Ok(()),
         Some(v) => Err(entry_error(
             path,
@@ -99,11 +114,11 @@ pub(crate) fn mask(path: &Path, entry: &str, value: &ArrayD<f32>) -> Result<(), 
 /// A parameter's or buffer's value read from entry `entry` for the model's `name`: the
 /// model's shape, finite, counts that are non-negative integers, variances that are not
 /// negative.
-pub(crate) fn model_state(
+pub(crate) fn model_state<F: Element>(
     path: &Path,
     entry: &str,
     name: &str,
-    value: &ArrayD<f32>,
+    value: &ArrayD<F>,
     expected: &[usize],
     is_param: bool,
 ) -> Result<(), TrainError> {

@@ -29,7 +29,7 @@ impl OverrideArgs {
         }
     }
 }
-use knit_train::{Checkpoint, Ensemble, Plan, Task, TrainError, TrainOptions, Trainer};
+use knit_train::{Checkpoint, Element, Ensemble, Plan, Task, TrainError, TrainOptions, Trainer};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,7 +176,13 @@ fn data_failure(error: &knit_data::DataError, lines: &DataLines) -> ExitCode {
 
 /// Reads a checkpoint, or fails naming the file.
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, ExitCode> {
-    Checkpoint::read(path).map_err(failure)
+    read_checkpoint_as(path)
+}
+
+/// Reads a checkpoint with its tensors in `F` (a `precision f64` run's resume or transfer
+/// source), or fails naming the file.
+pub fn read_checkpoint_as<F: Element>(path: &Path) -> Result<Checkpoint<F>, ExitCode> {
+    Checkpoint::read_as(path).map_err(failure)
 }
 
 /// A training error, printed for people.
@@ -190,9 +196,10 @@ fn scaler_tensor_name(name: &str) -> String {
 }
 
 /// Adds the fitted scaler to a checkpoint.
-pub fn store_scaler(ckpt: &mut Checkpoint, scaler: &Scaler) {
+pub fn store_scaler<F: Element>(ckpt: &mut Checkpoint<F>, scaler: &Scaler) {
     for (name, array) in scaler.to_named_arrays() {
-        ckpt.tensors.insert(scaler_tensor_name(&name), array);
+        ckpt.tensors
+            .insert(scaler_tensor_name(&name), array.mapv(F::from_f32));
     }
 }
 

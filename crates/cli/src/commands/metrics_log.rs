@@ -2,7 +2,7 @@
 //! `--log-steps` a row per step), written and flushed as training goes, so that `tail -f`
 //! or a spreadsheet can follow a long run.
 
-use knit_train::{EpochMetrics, Observer};
+use knit_train::{Element, EpochMetrics, Observer};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -116,7 +116,7 @@ pub struct LogCursor {
 
 /// The cursor follows a run as an observer (beside the progress display, through
 /// [`knit_train::Both`]).
-impl Observer for LogCursor {
+impl<F: Element> Observer<F> for LogCursor {
     fn epoch_started(&mut self, epoch: usize, _batches: usize) {
         self.epoch = epoch;
     }
@@ -129,7 +129,7 @@ impl Observer for LogCursor {
     }
 
     /// A step finished with batch loss `loss` (a row when step rows were asked).
-    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f32) {
+    fn batch_finished(&mut self, _batch: usize, _examples: usize, loss: f64) {
         self.step += 1;
         let norm = self.last_norm.take();
         if self.log.steps {
@@ -138,7 +138,7 @@ impl Observer for LogCursor {
                 self.member,
                 self.epoch,
                 self.step,
-                f64::from(loss),
+                loss,
                 cell(norm)
             ));
         }

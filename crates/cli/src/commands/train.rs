@@ -7,7 +7,9 @@ use super::world;
 use crate::{plot, summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use knit_dist::Collective;
-use knit_train::{Both, EpochMetrics, Observer, TrainError, TrainOptions, Trainer};
+use knit_train::{
+    Both, Element, EpochMetrics, Observer, Precision, TrainError, TrainOptions, Trainer,
+};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +27,10 @@ pub struct Args {
     /// Threads for matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Compute and save in this floating-point type instead of the file's (`--set
+    /// precision=f64`: the program text the report and the checkpoint keep says it).
+    #[arg(long, value_parser = ["f32", "f64"])]
+    pub precision: Option<String>,
     /// `--seed` and `--set`.
     #[command(flatten)]
     pub overrides: OverrideArgs,
@@ -81,7 +87,7 @@ struct Progress {
     writes: bool,
 }
 
-impl Observer for Progress {
+impl<F: Element> Observer<F> for Progress {
     fn epoch_started(&mut self, epoch: usize, batches: usize) {
         self.examples = 0;
         self.loss_sum = 0.0;
@@ -93,9 +99,9 @@ impl Observer for Progress {
         }
     }
 
-    fn batch_finished(&mut self, _batch: usize, examples: usize, loss: f32) {
+    fn batch_finished(&mut self, _batch: usize, examples: usize, loss: f64) {
         self.examples += examples;
-        self.loss_sum += f64::from(loss) * examples as f64;
+        self.loss_sum += loss * examples as f64;
         if let Some(bar) = &self.bar {
             bar.inc(1);
             let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
@@ -127,7 +133,7 @@ impl Observer for Progress {
         }
     }
 
-    fn epoch_committed(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
+    fn epoch_committed(&mut self, trainer: &Trainer<F>) -> Result<(), TrainError> {
         if !self.writes {
             return Ok(());
         }
@@ -184,7 +190,7 @@ impl MemberProgress {
     }
 }
 
-impl Observer for MemberProgress {
+impl<F: Element> Observer<F> for MemberProgress {
     fn epoch_finished(&mut self, m: &EpochMetrics) {
         let line = format!("member {}  {}", self.member, epoch_line(m, self.epochs));
         match (&self.bar, self.display) {
@@ -238,8 +244,8 @@ fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
 }
 
 /// Writes the trainer's checkpoint with the fitted scaler, atomically.
-fn save_checkpoint(
-    trainer: &Trainer,
+fn save_checkpoint<F: Element>(
+    trainer: &Trainer<F>,
     scaler: &knit_data::Scaler,
     path: &Path,
 ) -> Result<(), TrainError> {
@@ -306,7 +312,7 @@ fn transfer_path(from: &Path, file: &Path, out: Option<&Path>) -> PathBuf {
 /// (`members.K.<name>`, see `knit_train::Ensemble::checkpoint`), with the fitted scaler.
 /// `--report` gets every member's epochs and the ensemble's score, `--plot` the members'
 /// curves.
-fn train_bagged(
+fn train_bagged<F: Element>(
     args: &Args,
     plan: &knit_train::Plan,
     splits: &knit_data::Splits,
@@ -335,7 +341,7 @@ fn train_bagged(
         Err(code) => return code,
     };
     let bar = MemberProgress::bar(display, bagging.members, plan.epochs);
-    let observe = |member| -> Box<dyn Observer + Send> {
+    let observe = |member| -> Box<dyn Observer<F> + Send> {
         Box::new(Both(
             MemberProgress {
                 member,
@@ -532,6 +538,9 @@ pub fn run(args: &Args) -> ExitCode {
     let mut overrides = args.overrides.overrides();
     // In the text, so that the program the report and the checkpoint keep says it.
     overrides.epochs = args.epochs;
+    if let Some(precision) = &args.precision {
+        overrides.set.push(format!("precision={precision}"));
+    }
     if let Some(plot) = &args.plot {
         if plot::Format::of(plot).is_none() {
             return common::usage_error(format!(
@@ -576,7 +585,6 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(code) = check_outputs(args, &save, transfer.as_ref().map(|t| t.0.as_path())) {
         return code;
     }
-    let scaler = splits.scaler.clone();
     if let Some(bagging) = plan.bagging {
         if let Some(resume) = &args.resume {
             return common::usage_error(format!(
@@ -585,116 +593,27 @@ pub fn run(args: &Args) -> ExitCode {
                 resume.display()
             ));
         }
-        return train_bagged(args, &plan, &splits, bagging, &save, display, wall);
+        return match plan.precision {
+            Precision::F32 => {
+                train_bagged::<f32>(args, &plan, &splits, bagging, &save, display, wall)
+            }
+            Precision::F64 => {
+                train_bagged::<f64>(args, &plan, &splits, bagging, &save, display, wall)
+            }
+        };
     }
-    let train_in = |group: &dyn Collective| -> Result<_, ExitCode> {
-        let root = group.is_root();
-        let options = TrainOptions {
-            threads,
-            eval_batch: 512,
-        };
-        let mut trainer =
-            Trainer::new(plan, splits, options).map_err(|e| common::train_failure(&e))?;
-        if let Some(resume) = &args.resume {
-            let ckpt = common::read_checkpoint(resume)?;
-            trainer
-                .resume(&ckpt, resume)
-                .map_err(|e| common::train_failure(&e))?;
-        } else if let Some((from, rename, load, strict)) = &transfer {
-            let ckpt = common::read_checkpoint(from)?;
-            let unused = trainer.unused_entries(&ckpt, rename);
-            if !unused.is_empty() {
-                let listed = unused_list(&unused);
-                if *strict {
-                    return Err(common::failure(format!(
-                        "start from {} (strict): {listed} match no parameter or buffer of the model",
-                        from.display()
-                    )));
-                }
-                if root {
-                    eprintln!(
-                        "warning: start from {}: {listed} match no parameter or buffer of the model and are not used (`strict` makes this an error)",
-                        from.display()
-                    );
-                }
-            }
-            trainer
-                .load_some_weights(&ckpt, from, rename, load.as_deref())
-                .map_err(|e| common::train_failure(&e))?;
-        }
-        if group.size() > 1 {
-            trainer
-                .broadcast_state(group)
-                .map_err(|e| common::train_failure(&e))?;
-        }
-        let log = open_log(args, root)?;
-        let mut progress = Progress {
-            display: if root { display } else { Display::Quiet },
-            epochs,
-            bar: None,
-            examples: 0,
-            loss_sum: 0.0,
-            started: Instant::now(),
-            save: save.clone(),
-            scaler: scaler.clone(),
-            writes: root,
-        };
-        let mut cursor = log.as_ref().map(|l| l.cursor(None));
-        let report = trainer.fit_in(group, &mut Both(&mut progress, &mut cursor));
-        if let Some(bar) = progress.bar.take() {
-            bar.abandon();
-        }
-        let report = report.map_err(|e| {
-            if root {
-                report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
-            }
-            common::train_failure(&e)
-        })?;
-        if let Some(spec) = trainer.plan().prune.clone() {
-            // Every rank prunes and retrains the whole model alike (not split).
-            let pruned = trainer
-                .prune(&spec, &mut Both(&mut progress, &mut cursor))
-                .map_err(|e| {
-                    if root {
-                        report_divergence(args, trainer.plan(), trainer.history(), &e, &save, wall);
-                    }
-                    common::train_failure(&e)
-                })?;
-            if root {
-                print!("{}", summary::prune_table(&pruned));
-            }
-        }
-        if !root {
-            return Ok((report, Vec::new(), String::new(), root));
-        }
-        if let Some(adversarial) = trainer.plan().adversarial {
-            let held_out = trainer
-                .splits()
-                .test
-                .clone()
-                .or_else(|| trainer.splits().validation.clone());
-            if let Some(data) = held_out {
-                let clean = trainer
-                    .evaluate(&data)
-                    .map_err(|e| common::train_failure(&e))?;
-                let attacked = trainer
-                    .accuracy_under_attack(&data, adversarial.attack, adversarial.range)
-                    .map_err(|e| common::train_failure(&e))?;
-                let clean = clean.first().and_then(|m| m.accuracy).unwrap_or(0.0);
-                print_robustness(data.len(), clean, adversarial.attack, attacked);
-            }
-        }
-        save_checkpoint(&trainer, &scaler, &save).map_err(|e| common::train_failure(&e))?;
-        if let Some(message) = log.as_ref().and_then(MetricsLog::failure) {
-            eprintln!("warning: {message}");
-        }
-        let names: Vec<String> = trainer
-            .plan()
-            .models
-            .iter()
-            .map(|m| m.name.clone())
-            .collect();
-        Ok((report, names, trainer.plan().program.clone(), root))
+    let single = Single {
+        args,
+        transfer: transfer.as_ref(),
+        display,
+        threads,
+        epochs,
+        save: &save,
+        wall,
+    };
+    let train_in = |group: &dyn Collective| match plan.precision {
+        Precision::F32 => train_single::<f32>(&single, plan, splits, group),
+        Precision::F64 => train_single::<f64>(&single, plan, splits, group),
     };
     let outcome = knit_tensor::with_thread_pool(threads, || -> Result<_, ExitCode> {
         // Joined on the pool's thread, which makes every collective call of the run.
@@ -740,4 +659,151 @@ pub fn run(args: &Args) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// What one run's training gave the summary: its report, the models' names, the resolved
+/// program, and whether this process is rank 0.
+type Trained = (knit_train::Report, Vec<String>, String, bool);
+
+/// A `start from` line resolved: the checkpoint's path, the renames, the names to load
+/// (`only`/`except`; all when `None`) and `strict`.
+type TransferSource = (PathBuf, Vec<(String, String)>, Option<Vec<String>>, bool);
+
+/// The settings of a single (not bagged) run that [`train_single`] needs besides the data.
+struct Single<'a> {
+    args: &'a Args,
+    transfer: Option<&'a TransferSource>,
+    display: Display,
+    threads: usize,
+    epochs: usize,
+    save: &'a Path,
+    wall: Instant,
+}
+
+/// Trains one run computing in `F` as one rank of `group`: resume or transfer, the epochs
+/// with progress and a checkpoint after each, pruning, the robustness line and the final
+/// checkpoint.
+fn train_single<F: Element>(
+    run: &Single<'_>,
+    plan: knit_train::Plan,
+    splits: knit_data::Splits,
+    group: &dyn Collective,
+) -> Result<Trained, ExitCode> {
+    let Single {
+        args,
+        transfer,
+        display,
+        threads,
+        epochs,
+        save,
+        wall,
+    } = *run;
+    let scaler = splits.scaler.clone();
+    let root = group.is_root();
+    let options = TrainOptions {
+        threads,
+        eval_batch: 512,
+    };
+    let mut trainer =
+        Trainer::<F>::create(plan, splits, options).map_err(|e| common::train_failure(&e))?;
+    if let Some(resume) = &args.resume {
+        let ckpt = common::read_checkpoint_as::<F>(resume)?;
+        trainer
+            .resume(&ckpt, resume)
+            .map_err(|e| common::train_failure(&e))?;
+    } else if let Some((from, rename, load, strict)) = &transfer {
+        let ckpt = common::read_checkpoint_as::<F>(from)?;
+        let unused = trainer.unused_entries(&ckpt, rename);
+        if !unused.is_empty() {
+            let listed = unused_list(&unused);
+            if *strict {
+                return Err(common::failure(format!(
+                    "start from {} (strict): {listed} match no parameter or buffer of the model",
+                    from.display()
+                )));
+            }
+            if root {
+                eprintln!(
+                    "warning: start from {}: {listed} match no parameter or buffer of the model and are not used (`strict` makes this an error)",
+                    from.display()
+                );
+            }
+        }
+        trainer
+            .load_some_weights(&ckpt, from, rename, load.as_deref())
+            .map_err(|e| common::train_failure(&e))?;
+    }
+    if group.size() > 1 {
+        trainer
+            .broadcast_state(group)
+            .map_err(|e| common::train_failure(&e))?;
+    }
+    let log = open_log(args, root)?;
+    let mut progress = Progress {
+        display: if root { display } else { Display::Quiet },
+        epochs,
+        bar: None,
+        examples: 0,
+        loss_sum: 0.0,
+        started: Instant::now(),
+        save: save.to_path_buf(),
+        scaler: scaler.clone(),
+        writes: root,
+    };
+    let mut cursor = log.as_ref().map(|l| l.cursor(None));
+    let report = trainer.fit_in(group, &mut Both(&mut progress, &mut cursor));
+    if let Some(bar) = progress.bar.take() {
+        bar.abandon();
+    }
+    let report = report.map_err(|e| {
+        if root {
+            report_divergence(args, trainer.plan(), trainer.history(), &e, save, wall);
+        }
+        common::train_failure(&e)
+    })?;
+    if let Some(spec) = trainer.plan().prune.clone() {
+        // Every rank prunes and retrains the whole model alike (not split).
+        let pruned = trainer
+            .prune(&spec, &mut Both(&mut progress, &mut cursor))
+            .map_err(|e| {
+                if root {
+                    report_divergence(args, trainer.plan(), trainer.history(), &e, save, wall);
+                }
+                common::train_failure(&e)
+            })?;
+        if root {
+            print!("{}", summary::prune_table(&pruned));
+        }
+    }
+    if !root {
+        return Ok((report, Vec::new(), String::new(), root));
+    }
+    if let Some(adversarial) = trainer.plan().adversarial {
+        let held_out = trainer
+            .splits()
+            .test
+            .clone()
+            .or_else(|| trainer.splits().validation.clone());
+        if let Some(data) = held_out {
+            let clean = trainer
+                .evaluate(&data)
+                .map_err(|e| common::train_failure(&e))?;
+            let attacked = trainer
+                .accuracy_under_attack(&data, adversarial.attack, adversarial.range)
+                .map_err(|e| common::train_failure(&e))?;
+            let clean = clean.first().and_then(|m| m.accuracy).unwrap_or(0.0);
+            print_robustness(data.len(), clean, adversarial.attack, attacked);
+        }
+    }
+    save_checkpoint(&trainer, &scaler, save).map_err(|e| common::train_failure(&e))?;
+    if let Some(message) = log.as_ref().and_then(MetricsLog::failure) {
+        eprintln!("warning: {message}");
+    }
+    let names: Vec<String> = trainer
+        .plan()
+        .models
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    Ok((report, names, trainer.plan().program.clone(), root))
 }

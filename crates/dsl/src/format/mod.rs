@@ -216,6 +216,7 @@ pub(crate) fn train_setting(kind: &TrainKind) -> String {
     match kind {
         TrainKind::Loss(i) => i.name.clone(),
         TrainKind::Schedule(i) => format!("per {}", i.name),
+        TrainKind::Precision(i) => i.name.clone(),
         TrainKind::Optimizer(x)
         | TrainKind::Clip(x)
         | TrainKind::Adversarial(x)

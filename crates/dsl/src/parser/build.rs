@@ -465,6 +465,7 @@ impl Ctx {
             }
             Rule::seed_s => TrainKind::Seed(self.expr(next(&mut inner, "seed")?)?),
             Rule::save_s => TrainKind::Save(self.string(next(&mut inner, "path")?)?),
+            Rule::precision_s => TrainKind::Precision(self.ident(next(&mut inner, "type")?)?),
             _ => {
                 return Err(BuildError::Internal(format!(
                     "unexpected train setting {rule:?}"

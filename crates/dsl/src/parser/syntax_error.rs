@@ -9,7 +9,7 @@ use crate::suggest::did_you_mean;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 /// The settings of a `train` block, in the order the reference lists them.
-pub(crate) const TRAIN_SETTINGS: [&str; 17] = [
+pub(crate) const TRAIN_SETTINGS: [&str; 18] = [
     "loss",
     "optimizer",
     "schedule",
@@ -27,6 +27,7 @@ pub(crate) const TRAIN_SETTINGS: [&str; 17] = [
     "start",
     "seed",
     "save",
+    "precision",
 ];
 /// The settings of a `data` block.
 pub(crate) const DATA_SETTINGS: [&str; 8] = [

@@ -366,6 +366,7 @@ pub(crate) fn check_train<'a>(
         param_groups: groups.1,
         lr_schedule,
         schedule_unit: run.schedule_unit,
+        precision: run.precision,
         value_schedules,
         augment,
         batching: run.batching,

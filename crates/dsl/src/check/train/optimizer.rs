@@ -157,7 +157,7 @@ impl Cx<'_, '_> {
             .map(|(_, n)| ParamSpec::new(n.name.clone(), &n.shape.dims))
             .collect();
         let default_groups = vec![ParamGroup::default()];
-        if let Err(err) = spec.build(&specs, groups.unwrap_or(&default_groups)) {
+        if let Err(err) = spec.build::<f32>(&specs, groups.unwrap_or(&default_groups)) {
             let mut d = optim_error(&self.ev, &b, &err);
             if let knit_optim::OptimError::Hyperparameter { name: "betas", .. } = err {
                 if let Some(label) = d.labels.first_mut() {

@@ -11,7 +11,7 @@ use crate::source::{FileId, SourceMap};
 use crate::span::Span;
 use crate::suggest::help_for;
 use knit_tensor::Graph;
-use knit_train::{Batching, Clip, EarlyStop, Metric, ScheduleUnit};
+use knit_train::{Batching, Clip, EarlyStop, Metric, Precision, ScheduleUnit};
 use std::path::PathBuf;
 
 /// Lines that may be given several times.
@@ -115,6 +115,7 @@ pub(crate) struct Run {
     pub clip: Option<Clip>,
     pub save: Option<PathBuf>,
     pub schedule_unit: ScheduleUnit,
+    pub precision: Precision,
     /// Summary lines.
     pub lines: Vec<String>,
 }
@@ -283,6 +284,31 @@ impl Cx<'_, '_> {
                 }
             }
         }
+        let mut precision = Precision::F32;
+        if let Some(TrainKind::Precision(id)) = self.settings.get("precision").map(|s| &s.kind) {
+            match id.name.as_str() {
+                "f32" => {}
+                "f64" => {
+                    precision = Precision::F64;
+                    lines.push("precision f64 (computed and saved in float64)".into());
+                }
+                other => {
+                    self.sink.push(
+                        Diagnostic::error(
+                            Code::UnknownValue,
+                            format!("unknown precision `{other}`"),
+                        )
+                        .label(self.file, id.span, "unknown floating-point type")
+                        .help(help_for(
+                            other,
+                            ["f32", "f64"],
+                            "precisions",
+                        )),
+                    );
+                    ok = false;
+                }
+            }
+        }
         let save = match self.settings.get("save").map(|s| &s.kind) {
             Some(TrainKind::Save(p)) => {
                 lines.push(format!("save {}", p.value));
@@ -299,6 +325,7 @@ impl Cx<'_, '_> {
             clip,
             save,
             schedule_unit,
+            precision,
             lines,
         })
     }
