@@ -298,6 +298,14 @@ impl TrainedArgs {
     pub fn load(&self) -> Result<Loaded, ExitCode> {
         load_trained(&self.file, &self.overrides, &self.weights)
     }
+
+    /// [`load`](Self::load), and the input scaling the checkpoint stores ([`read_scaler`]):
+    /// what turns raw feature rows into the model's inputs (`predict`, `export`).
+    pub fn load_with_scaler(&self) -> Result<(Loaded, Scaler), ExitCode> {
+        let loaded = self.load()?;
+        let scaler = read_scaler(&loaded.ckpt, &self.weights, loaded.features)?;
+        Ok((loaded, scaler))
+    }
 }
 
 /// What `knit eval`, `predict`, `export` and `attack` work on: a program's checkpoint loaded.

@@ -27,12 +27,8 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(code) = common::refuse_overwrite("--onnx", &args.onnx, &inputs) {
         return code;
     }
-    let loaded = match args.trained.load() {
+    let (loaded, scaler) = match args.trained.load_with_scaler() {
         Ok(l) => l,
-        Err(code) => return code,
-    };
-    let scaler = match common::read_scaler(&loaded.ckpt, &args.trained.weights, loaded.features) {
-        Ok(s) => s,
         Err(code) => return code,
     };
     let (export, members) = match &loaded.trained {

@@ -40,12 +40,8 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(e) = knit_io::open_regular(&args.input) {
         return common::failure(e);
     }
-    let loaded = match args.trained.load() {
+    let (loaded, scaler) = match args.trained.load_with_scaler() {
         Ok(l) => l,
-        Err(code) => return code,
-    };
-    let scaler = match common::read_scaler(&loaded.ckpt, &args.trained.weights, loaded.features) {
-        Ok(s) => s,
         Err(code) => return code,
     };
     let mut features = match knit_data::load_features_csv(&args.input, Header::Auto, None) {

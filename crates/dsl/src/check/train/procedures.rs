@@ -256,17 +256,13 @@ impl Cx<'_, '_> {
                             .map(Floor::Drop)
                     }
                     other => {
-                        self.sink.push(
-                            Diagnostic::error(
-                                Code::UnknownValue,
-                                format!("unknown floor `{other}`"),
-                            )
-                            .label(self.file, kind.span, "unknown floor")
-                            .help(help_for(
-                                other,
-                                ["accuracy", "drop"],
-                                "floors",
-                            )),
+                        self.unknown_value(
+                            kind.span,
+                            "floor",
+                            other,
+                            "unknown floor",
+                            &["accuracy", "drop"],
+                            "floors",
                         );
                         ok = false;
                     }
@@ -275,17 +271,13 @@ impl Cx<'_, '_> {
                     "global" => scope = PruneScope::Global,
                     "layer" => scope = PruneScope::PerLayer,
                     other => {
-                        self.sink.push(
-                            Diagnostic::error(
-                                Code::UnknownValue,
-                                format!("unknown pruning scope `{other}`"),
-                            )
-                            .label(self.file, id.span, "unknown scope")
-                            .help(help_for(
-                                other,
-                                ["global", "layer"],
-                                "scopes",
-                            )),
+                        self.unknown_value(
+                            id.span,
+                            "pruning scope",
+                            other,
+                            "unknown scope",
+                            &["global", "layer"],
+                            "scopes",
                         );
                         ok = false;
                     }
@@ -406,17 +398,13 @@ impl Cx<'_, '_> {
                         "vote" => Some(Combine::Vote),
                         "average" => Some(Combine::Average),
                         other => {
-                            self.sink.push(
-                                Diagnostic::error(
-                                    Code::UnknownValue,
-                                    format!("unknown combination `{other}`"),
-                                )
-                                .label(self.file, id.span, "unknown")
-                                .help(help_for(
-                                    other,
-                                    ["vote", "average"],
-                                    "combinations",
-                                )),
+                            self.unknown_value(
+                                id.span,
+                                "combination",
+                                other,
+                                "unknown",
+                                &["vote", "average"],
+                                "combinations",
                             );
                             None
                         }

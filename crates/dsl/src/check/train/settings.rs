@@ -134,6 +134,24 @@ pub(crate) struct Cx<'s, 'a> {
 }
 
 impl Cx<'_, '_> {
+    /// Reports `found`, an unknown `what` (a schedule unit, a precision...) at `span`, with
+    /// the `known` values (called `plural`) and the closest one.
+    pub(crate) fn unknown_value(
+        &mut self,
+        span: Span,
+        what: &str,
+        found: &str,
+        label: &str,
+        known: &[&str],
+        plural: &str,
+    ) {
+        self.sink.push(
+            Diagnostic::error(Code::UnknownValue, format!("unknown {what} `{found}`"))
+                .label(self.file, span, label)
+                .help(help_for(found, known.iter().copied(), plural)),
+        );
+    }
+
     /// A path relative to the program file's folder.
     pub(crate) fn path(&self, p: &str) -> PathBuf {
         self.sources.get(self.file).dir().join(p)
@@ -272,13 +290,13 @@ impl Cx<'_, '_> {
                 "epoch" => {}
                 "step" => schedule_unit = ScheduleUnit::Step,
                 other => {
-                    self.sink.push(
-                        Diagnostic::error(
-                            Code::UnknownValue,
-                            format!("unknown schedule unit `{other}`"),
-                        )
-                        .label(self.file, id.span, "unknown unit")
-                        .help(help_for(other, ["epoch", "step"], "units")),
+                    self.unknown_value(
+                        id.span,
+                        "schedule unit",
+                        other,
+                        "unknown unit",
+                        &["epoch", "step"],
+                        "units",
                     );
                     ok = false;
                 }
@@ -293,17 +311,13 @@ impl Cx<'_, '_> {
                     lines.push("precision f64 (computed and saved in float64)".into());
                 }
                 other => {
-                    self.sink.push(
-                        Diagnostic::error(
-                            Code::UnknownValue,
-                            format!("unknown precision `{other}`"),
-                        )
-                        .label(self.file, id.span, "unknown floating-point type")
-                        .help(help_for(
-                            other,
-                            ["f32", "f64"],
-                            "precisions",
-                        )),
+                    self.unknown_value(
+                        id.span,
+                        "precision",
+                        other,
+                        "unknown floating-point type",
+                        &["f32", "f64"],
+                        "precisions",
                     );
                     ok = false;
                 }
