@@ -1,6 +1,6 @@
 //! `precision f64` (or `knit train --precision f64`): the run computes in float64 end to
 //! end, its checkpoint stores F64 tensors (what PyTorch loads as `float64`), resuming it is
-//! bit for bit, and the other commands read it.
+//! bit for bit, and `knit eval` reads it.
 
 mod common;
 
@@ -40,6 +40,8 @@ fn a_float64_run_saves_float64_and_differs_from_float32_only_by_rounding() {
                 precision,
                 "--out",
                 out,
+                "--report",
+                &format!("{out}.json"),
             ],
         );
         dir.path().join(out).join("runs/digits.safetensors")
@@ -72,12 +74,22 @@ fn a_float64_run_saves_float64_and_differs_from_float32_only_by_rounding() {
         b.iter().any(|v| (*v as f32) as f64 != *v),
         "values beyond f32"
     );
-    // eval and predict read the float64 checkpoint.
+    // eval reads the float64 checkpoint (computing in f32): the test metrics of the run's
+    // report, as eval prints them.
     let eval = ok(
         dir.path(),
         &["eval", &file, "--weights", double.to_str().unwrap()],
     );
-    assert!(eval.contains("test"), "{eval}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("d.json")).unwrap()).unwrap();
+    let test = &report["test"][0];
+    let row = format!(
+        "180     {:.4}    {:.2} %",
+        test["loss"].as_f64().unwrap(),
+        test["accuracy"].as_f64().unwrap() * 100.0
+    );
+    let line = eval.lines().find(|l| l.starts_with("test ")).unwrap();
+    assert!(line.ends_with(&row), "{line} vs {row}");
 }
 
 #[test]

@@ -167,12 +167,12 @@ impl<F: Element> Checkpoint<F> {
                 Dtype::F64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| F::from_f64(f64::from_le_bytes(eight(c))))
+                    .map(|c| F::lit(f64::from_le_bytes(eight(c))))
                     .collect(),
                 Dtype::I64 => view
                     .data()
                     .chunks_exact(8)
-                    .map(|c| F::from_f64(i64::from_le_bytes(eight(c)) as f64))
+                    .map(|c| F::lit(i64::from_le_bytes(eight(c)) as f64))
                     .collect(),
                 // Half precision (a model saved with `.half()` or `.bfloat16()`) widens
                 // exactly: every F16 and BF16 value is an f32.

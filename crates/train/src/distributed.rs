@@ -78,12 +78,11 @@ pub(crate) fn average_buffers<F: Element>(
         .into_iter()
         .map(|(name, value)| (name, value.to_owned()))
         .collect();
-    let mine: Vec<F> = buffers
+    let mut flat: Vec<F> = buffers
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
-    let mut flat = vec![F::zero(); mine.len()];
-    F::all_reduce_sum_into(group, &mine, &mut flat)?;
+    F::all_reduce_sum(group, &mut flat)?;
     let scale = F::one() / F::lit(group.size() as f64);
     let mut rest = flat.as_slice();
     for (name, mut value) in buffers {

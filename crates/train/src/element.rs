@@ -1,5 +1,6 @@
 //! The floating-point types a run can compute in ([`crate::Precision`]): what the trainer
-//! needs of one beyond the executor's and the optimizer's arithmetic.
+//! needs of one beyond the executor's and the optimizer's arithmetic (a value from an `f64`
+//! constant is knit-tensor's [`Float::lit`]).
 
 use knit_dist::{Collective, DistError};
 use knit_tensor::Float;
@@ -8,36 +9,37 @@ use safetensors::Dtype;
 /// `f32` or `f64`: the element type of a [`Trainer`](crate::Trainer)'s executor, optimizer
 /// state and checkpoint.
 pub trait Element: Float + knit_optim::Real + From<f32> {
-    /// The run's precision.
-    const PRECISION: crate::Precision;
     /// How a checkpoint stores it.
     const DTYPE: Dtype;
-    /// A data value (datasets hold `f32`) in this type, exactly.
-    fn from_f32(v: f32) -> Self;
-    /// A value read from a checkpoint stored as `f64` (rounded to nearest for `f32`).
-    fn from_f64(v: f64) -> Self;
+    /// A data value (datasets hold `f32`) in this type, exactly: `From<f32>`, named so that
+    /// it is not confused with `num_traits`' `NumCast::from`.
+    fn from_f32(v: f32) -> Self {
+        <Self as From<f32>>::from(v)
+    }
     /// The little-endian bytes of `v`, appended to `out` (a checkpoint's tensor data).
     fn put_le_bytes(v: Self, out: &mut Vec<u8>);
+    /// Replaces `buffer` by the element-wise sum of every rank's `buffer`.
+    fn all_reduce_sum(group: &dyn Collective, buffer: &mut [Self]) -> Result<(), DistError>;
     /// The element-wise sum of every rank's `send` in `sum` (same length).
     fn all_reduce_sum_into(
         group: &dyn Collective,
         send: &[Self],
         sum: &mut [Self],
-    ) -> Result<(), DistError>;
+    ) -> Result<(), DistError> {
+        sum.copy_from_slice(send);
+        Self::all_reduce_sum(group, sum)
+    }
 }
 
 impl Element for f32 {
-    const PRECISION: crate::Precision = crate::Precision::F32;
     const DTYPE: Dtype = Dtype::F32;
-    fn from_f32(v: f32) -> Self {
-        v
-    }
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
     fn put_le_bytes(v: Self, out: &mut Vec<u8>) {
         out.extend_from_slice(&v.to_le_bytes());
     }
+    fn all_reduce_sum(group: &dyn Collective, buffer: &mut [f32]) -> Result<(), DistError> {
+        group.all_reduce_sum_f32(buffer)
+    }
+    // The collective's own out-of-place sum saves the copy on every step.
     fn all_reduce_sum_into(
         group: &dyn Collective,
         send: &[f32],
@@ -48,23 +50,11 @@ impl Element for f32 {
 }
 
 impl Element for f64 {
-    const PRECISION: crate::Precision = crate::Precision::F64;
     const DTYPE: Dtype = Dtype::F64;
-    fn from_f32(v: f32) -> Self {
-        f64::from(v)
-    }
-    fn from_f64(v: f64) -> Self {
-        v
-    }
     fn put_le_bytes(v: Self, out: &mut Vec<u8>) {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    fn all_reduce_sum_into(
-        group: &dyn Collective,
-        send: &[f64],
-        sum: &mut [f64],
-    ) -> Result<(), DistError> {
-        sum.copy_from_slice(send);
-        group.all_reduce_sum_f64(sum)
+    fn all_reduce_sum(group: &dyn Collective, buffer: &mut [f64]) -> Result<(), DistError> {
+        group.all_reduce_sum_f64(buffer)
     }
 }

@@ -788,18 +788,17 @@ pub(crate) fn feed<F: Element + From<X>, X: Copy>(
     x: ArrayViewD<'_, X>,
 ) -> Result<(), TrainError> {
     let k = x.shape().first().copied().unwrap_or(1);
-    let buffer = exec.input_buffer(input, k)?;
-    if buffer.len() != x.len() {
+    let len = exec.input_buffer(input, k)?.len();
+    if len != x.len() {
         return Err(TrainError::DataMismatch {
-            model: String::new(),
+            model: exec.graph().nodes()[input.index()].name.clone(),
             message: format!(
-                "the input takes {} values for {k} examples, the data has {}",
-                buffer.len(),
+                "the input takes {len} values for {k} examples, the data has {}",
                 x.len()
             ),
         });
     }
-    buffer
+    exec.input_buffer(input, k)?
         .iter_mut()
         .zip(x.iter())
         .for_each(|(b, &v)| *b = <F as From<X>>::from(v));
