@@ -198,4 +198,37 @@ fn a_combination_that_does_not_compile_stops_the_sweep_before_any_run() {
         stderr.contains("--grid hidden: expected KEY=V1,V2,... (e.g. --grid hidden=64,128)"),
         "{stderr}"
     );
+    let stderr = fails(
+        dir.path(),
+        2,
+        &[
+            "sweep",
+            &file,
+            "--grid",
+            "hidden=16,16",
+            "--seeds",
+            "0",
+            "--out",
+            "s",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "the sweep's combinations hidden=16 and hidden=16 give the same program; list each value once"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("s").exists());
+    // A seed given twice is run once.
+    let out = knit(
+        dir.path(),
+        &[
+            "sweep", &file, "--seeds", "3,3", "--epochs", "1", "--out", "once",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("1 combinations × 1 seeds = 1 runs"),
+        "{stderr}"
+    );
 }

@@ -86,8 +86,13 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let mut seeds = args.seeds.clone();
-    seeds.dedup();
+    let mut seen = std::collections::HashSet::new();
+    let seeds: Vec<u64> = args
+        .seeds
+        .iter()
+        .copied()
+        .filter(|s| seen.insert(*s))
+        .collect();
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.file));
     let runs = match plan_runs(args, &settings, &seeds, &out) {
         Ok(r) => r,
@@ -178,6 +183,14 @@ fn plan_runs(
             let dir = out
                 .join("runs")
                 .join(format!("{:016x}", fnv1a(&plan.program)));
+            // Two runs of one program would write one folder at the same time.
+            if let Some(twin) = runs.iter().find(|r: &&Run| r.dir == dir) {
+                return Err(usage_error(format!(
+                    "the sweep's combinations {} and {} give the same program; list each value once",
+                    describe(&settings[twin.combination]),
+                    describe(setting)
+                )));
+            }
             runs.push(Run {
                 combination,
                 seed,
