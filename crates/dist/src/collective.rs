@@ -1,6 +1,6 @@
 //! The operations a synchronous data-parallel run needs from its process group.
 
-use crate::DistError;
+use crate::{Contribution, DistError};
 
 /// A group of `size` processes (ranks `0..size`) that train together.
 ///
@@ -18,17 +18,29 @@ pub trait Collective {
     /// Replaces `buffer` on every member with the element-wise sum of all members' buffers.
     fn all_reduce_sum_f32(&self, buffer: &mut [f32]) -> Result<(), DistError>;
 
-    /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) out of place: `sum` (of the same
-    /// length as `send`) receives the element-wise sum of every member's `send`. A caller
-    /// that assembles its buffer anyway saves a copy (MPI has no in-place form here).
-    fn all_reduce_sum_f32_into(&self, send: &[f32], sum: &mut [f32]) -> Result<(), DistError> {
-        let n = send.len().min(sum.len());
-        sum[..n].copy_from_slice(&send[..n]);
-        self.all_reduce_sum_f32(sum)
+    /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) of values that `part` writes into
+    /// the collective's own buffer and reads back summed (see [`Contribution`]): a caller
+    /// that gathers its values from many places saves a staging copy each way. The default
+    /// goes through a temporary buffer and the in-place sum.
+    fn all_reduce_sum_f32_with(&self, part: &mut dyn Contribution<f32>) -> Result<(), DistError> {
+        let mut buffer = vec![0.0; part.len()];
+        part.write(&mut buffer);
+        self.all_reduce_sum_f32(&mut buffer)?;
+        part.read(&buffer);
+        Ok(())
     }
 
     /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) for `f64`.
     fn all_reduce_sum_f64(&self, buffer: &mut [f64]) -> Result<(), DistError>;
+
+    /// [`all_reduce_sum_f32_with`](Self::all_reduce_sum_f32_with) for `f64`.
+    fn all_reduce_sum_f64_with(&self, part: &mut dyn Contribution<f64>) -> Result<(), DistError> {
+        let mut buffer = vec![0.0; part.len()];
+        part.write(&mut buffer);
+        self.all_reduce_sum_f64(&mut buffer)?;
+        part.read(&buffer);
+        Ok(())
+    }
 
     /// Replaces `bytes` on every member with the `root` member's (lengths may differ).
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>, root: usize) -> Result<(), DistError>;

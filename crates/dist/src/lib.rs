@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod collective;
+mod contribution;
 mod error;
 mod launcher;
 #[cfg(feature = "mpi")]
@@ -50,6 +51,7 @@ mod thread_group;
 #[cfg(feature = "mpi")]
 pub use self::mpi::Mpi;
 pub use collective::Collective;
+pub use contribution::Contribution;
 pub use error::DistError;
 pub use launcher::{launched_size, launched_size_from};
 pub use single::Single;

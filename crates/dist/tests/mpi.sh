@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # knit-dist's Mpi under a real launcher: builds examples/mpi_check with `--features mpi` and
-# runs it with `mpirun -np 2` (Open MPI), twice:
-#   (a) the checks (bit-exact all-reduce, broadcast, gather, barrier, timing): must exit 0;
+# runs it with `mpirun` (Open MPI):
+#   (a) the checks (bit-exact all-reduce, broadcast, gather, barrier, timing) on 2 and 3
+#       ranks summing in shared memory, and on 2 with KNIT_MPI_ALLREDUCE=mpi (the
+#       MPI_Allreduce path a run across machines takes): each must exit 0;
 #   (b) `mpi_check panic` (rank 1 panics while rank 0 waits in an all-reduce): must end
 #       within the timeout with a non-zero exit code and "rank 1 of 2" on stderr.
 # A missing mpirun is a failure, not a skip. Run from anywhere; honours CARGO_TARGET_DIR.
@@ -29,14 +31,29 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_btl_tcp_if_include=lo
 launch=(timeout 60 mpirun -np 2 --bind-to none)
 
+# check EXPECTED COMMAND...: runs the command, which must exit 0 and print EXPECTED (the
+# path the sums took).
+check() {
+  local expected=$1 status=0 out
+  shift
+  out=$("$@") || status=$?
+  echo "$out"
+  if [[ $status -ne 0 ]]; then
+    [[ $status -eq 124 ]] && echo "mpi.sh: mpi_check hung (killed after 60 s)" >&2
+    echo "mpi.sh: $* failed with exit code $status" >&2
+    exit 1
+  fi
+  if ! grep -q "$expected" <<<"$out"; then
+    echo "mpi.sh: $* did not report \"$expected\"" >&2
+    exit 1
+  fi
+}
 echo "-- mpirun -np 2 mpi_check"
-status=0
-"${launch[@]}" "$binary" || status=$?
-if [[ $status -ne 0 ]]; then
-  [[ $status -eq 124 ]] && echo "mpi.sh: mpi_check hung (killed after 60 s)" >&2
-  echo "mpi.sh: mpi_check failed with exit code $status" >&2
-  exit 1
-fi
+check "bit for bit (summed in shared memory)" "${launch[@]}" "$binary"
+echo "-- mpirun -np 3 mpi_check (three ranks: the shared-memory sums in rank order, bit for bit)"
+check "bit for bit (summed in shared memory)" timeout 60 mpirun -np 3 --bind-to none "$binary"
+echo "-- KNIT_MPI_ALLREDUCE=mpi mpirun -np 2 mpi_check (MPI_Allreduce, as across machines)"
+KNIT_MPI_ALLREDUCE=mpi check "bit for bit (MPI_Allreduce)" "${launch[@]}" "$binary"
 
 echo "-- mpirun -np 2 mpi_check panic (must end the job, naming rank 1)"
 stderr_file=$(mktemp)

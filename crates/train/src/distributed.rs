@@ -22,7 +22,7 @@
 
 use crate::early_stop::{restore, snapshot};
 use crate::{Checkpoint, Element, TrainError};
-use knit_dist::Collective;
+use knit_dist::{Collective, Contribution};
 use knit_tensor::Executor;
 use ndarray::ArrayD;
 use std::ops::Range;
@@ -35,36 +35,78 @@ pub(crate) fn share(k: usize, rank: usize, size: usize) -> Range<usize> {
     (k * rank / size)..(k * (rank + 1) / size)
 }
 
-/// Copies every trainable gradient of `exec`, scaled by `weight`, then `loss · weight`
-/// into `flat` (cleared first; its allocation is kept from step to step). Gradients are
-/// contiguous, so this is a copy and a vectorized scaling.
-pub(crate) fn pack<F: Element>(exec: &mut Executor<F>, weight: F, loss: F, flat: &mut Vec<F>) {
-    flat.clear();
-    for (_, _, g) in exec.trainable_grads_mut() {
-        match g.as_slice_memory_order() {
-            Some(g) => flat.extend_from_slice(g),
-            None => flat.extend(g.iter()),
+/// One rank's share of a step's all-reduce: every trainable gradient of `exec`, then the
+/// batch's loss, each scaled by the rank's weight `wᵣ`, written straight into the
+/// collective's buffer; the sum comes back into the gradients, and its last entry is the
+/// batch's loss. Gradients are contiguous, so each way is one pass of copies (with the
+/// scaling fused into the write).
+pub(crate) struct WeightedGradients<'a, F: Element> {
+    exec: &'a mut Executor<F>,
+    weight: F,
+    loss: F,
+    /// The number of gradient values, plus one for the loss.
+    len: usize,
+    /// The summed loss, once [`Contribution::read`] has run; NaN before.
+    summed_loss: F,
+}
+
+impl<'a, F: Element> WeightedGradients<'a, F> {
+    /// The gradients of `exec` and `loss`, to be scaled by `weight`.
+    pub(crate) fn new(exec: &'a mut Executor<F>, weight: F, loss: F) -> Self {
+        let len = exec
+            .trainable_grads_mut()
+            .map(|(_, _, g)| g.len())
+            .sum::<usize>()
+            + 1;
+        WeightedGradients {
+            exec,
+            weight,
+            loss,
+            len,
+            summed_loss: F::nan(),
         }
     }
-    flat.push(loss);
-    for v in flat.iter_mut() {
-        *v *= weight;
+
+    /// The batch's loss summed over the ranks (NaN until the all-reduce has run).
+    pub(crate) fn summed_loss(&self) -> F {
+        self.summed_loss
     }
 }
 
-/// Writes the summed gradients of `flat` back into `exec`; returns the batch's loss (the
-/// last entry).
-pub(crate) fn unpack<F: Element>(exec: &mut Executor<F>, flat: &[F]) -> F {
-    let mut rest = flat;
-    for (_, _, mut g) in exec.trainable_grads_mut() {
-        let (mine, tail) = rest.split_at(g.len());
-        match g.as_slice_memory_order_mut() {
-            Some(g) => g.copy_from_slice(mine),
-            None => g.iter_mut().zip(mine).for_each(|(d, &s)| *d = s),
-        }
-        rest = tail;
+impl<F: Element> Contribution<F> for WeightedGradients<'_, F> {
+    fn len(&self) -> usize {
+        self.len
     }
-    rest.first().copied().unwrap_or(F::nan())
+
+    fn write(&mut self, out: &mut [F]) {
+        let weight = self.weight;
+        let mut rest = out;
+        for (_, _, g) in self.exec.trainable_grads_mut() {
+            let (mine, tail) = rest.split_at_mut(g.len());
+            match g.as_slice_memory_order() {
+                Some(g) => mine.iter_mut().zip(g).for_each(|(d, &s)| *d = s * weight),
+                None => mine
+                    .iter_mut()
+                    .zip(g.iter())
+                    .for_each(|(d, &s)| *d = s * weight),
+            }
+            rest = tail;
+        }
+        rest[0] = self.loss * weight;
+    }
+
+    fn read(&mut self, sum: &[F]) {
+        let mut rest = sum;
+        for (_, _, mut g) in self.exec.trainable_grads_mut() {
+            let (mine, tail) = rest.split_at(g.len());
+            match g.as_slice_memory_order_mut() {
+                Some(g) => g.copy_from_slice(mine),
+                None => g.iter_mut().zip(mine).for_each(|(d, &s)| *d = s),
+            }
+            rest = tail;
+        }
+        self.summed_loss = rest[0];
+    }
 }
 
 /// Replaces every running statistic of `exec` (batch norm's mean and variance, and its

@@ -2,7 +2,7 @@
 //! needs of one beyond the executor's and the optimizer's arithmetic (a value from an `f64`
 //! constant is knit-tensor's [`Float::lit`]).
 
-use knit_dist::{Collective, DistError};
+use knit_dist::{Collective, Contribution, DistError};
 use knit_tensor::Float;
 use safetensors::Dtype;
 
@@ -20,15 +20,12 @@ pub trait Element: Float + knit_optim::Real + From<f32> {
     fn put_le_bytes(v: Self, out: &mut Vec<u8>);
     /// Replaces `buffer` by the element-wise sum of every rank's `buffer`.
     fn all_reduce_sum(group: &dyn Collective, buffer: &mut [Self]) -> Result<(), DistError>;
-    /// The element-wise sum of every rank's `send` in `sum` (same length).
-    fn all_reduce_sum_into(
+    /// Sums every rank's `part` through the collective's own buffer (see
+    /// [`Contribution`]).
+    fn all_reduce_sum_with(
         group: &dyn Collective,
-        send: &[Self],
-        sum: &mut [Self],
-    ) -> Result<(), DistError> {
-        sum.copy_from_slice(send);
-        Self::all_reduce_sum(group, sum)
-    }
+        part: &mut dyn Contribution<Self>,
+    ) -> Result<(), DistError>;
 }
 
 impl Element for f32 {
@@ -39,13 +36,11 @@ impl Element for f32 {
     fn all_reduce_sum(group: &dyn Collective, buffer: &mut [f32]) -> Result<(), DistError> {
         group.all_reduce_sum_f32(buffer)
     }
-    // The collective's own out-of-place sum saves the copy on every step.
-    fn all_reduce_sum_into(
+    fn all_reduce_sum_with(
         group: &dyn Collective,
-        send: &[f32],
-        sum: &mut [f32],
+        part: &mut dyn Contribution<f32>,
     ) -> Result<(), DistError> {
-        group.all_reduce_sum_f32_into(send, sum)
+        group.all_reduce_sum_f32_with(part)
     }
 }
 
@@ -56,5 +51,11 @@ impl Element for f64 {
     }
     fn all_reduce_sum(group: &dyn Collective, buffer: &mut [f64]) -> Result<(), DistError> {
         group.all_reduce_sum_f64(buffer)
+    }
+    fn all_reduce_sum_with(
+        group: &dyn Collective,
+        part: &mut dyn Contribution<f64>,
+    ) -> Result<(), DistError> {
+        group.all_reduce_sum_f64_with(part)
     }
 }

@@ -75,10 +75,8 @@ pub struct Trainer<F: Element = f32> {
     pub(crate) slot_buffer: Vec<Slot<'static, F>>,
     /// Reused allocation for the gradients to clip (empty between steps).
     pub(crate) grad_buffer: Vec<ArrayViewMutD<'static, F>>,
-    /// A data-parallel step's weighted gradients and loss in one buffer, and their sum over
-    /// the ranks (the all-reduce's send and receive buffers, kept from step to step).
-    pub(crate) flat_buffers: [Vec<F>; 2],
-    /// Seconds spent in the steps' all-reduces so far.
+    /// Seconds spent in the steps' all-reduces so far (the copies of the gradients into the
+    /// collective's buffer and back included).
     pub(crate) collective_seconds: f64,
     /// Pruning masks (1 keep, 0 pruned), aligned with the trainable parameters.
     pub(crate) masks: Vec<Option<ArrayD<F>>>,
@@ -152,15 +150,15 @@ impl<F: Element> Trainer<F> {
             stopper,
             slot_buffer: Vec::new(),
             grad_buffer: Vec::new(),
-            flat_buffers: [Vec::new(), Vec::new()],
             collective_seconds: 0.0,
             masks: Vec::new(),
             last_gradient_norm: None,
         })
     }
 
-    /// Seconds this rank has spent in the steps' all-reduces (waiting for the others
-    /// included) since it was built: 0 in one process.
+    /// Seconds this rank has spent in the steps' all-reduces since it was built: the copies
+    /// of the gradients into the collective's buffer and back, the sum, and waiting for the
+    /// others; 0 in one process.
     pub fn collective_seconds(&self) -> f64 {
         self.collective_seconds
     }
@@ -421,14 +419,11 @@ impl<F: Element> Trainer<F> {
                 g.fill(F::zero());
             }
         }
-        let [mut flat, mut sum] = std::mem::take(&mut self.flat_buffers);
-        distributed::pack(&mut self.exec, weight, local, &mut flat);
-        sum.resize(flat.len(), F::zero());
         let started = Instant::now();
-        let reduced = F::all_reduce_sum_into(group, &flat, &mut sum);
+        let mut part = distributed::WeightedGradients::new(&mut self.exec, weight, local);
+        let reduced = F::all_reduce_sum_with(group, &mut part);
+        let loss = part.summed_loss();
         self.collective_seconds += started.elapsed().as_secs_f64();
-        let loss = distributed::unpack(&mut self.exec, &sum);
-        self.flat_buffers = [flat, sum];
         reduced?;
         if !loss.is_finite() {
             return Err(self.diverged(loss));
