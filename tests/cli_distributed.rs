@@ -61,8 +61,14 @@ mod mpi {
 
     /// `mpirun -np 2` with the settings a container needs, under a 120 s timeout.
     fn mpirun(dir: &Path) -> Command {
+        mpirun_n(dir, 2)
+    }
+
+    /// [`mpirun`] with `ranks` processes.
+    fn mpirun_n(dir: &Path, ranks: usize) -> Command {
         let mut c = Command::new("timeout");
-        c.args(["120", "mpirun", "-np", "2", "--bind-to", "none"])
+        let ranks = ranks.to_string();
+        c.args(["120", "mpirun", "-np", &ranks, "--bind-to", "none"])
             .current_dir(dir)
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -97,14 +103,15 @@ mod mpi {
         )
     }
 
-    /// The file's run as two ranks of a thread group in this process: rank 0's checkpoint.
-    fn thread_group_run(file: &Path) -> Checkpoint {
+    /// The file's run as `ranks` members of a thread group in this process: rank 0's
+    /// checkpoint.
+    fn thread_group_run(file: &Path, ranks: usize) -> Checkpoint {
         let text = std::fs::read_to_string(file).unwrap();
         let outcome = knit_dsl::check_source(file, &text);
         let plan = outcome.checked.plan.unwrap();
         let data = knit_data::load(&plan.data, Path::new("")).unwrap();
         let mut checkpoints: Vec<Checkpoint> = std::thread::scope(|s| {
-            let handles: Vec<_> = ThreadGroup::new(2)
+            let handles: Vec<_> = ThreadGroup::new(ranks)
                 .into_iter()
                 .map(|member| {
                     let (plan, data) = (plan.clone(), data.clone());
@@ -145,16 +152,8 @@ mod mpi {
             let ranks =
                 Checkpoint::read(&dir.path().join(format!("ranks/runs/{stem}.safetensors")))
                     .unwrap();
-            let threads = thread_group_run(&file);
-            let mut compared = 0;
-            for (key, value) in &threads.tensors {
-                let written = &ranks.tensors[key];
-                let bits = |v: &ndarray::ArrayD<f32>| -> Vec<u32> {
-                    v.iter().map(|x| x.to_bits()).collect()
-                };
-                assert_eq!(bits(written), bits(value), "{name}: {key}");
-                compared += 1;
-            }
+            let threads = thread_group_run(&file, 2);
+            let compared = assert_same_bits(&ranks, &threads, name);
             // The parameters, and the optimizer's state and step among knit's entries.
             assert!(compared >= 4, "{compared} tensors compared");
             ok(super::knit(
@@ -174,6 +173,42 @@ mod mpi {
                 assert!(worst < 1e-4, "{name}: {key} differs by {worst}");
             }
         }
+    }
+
+    /// The bits of every tensor of `a` and `b` agree (`what` names the run in failures);
+    /// returns how many tensors were compared.
+    fn assert_same_bits(a: &Checkpoint, b: &Checkpoint, what: &str) -> usize {
+        let bits =
+            |v: &ndarray::ArrayD<f32>| -> Vec<u32> { v.iter().map(|x| x.to_bits()).collect() };
+        for (key, value) in &b.tensors {
+            assert_eq!(bits(&a.tensors[key]), bits(value), "{what}: {key}");
+        }
+        b.tensors.len()
+    }
+
+    /// Three ranks on one machine sum in shared memory in rank order, as a thread group of
+    /// three does, so they agree bit for bit too (two ranks would agree in any order).
+    #[test]
+    fn three_ranks_equal_three_threads_bit_for_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let optimizer = "adam(lr: step(0.01, every: 2, gamma: 0.5))";
+        let file = dir
+            .path()
+            .join(write(dir.path(), "adam3.net", &program(optimizer)));
+        ok(mpirun_n(dir.path(), 3)
+            .arg(env!("CARGO_BIN_EXE_knit"))
+            .args([
+                "train",
+                &file.display().to_string(),
+                "--quiet",
+                "--out",
+                "ranks",
+            ])
+            .output()
+            .unwrap());
+        let ranks = Checkpoint::read(&dir.path().join("ranks/runs/adam3.safetensors")).unwrap();
+        let compared = assert_same_bits(&ranks, &thread_group_run(&file, 3), "3 ranks");
+        assert!(compared >= 4, "{compared} tensors compared");
     }
 
     #[test]
