@@ -192,19 +192,26 @@ impl SharedWindowSum {
         let fits = self.values.as_ref().is_some_and(|w| w.bytes >= bytes);
         if fits {
             // SAFETY: this rank's own segment, which others read only after the barrier.
-            part.write(unsafe { self.values()?.values::<T>(self.rank, 0..len) });
+            part.write(unsafe { self.window()?.values::<T>(self.rank, 0..len) });
         }
         self.barrier();
         self.check_lengths()?;
         if !fits {
-            // Every rank has the same length and window, so all of them come here together.
+            // Every rank has the same length and window, so all of them come here together
+            // (and all refuse a length too large together).
+            if bytes > isize::MAX as usize / 2 {
+                return Err(DistError::Mpi(format!(
+                    "an all-reduce of {len} values of {} bytes does not fit in a shared window",
+                    size_of::<T>()
+                )));
+            }
             self.values = None;
             self.values = Some(Window::allocate(&self.comm, bytes));
             // SAFETY: as above, in the new window.
-            part.write(unsafe { self.values()?.values::<T>(self.rank, 0..len) });
+            part.write(unsafe { self.window()?.values::<T>(self.rank, 0..len) });
             self.barrier();
         }
-        let window = self.values()?;
+        let window = self.window()?;
         let mine = len * self.rank / self.size..len * (self.rank + 1) / self.size;
         // SAFETY: between the two barriers every rank touches only its own slice of every
         // segment, and the slices of different ranks are disjoint.
@@ -217,7 +224,7 @@ impl SharedWindowSum {
     }
 
     /// The values' window (allocated by the first sum).
-    fn values(&self) -> Result<&Window, DistError> {
+    fn window(&self) -> Result<&Window, DistError> {
         self.values
             .as_ref()
             .ok_or_else(|| DistError::Mpi("the shared window was not allocated".into()))
