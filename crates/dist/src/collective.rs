@@ -23,11 +23,7 @@ pub trait Collective {
     /// that gathers its values from many places saves a staging copy each way. The default
     /// goes through a temporary buffer and the in-place sum.
     fn all_reduce_sum_f32_with(&self, part: &mut dyn Contribution<f32>) -> Result<(), DistError> {
-        let mut buffer = vec![0.0; part.len()];
-        part.write(&mut buffer);
-        self.all_reduce_sum_f32(&mut buffer)?;
-        part.read(&buffer);
-        Ok(())
+        through_buffer(part, |buffer| self.all_reduce_sum_f32(buffer))
     }
 
     /// [`all_reduce_sum_f32`](Self::all_reduce_sum_f32) for `f64`.
@@ -35,11 +31,7 @@ pub trait Collective {
 
     /// [`all_reduce_sum_f32_with`](Self::all_reduce_sum_f32_with) for `f64`.
     fn all_reduce_sum_f64_with(&self, part: &mut dyn Contribution<f64>) -> Result<(), DistError> {
-        let mut buffer = vec![0.0; part.len()];
-        part.write(&mut buffer);
-        self.all_reduce_sum_f64(&mut buffer)?;
-        part.read(&buffer);
-        Ok(())
+        through_buffer(part, |buffer| self.all_reduce_sum_f64(buffer))
     }
 
     /// Replaces `bytes` on every member with the `root` member's (lengths may differ).
@@ -61,4 +53,17 @@ pub trait Collective {
     fn is_root(&self) -> bool {
         self.rank() == 0
     }
+}
+
+/// `part` summed in place in a temporary buffer by `sum`: the default of the `_with`
+/// all-reduces.
+fn through_buffer<T: Copy + Default>(
+    part: &mut dyn Contribution<T>,
+    sum: impl FnOnce(&mut [T]) -> Result<(), DistError>,
+) -> Result<(), DistError> {
+    let mut buffer = vec![T::default(); part.len()];
+    part.write(&mut buffer);
+    sum(&mut buffer)?;
+    part.read(&buffer);
+    Ok(())
 }
