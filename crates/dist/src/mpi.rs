@@ -213,35 +213,21 @@ impl Mpi {
         if let Some(shared) = self.shared.borrow_mut().as_mut() {
             return shared.sum(part);
         }
-        let [send, sum] = &mut *scratch.borrow_mut();
-        send.resize(part.len(), T::default());
-        sum.resize(part.len(), T::default());
-        part.write(send);
-        self.sum_into(send, sum, what)?;
-        part.read(sum);
-        Ok(())
-    }
-
-    /// The all-reduce sum of every rank's `send` into `sum` (as long as `send`), after the
-    /// check of the lengths; `what` names the call in errors.
-    fn sum_into<T>(&self, send: &[T], sum: &mut [T], what: &str) -> Result<(), DistError>
-    where
-        T: mpi::traits::Equivalence,
-    {
-        self.count(send.len(), what);
-        self.check_lengths(send.len())?;
-        if sum.len() != send.len() {
-            return Err(DistError::LengthMismatch {
-                rank: self.rank,
-                len: sum.len(),
-                expected: send.len(),
-            });
-        }
-        if send.is_empty() {
+        let len = part.len();
+        self.count(len, what);
+        self.check_lengths(len)?;
+        if len == 0 {
+            // An empty slice's pointer may be Open MPI's MPI_IN_PLACE: nothing to send.
+            part.read(&[]);
             return Ok(());
         }
+        let [send, sum] = &mut *scratch.borrow_mut();
+        send.resize(len, T::default());
+        sum.resize(len, T::default());
+        part.write(send);
         self.world
-            .all_reduce_into(send, sum, SystemOperation::sum());
+            .all_reduce_into(&send[..], &mut sum[..], SystemOperation::sum());
+        part.read(sum);
         Ok(())
     }
 }
