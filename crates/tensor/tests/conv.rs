@@ -319,28 +319,21 @@ proptest! {
                 .prop_map(move |v| ArrayD::from_shape_vec(IxDyn(&dims), v).unwrap()), Just(seed))
         })
     ) {
-        let mut g = Graph::new();
-        let xi = g.input("x", &x.shape()[1..]).unwrap();
-        let y = g.max_pool(xi, MaxPool2d::new(k, s, p).unwrap()).unwrap();
-        let loss = weighted_sum(&mut g, y);
-        let mut r_dims = vec![x.shape()[0]];
-        r_dims.extend(&g.node(y).unwrap().shape.dims);
-        let r = filled(&r_dims, 8.0, r_seed).mapv(f64::round);
-        fn run<F: Float>(g: &Graph, loss: NodeId, y: NodeId, x: &ArrayD<f64>, r: &ArrayD<f64>) -> (Vec<u64>, Vec<f64>) {
-            let mut exec = Executor::<F>::new(g);
-            let xi = g.id("x").unwrap();
-            exec.require_grad(xi).unwrap();
-            exec.set_input(xi, x.mapv(F::lit).view()).unwrap();
-            exec.set_input(g.id("r").unwrap(), r.mapv(F::lit).view()).unwrap();
-            exec.run(loss, Mode::Train).unwrap();
-            exec.backward(loss).unwrap();
-            let out = exec.value(y).unwrap().iter().map(|v| v.as_f64().to_bits()).collect();
-            (out, exec.grad(xi).unwrap().iter().map(|v| v.as_f64()).collect())
-        }
-        let (y32, g32) = run::<f32>(&g, loss, y, &x, &r);
-        let (y64, g64) = run::<f64>(&g, loss, y, &x, &r);
-        prop_assert_eq!(y32, y64);
-        prop_assert_eq!(g32, g64);
+        same_picks_in_f32_and_f64(&x, MaxPool2d::new(k, s, p).unwrap(), false, r_seed)?;
+    }
+
+    /// The same for the 2×2, stride-2 window, which has its own `f32` path on AVX-512
+    /// (`max_pool2`; the `f64` one is the general path), on even and odd sides, with the
+    /// input gradient written fresh by one pooling or added to by a second.
+    #[test]
+    fn max_pool_2x2_in_f32_picks_the_pixels_f64_picks(
+        (x, twice, r_seed) in ([1usize..3, 1usize..3, 2usize..9, 2usize..40], any::<bool>(), 0u32..1000).prop_flat_map(|(d, twice, seed)| {
+            let cells: usize = d.iter().product();
+            (prop::collection::vec(prop_oneof![8 => (-3i8..4).prop_map(f64::from), 1 => Just(f64::NAN)], cells)
+                .prop_map(move |v| ArrayD::from_shape_vec(IxDyn(&d), v).unwrap()), Just(twice), Just(seed))
+        })
+    ) {
+        same_picks_in_f32_and_f64(&x, MaxPool2d::with_kernel([2, 2]), twice, r_seed)?;
     }
 
     #[test]
@@ -578,26 +571,28 @@ fn a_tie_sends_the_gradient_to_the_first_maximum_in_row_major_order() {
 }
 
 #[test]
-fn flops_are_per_example_and_scratch_per_chunk() {
+fn flops_are_per_example_and_scratch_per_part_of_whole_chunks() {
     let conv = Conv2d::new([1, 1], [1, 1], [1, 1], 2).unwrap();
     let x = Shape::batched([4, 8, 8]);
     let w = Shape::fixed([6, 2, 3, 3]);
     let out = conv.output_shape(&[&x, &w]).unwrap();
     assert_eq!(out, Shape::batched([6, 8, 8]));
     assert_eq!(conv.flops_per_example(&[&x, &w], &out), 2 * 6 * 64 * 2 * 9);
-    // A chunk's patch matrix [C/g·kh·kw, n·OH·OW] and one group's product [out/g, n·OH·OW],
-    // n examples making about 512 columns (balanced over the batch): never the whole batch.
-    for (batch, chunk) in [(1, 1), (20, 7), (64, 8), (1000, 8)] {
+    // Per part (up to 4 runs of whole chunks, computed in parallel): a chunk's patch matrix
+    // [C/g·kh·kw, n·OH·OW] and one group's product [out/g, n·OH·OW], n examples making
+    // about 512 columns (balanced over the batch): never the whole batch. The backward
+    // pass adds a partial weight gradient [out, C/g·kh·kw] for every part but the first.
+    for (batch, chunk, parts) in [(1, 1, 1), (20, 7, 3), (64, 8, 4), (1000, 8, 4)] {
         let dims = [&[batch, 4, 8, 8][..], &[6, 2, 3, 3][..]];
         let len = (18 + 3) * chunk * 64;
         assert_eq!(
             conv.scratch_len(&dims, &[batch, 6, 8, 8]),
-            len,
+            parts * len,
             "batch {batch}"
         );
         assert_eq!(
             conv.workspace_len(&dims, &[batch, 6, 8, 8]),
-            len,
+            parts * len + (parts - 1) * 6 * 18,
             "batch {batch}"
         );
     }
@@ -783,7 +778,70 @@ fn threads_give_the_same_bits() {
             (exec.scalar(loss).unwrap(), grads)
         })
     };
-    let (one, two) = (run(1), run(2));
-    assert_eq!(one.0.to_bits(), two.0.to_bits(), "loss");
-    assert_eq!(one.1, two.1, "gradients");
+    let one = run(1);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(
+            one.0.to_bits(),
+            other.0.to_bits(),
+            "loss, {threads} threads"
+        );
+        assert_eq!(one.1, other.1, "gradients, {threads} threads");
+    }
+}
+
+/// Max pooling of `x` (or the sum of two poolings of it, `twice`) in `f32` and `f64`: the
+/// same maxima bit for bit and the same input gradient for random small-integer weights.
+fn same_picks_in_f32_and_f64(
+    x: &ArrayD<f64>,
+    pool: MaxPool2d,
+    twice: bool,
+    r_seed: u32,
+) -> Result<(), TestCaseError> {
+    let mut g = Graph::new();
+    let xi = g.input("x", &x.shape()[1..]).unwrap();
+    let mut y = g.max_pool(xi, pool).unwrap();
+    if twice {
+        let again = g.max_pool(xi, pool).unwrap();
+        y = g.add(y, again).unwrap();
+    }
+    let loss = weighted_sum(&mut g, y);
+    let mut r_dims = vec![x.shape()[0]];
+    r_dims.extend(&g.node(y).unwrap().shape.dims);
+    let r = filled(&r_dims, 8.0, r_seed).mapv(f64::round);
+    fn run<F: Float>(
+        g: &Graph,
+        loss: NodeId,
+        y: NodeId,
+        x: &ArrayD<f64>,
+        r: &ArrayD<f64>,
+    ) -> (Vec<u64>, Vec<f64>) {
+        let mut exec = Executor::<F>::new(g);
+        let xi = g.id("x").unwrap();
+        exec.require_grad(xi).unwrap();
+        exec.set_input(xi, x.mapv(F::lit).view()).unwrap();
+        exec.set_input(g.id("r").unwrap(), r.mapv(F::lit).view())
+            .unwrap();
+        // Twice: the second pass finds the first one's gradients in its buffers, which a
+        // fresh gradient must overwrite everywhere.
+        for _ in 0..2 {
+            exec.run(loss, Mode::Train).unwrap();
+            exec.backward(loss).unwrap();
+        }
+        let out = exec
+            .value(y)
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().to_bits())
+            .collect();
+        (
+            out,
+            exec.grad(xi).unwrap().iter().map(|v| v.as_f64()).collect(),
+        )
+    }
+    let (y32, g32) = run::<f32>(&g, loss, y, x, &r);
+    let (y64, g64) = run::<f64>(&g, loss, y, x, &r);
+    prop_assert_eq!(y32, y64);
+    prop_assert_eq!(g32, g64);
+    Ok(())
 }

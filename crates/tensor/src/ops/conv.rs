@@ -23,10 +23,16 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 /// see [`CHUNK_COLUMNS`]); per chunk and group the patch matrices of its examples are built
 /// side by side, `cols` `[C/groups·kh·kw, n·OH·OW]` (im2col), and `Y_g = W_g · cols` is one
 /// matrix product, copied into the output with the bias. Backward: `∂b += Σ_{b,p,q} g`,
-/// `∂W_g += G_g · colsᵀ` (the patches rebuilt, one product per chunk, chunks in batch
-/// order) and `∂x += col2im(W_gᵀ · G_g)`, with `G_g` the chunk's output gradient laid out
-/// like `Y_g`. The chunks depend on the shapes alone and every loop is split over threads
-/// by whole rows, so results do not depend on the number of threads.
+/// `∂W_g += G_g · colsᵀ` (the patches rebuilt, one product per chunk) and
+/// `∂x += col2im(W_gᵀ · G_g)`, with `G_g` the chunk's output gradient laid out like `Y_g`.
+///
+/// Threads: the chunks are dealt into up to [`PARTS`] contiguous parts, each with its own
+/// working memory, and the parts are computed in parallel, every chunk on one thread (a
+/// product of a few hundred columns is too small to split well, and this keeps each
+/// thread's patches in its own cache). The weight gradient of part `i` is summed over its
+/// chunks in batch order into a partial `∂W⁽ⁱ⁾`, and `∂W (+)= ∂W⁽⁰⁾ + ∂W⁽¹⁾ + …` in part
+/// order. Chunks and parts depend on the shapes alone, never on the number of threads, so
+/// neither do the results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2d {
     /// Step between windows, `[vertical, horizontal]` (PyTorch's default 1).
@@ -217,10 +223,42 @@ impl Geometry {
         batch.div_ceil(batch.div_ceil(per))
     }
 
-    /// Elements of working memory for a batch of `batch`: a chunk's patch matrix
+    /// The number of chunks of a batch of `batch`.
+    fn chunks(&self, batch: usize) -> usize {
+        batch.div_ceil(self.chunk(batch))
+    }
+
+    /// The number of parts the chunks of a batch of `batch` are dealt into: [`PARTS`], or
+    /// fewer when there are fewer chunks.
+    fn parts(&self, batch: usize) -> usize {
+        self.chunks(batch).min(PARTS)
+    }
+
+    /// The examples `start..end` of part `i` of a batch of `batch`: the chunks
+    /// `⌊i·chunks/parts⌋ .. ⌊(i+1)·chunks/parts⌋`.
+    fn part_examples(&self, batch: usize, i: usize) -> (usize, usize) {
+        let (chunk, chunks, parts) = (self.chunk(batch), self.chunks(batch), self.parts(batch));
+        let edge = |i: usize| (i * chunks / parts * chunk).min(batch);
+        (edge(i), edge(i + 1))
+    }
+
+    /// Elements of one part's working memory for a batch of `batch`: a chunk's patch matrix
     /// `[k, n·P]` and its product with one group's kernels `[out/groups, n·P]`.
     fn buffer_len(&self, batch: usize) -> usize {
         (self.k() + self.og()) * self.chunk(batch) * self.p()
+    }
+
+    /// Elements of the forward pass's scratch memory: every part's working memory.
+    fn scratch_len(&self, batch: usize) -> usize {
+        self.parts(batch) * self.buffer_len(batch)
+    }
+
+    /// Elements of the backward pass's working memory: every part's working memory and
+    /// the partial weight gradients `[out, C/groups·kh·kw]` of parts 1 onward (part 0 adds
+    /// straight into the gradient).
+    fn workspace_len(&self, batch: usize) -> usize {
+        let parts = self.parts(batch);
+        parts * self.buffer_len(batch) + parts.saturating_sub(1) * self.out * self.k()
     }
 
     /// The input row (or column) read by output position `o` and kernel tap `t` along `axis`,
@@ -380,6 +418,11 @@ impl Geometry {
 /// twice the speed of chunks of 10 (1,960 columns, 2.2 MB of patches, rows 7.8 KB apart).
 const CHUNK_COLUMNS: usize = 512;
 
+/// At most how many parts the chunks of a batch are dealt into, to be computed in parallel.
+/// It is a constant, not the number of threads, so that results do not depend on that
+/// number; four parts keep two threads evenly busy (and four, one part each).
+const PARTS: usize = 4;
+
 impl Op for Conv2d {
     fn kind(&self) -> &'static str {
         "conv2d"
@@ -417,11 +460,11 @@ impl Op for Conv2d {
     }
 
     fn scratch_len(&self, inputs: &[&[usize]], _output: &[usize]) -> usize {
-        self.concrete(inputs).buffer_len(inputs[0][0])
+        self.concrete(inputs).scratch_len(inputs[0][0])
     }
 
     fn workspace_len(&self, inputs: &[&[usize]], _output: &[usize]) -> usize {
-        self.concrete(inputs).buffer_len(inputs[0][0])
+        self.concrete(inputs).workspace_len(inputs[0][0])
     }
 
     /// `2 · out · OH · OW · (C/groups) · kh · kw` (the bias is not counted).
@@ -431,11 +474,19 @@ impl Op for Conv2d {
     }
 }
 
+/// The `[rows, cols]` matrix stored contiguously at the start of `data`.
+fn matrix<F>(data: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("sized")
+}
+
+/// The writable `[rows, cols]` matrix stored contiguously at the start of `data`.
+fn matrix_mut<F>(data: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((rows, cols), &mut data[..rows * cols]).expect("sized")
+}
+
 /// Group `gi`'s rows of a `[rows, cols]` matrix stored contiguously in `data`.
 fn block<F>(data: &[F], rows: usize, cols: usize, per: usize, gi: usize) -> ArrayView2<'_, F> {
-    ArrayView2::from_shape((rows, cols), &data[..rows * cols])
-        .expect("sized")
-        .slice_move(s![gi * per..(gi + 1) * per, ..])
+    matrix(data, rows, cols).slice_move(s![gi * per..(gi + 1) * per, ..])
 }
 
 /// Writable group `gi`'s rows of a `[rows, cols]` matrix stored contiguously in `data`.
@@ -446,43 +497,115 @@ fn block_mut<F>(
     per: usize,
     gi: usize,
 ) -> ArrayViewMut2<'_, F> {
-    ArrayViewMut2::from_shape((rows, cols), &mut data[..rows * cols])
-        .expect("sized")
-        .slice_move(s![gi * per..(gi + 1) * per, ..])
+    matrix_mut(data, rows, cols).slice_move(s![gi * per..(gi + 1) * per, ..])
+}
+
+/// One part of a batch (see [`Conv2d`]'s threads): its examples, its working memory, its
+/// slice of the layer's output (or input gradient) and, in the backward pass, where its
+/// weight gradient goes.
+struct Part<'a, F> {
+    /// The part's first example in the batch.
+    start: usize,
+    /// How many examples it holds.
+    len: usize,
+    /// Its working memory, [`Geometry::buffer_len`] elements.
+    buffer: &'a mut [F],
+    /// Its examples' rows of the output `y` (forward) or of `∂x` (backward).
+    rows: &'a mut [F],
+    /// The weight gradient `[out, k]` its chunks add into (backward, weight pass).
+    dw: &'a mut [F],
+}
+
+/// The chunks of `len` examples: each chunk's first example and its size.
+fn chunks(len: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..len)
+        .step_by(chunk)
+        .map(move |at| (at, chunk.min(len - at)))
+}
+
+impl Geometry {
+    /// The parts of a batch of `batch`, each given its share of `buffers` (cut into
+    /// [`buffer_len`](Self::buffer_len) pieces), of `rows` (whole examples of `row_len`
+    /// elements) and of `dws` (whole `[out, k]` matrices; empty slices when `dws` runs
+    /// out). Unused parts (past [`parts`](Self::parts)) are empty.
+    fn parts_of<'a, F>(
+        &self,
+        batch: usize,
+        buffers: &'a mut [F],
+        rows: &'a mut [F],
+        row_len: usize,
+        dws: [&'a mut [F]; 2],
+    ) -> [Part<'a, F>; PARTS] {
+        let (buffer_len, dw_len, parts) = (
+            self.buffer_len(batch),
+            self.out * self.k(),
+            self.parts(batch),
+        );
+        let mut rest = (buffers, rows, dws);
+        std::array::from_fn(|i| {
+            let (start, end) = if i < parts {
+                self.part_examples(batch, i)
+            } else {
+                (batch, batch)
+            };
+            let (buffers, rows, [first_dw, dws]) = std::mem::take(&mut rest);
+            let (buffer, buffers) = buffers.split_at_mut(if i < parts { buffer_len } else { 0 });
+            let (mine, rows) = rows.split_at_mut((end - start) * row_len);
+            // Part 0 takes the first gradient whole, the others `[out, k]` each of the second.
+            let (dw, first_dw, dws) = if i == 0 {
+                (first_dw, &mut [][..], dws)
+            } else {
+                let (dw, dws) = dws.split_at_mut(if i < parts { dw_len.min(dws.len()) } else { 0 });
+                (dw, first_dw, dws)
+            };
+            rest = (buffers, rows, [first_dw, dws]);
+            Part {
+                start,
+                len: end - start,
+                buffer,
+                rows: mine,
+                dw,
+            }
+        })
+    }
+}
+
+/// Threads for the loops inside one part: the threads left over when there are fewer
+/// parts than threads (a batch of one example on two threads splits its products).
+fn inner_threads(geo: &Geometry, batch: usize, threads: usize) -> usize {
+    (threads / geo.parts(batch).max(1)).max(1)
 }
 
 impl<F: Float> Kernel<F> for Conv2d {
     fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
         let batch = ctx.inputs.dims(0)[0];
         let geo = self.concrete(&[ctx.inputs.dims(0), ctx.inputs.dims(1)]);
-        let (k, p, og, threads) = (geo.k(), geo.p(), geo.og(), ctx.threads);
+        let (k, p, og) = (geo.k(), geo.p(), geo.og());
         let (x, w) = (ctx.inputs.slice(0), ctx.inputs.slice(1));
         let bias = (ctx.inputs.len() == 3).then(|| ctx.inputs.slice(2));
         let mut output = ctx.output;
         let y = output.as_slice_mut().expect("contiguous");
-        let chunk = geo.chunk(batch);
-        let (cols, product) = ctx.scratch.split_at_mut(k * chunk * p);
         let (x_len, y_len) = (geo.c * geo.h * geo.w, geo.out * p);
-        for start in (0..batch).step_by(chunk) {
-            let n = chunk.min(batch - start);
-            let ld = n * p;
-            let xs = &x[start * x_len..(start + n) * x_len];
-            let ys = &mut y[start * y_len..(start + n) * y_len];
-            for gi in 0..geo.groups {
-                geo.im2col(xs, n, gi, cols, threads);
-                let patches = ArrayView2::from_shape((k, ld), &cols[..k * ld]).expect("sized");
-                let mut yg =
-                    ArrayViewMut2::from_shape((og, ld), &mut product[..og * ld]).expect("sized");
-                matmul_into(
-                    &mut yg,
-                    &block(w, geo.out, k, og, gi),
-                    &patches,
-                    false,
-                    threads,
-                );
-                geo.scatter_channels(product, bias, gi, ys, threads);
+        let (chunk, inner) = (geo.chunk(batch), inner_threads(&geo, batch, ctx.threads));
+        let mut parts = geo.parts_of(batch, ctx.scratch, y, y_len, Default::default());
+        for_rows(&mut parts, 1, ctx.threads, &|_, parts| {
+            for part in parts.iter_mut().filter(|part| part.len > 0) {
+                let (cols, product) = part.buffer.split_at_mut(k * chunk * p);
+                for (at, n) in chunks(part.len, chunk) {
+                    let ld = n * p;
+                    let xs = &x[(part.start + at) * x_len..][..n * x_len];
+                    let ys = &mut part.rows[at * y_len..][..n * y_len];
+                    for gi in 0..geo.groups {
+                        geo.im2col(xs, n, gi, cols, inner);
+                        let patches = matrix(cols, k, ld);
+                        let mut yg = matrix_mut(product, og, ld);
+                        let wg = block(w, geo.out, k, og, gi);
+                        matmul_into(&mut yg, &wg, &patches, false, inner);
+                        geo.scatter_channels(product, bias, gi, ys, inner);
+                    }
+                }
             }
-        }
+        });
         Ok(())
     }
 
@@ -510,47 +633,66 @@ impl<F: Float> Kernel<F> for Conv2d {
                 }
             }
         }
-        let chunk = geo.chunk(batch);
-        let (cols, g) = workspace.split_at_mut(k * chunk * p);
-        // Each chunk: its output gradient per group side by side, `G_g` `[out/g, n·P]`.
-        let chunks = (0..batch).step_by(chunk).map(|start| {
-            let n = chunk.min(batch - start);
-            (start, n, n * p, &dy[start * y_len..(start + n) * y_len])
-        });
+        let (chunk, inner) = (geo.chunk(batch), inner_threads(&geo, batch, threads));
+        let parts_len = geo.parts(batch) * geo.buffer_len(batch);
+        let (buffers, partial_dws) = workspace.split_at_mut(parts_len);
         if let Some((dw, fresh)) = grad_inputs.slice_or_fresh(1) {
             if fresh && batch == 0 {
                 dw.fill(F::zero());
             }
-            // ∂W_g (+)= G_g · colsᵀ, one product per chunk, chunks in batch order.
-            for (start, n, ld, dys) in chunks.clone() {
-                let xs = &x[start * x_len..(start + n) * x_len];
-                for gi in 0..geo.groups {
-                    geo.gather_channels(dys, gi, g, threads);
-                    geo.im2col(xs, n, gi, cols, threads);
-                    let gg = ArrayView2::from_shape((og, ld), &g[..og * ld]).expect("sized");
-                    let patches = ArrayView2::from_shape((k, ld), &cols[..k * ld]).expect("sized");
-                    let mut dwg = block_mut(dw, geo.out, k, og, gi);
-                    matmul_into(&mut dwg, &gg, &patches.t(), !fresh || start > 0, threads);
+            // ∂W⁽ⁱ⁾_g (+)= G_g · colsᵀ over part i's chunks in batch order (part 0 into ∂W
+            // itself), then ∂W += ∂W⁽¹⁾ + ∂W⁽²⁾ + … in part order.
+            let dws = [&mut *dw, &mut *partial_dws];
+            let mut parts = geo.parts_of(batch, &mut *buffers, &mut [], 0, dws);
+            for_rows(&mut parts, 1, threads, &|_, parts| {
+                for part in parts.iter_mut().filter(|part| part.len > 0) {
+                    let (cols, g) = part.buffer.split_at_mut(k * chunk * p);
+                    for (at, n) in chunks(part.len, chunk) {
+                        let ld = n * p;
+                        let start = part.start + at;
+                        let xs = &x[start * x_len..][..n * x_len];
+                        let dys = &dy[start * y_len..][..n * y_len];
+                        let accumulate = at > 0 || (part.start == 0 && !fresh);
+                        for gi in 0..geo.groups {
+                            geo.gather_channels(dys, gi, g, inner);
+                            geo.im2col(xs, n, gi, cols, inner);
+                            let (gg, patches) = (matrix(g, og, ld), matrix(cols, k, ld));
+                            let mut dwg = block_mut(part.dw, geo.out, k, og, gi);
+                            matmul_into(&mut dwg, &gg, &patches.t(), accumulate, inner);
+                        }
+                    }
                 }
+            });
+            for partial in partial_dws
+                .chunks_exact(geo.out * k)
+                .take(geo.parts(batch) - 1)
+            {
+                dw.iter_mut().zip(partial).for_each(|(d, &v)| *d += v);
             }
         }
         if let Some((dx, fresh)) = grad_inputs.slice_or_fresh(0) {
-            if fresh {
-                dx.fill(F::zero());
-            }
-            // ∂x += col2im(W_gᵀ · G_g).
-            for (start, n, ld, dys) in chunks {
-                let dxs = &mut dx[start * x_len..(start + n) * x_len];
-                for gi in 0..geo.groups {
-                    geo.gather_channels(dys, gi, g, threads);
-                    let gg = ArrayView2::from_shape((og, ld), &g[..og * ld]).expect("sized");
-                    let mut dcols =
-                        ArrayViewMut2::from_shape((k, ld), &mut cols[..k * ld]).expect("sized");
-                    let wg = block(w, geo.out, k, og, gi);
-                    matmul_into(&mut dcols, &wg.t(), &gg, false, threads);
-                    geo.col2im(&cols[..k * ld], gi, dxs, threads);
+            // ∂x += col2im(W_gᵀ · G_g), each part into its own examples.
+            let mut parts = geo.parts_of(batch, buffers, dx, x_len, Default::default());
+            for_rows(&mut parts, 1, threads, &|_, parts| {
+                for part in parts.iter_mut().filter(|part| part.len > 0) {
+                    if fresh {
+                        part.rows.fill(F::zero());
+                    }
+                    let (cols, g) = part.buffer.split_at_mut(k * chunk * p);
+                    for (at, n) in chunks(part.len, chunk) {
+                        let ld = n * p;
+                        let dys = &dy[(part.start + at) * y_len..][..n * y_len];
+                        let dxs = &mut part.rows[at * x_len..][..n * x_len];
+                        for gi in 0..geo.groups {
+                            geo.gather_channels(dys, gi, g, inner);
+                            let mut dcols = matrix_mut(cols, k, ld);
+                            let wg = block(w, geo.out, k, og, gi);
+                            matmul_into(&mut dcols, &wg.t(), &matrix(g, og, ld), false, inner);
+                            geo.col2im(&cols[..k * ld], gi, dxs, inner);
+                        }
+                    }
                 }
-            }
+            });
         }
         Ok(())
     }
