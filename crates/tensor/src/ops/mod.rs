@@ -6,6 +6,7 @@ mod conv;
 mod elementwise;
 mod linear;
 mod loss;
+mod max_pool2;
 mod max_taps;
 mod parallel;
 mod pointwise;

@@ -2,6 +2,7 @@
 //! `MaxPool2d`, `AvgPool2d` and `AdaptiveAvgPool2d(1)` followed by a flatten).
 
 use super::conv::{out_size, pair};
+use super::max_pool2;
 use super::max_taps::max_taps;
 use super::parallel::{for_row_pairs, for_rows};
 use crate::op::{Arity, BackwardCtx, ForwardCtx, Kernel, Op};
@@ -179,7 +180,8 @@ impl Window {
 /// The position of each maximum is kept in scratch memory, as its tap `i·kw + j` in the
 /// window (a small integer, exact in any float type); on ties the first maximum in
 /// row-major window order is taken and receives the whole gradient: `∂x[argmax] += g`.
-/// Planes are split over threads.
+/// Planes are split over threads. The common 2×2 window with stride 2 and no padding has
+/// its own path for `f32` on AVX-512 (`max_pool2`), with the same results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxPool2d {
     /// Window size `[kh, kw]`.
@@ -272,6 +274,16 @@ impl Op for MaxPool2d {
     }
 }
 
+impl MaxPool2d {
+    /// Whether this pooling takes the 2×2, stride-2 path for `F` (see `max_pool2`).
+    fn halves<F: Float>(&self) -> bool {
+        self.kernel == [2, 2]
+            && self.stride == [2, 2]
+            && self.padding == [0, 0]
+            && max_pool2::applies::<F>()
+    }
+}
+
 impl<F: Float> Kernel<F> for MaxPool2d {
     fn forward(&self, ctx: ForwardCtx<'_, F>) -> Result<(), TensorError> {
         let win = self.window();
@@ -289,7 +301,12 @@ impl<F: Float> Kernel<F> for MaxPool2d {
                 .chunks_exact_mut(out_plane)
                 .zip(arg.chunks_exact_mut(out_plane));
             for (n, (y, arg)) in (first..).zip(planes) {
-                win.max_plane(&pl, &x[n * plane..(n + 1) * plane], y, arg);
+                let img = &x[n * plane..(n + 1) * plane];
+                if self.halves::<F>() {
+                    max_pool2::forward(img, pl.h, pl.w, y, arg);
+                } else {
+                    win.max_plane(&pl, img, y, arg);
+                }
             }
         });
         Ok(())
@@ -301,22 +318,27 @@ impl<F: Float> Kernel<F> for MaxPool2d {
         let g = ctx.grad_output.as_slice().expect("contiguous");
         let (plane, out_plane) = (pl.h * pl.w, pl.oh * pl.ow);
         let scratch = ctx.scratch;
-        if let Some(dx) = ctx.grad_inputs.slice(0) {
-            for_rows(
-                &mut dx[..pl.planes * plane],
-                plane,
-                ctx.threads,
-                &|first, dx| {
+        if self.halves::<F>() {
+            if let Some((dx, fresh)) = ctx.grad_inputs.slice_or_fresh(0) {
+                for_rows(dx, plane, ctx.threads, &|first, dx| {
                     for (n, d) in (first..).zip(dx.chunks_exact_mut(plane)) {
                         let gs = &g[n * out_plane..(n + 1) * out_plane];
                         let arg = &scratch[n * out_plane..(n + 1) * out_plane];
-                        for (out, (&gv, &t)) in gs.iter().zip(arg).enumerate() {
-                            let (oy, ox) = (out / pl.ow, out % pl.ow);
-                            d[win.tap_index(pl.w, oy, ox, t.as_f64() as usize)] += gv;
-                        }
+                        max_pool2::backward(gs, arg, pl.h, pl.w, d, fresh);
                     }
-                },
-            );
+                });
+            }
+        } else if let Some(dx) = ctx.grad_inputs.slice(0) {
+            for_rows(dx, plane, ctx.threads, &|first, dx| {
+                for (n, d) in (first..).zip(dx.chunks_exact_mut(plane)) {
+                    let gs = &g[n * out_plane..(n + 1) * out_plane];
+                    let arg = &scratch[n * out_plane..(n + 1) * out_plane];
+                    for (out, (&gv, &t)) in gs.iter().zip(arg).enumerate() {
+                        let (oy, ox) = (out / pl.ow, out % pl.ow);
+                        d[win.tap_index(pl.w, oy, ox, t.as_f64() as usize)] += gv;
+                    }
+                }
+            });
         }
         Ok(())
     }
