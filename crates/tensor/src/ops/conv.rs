@@ -380,6 +380,23 @@ impl Geometry {
         });
     }
 
+    /// Group `gi`'s output gradient `G_g` `[out/g, n·OH·OW]` of the `n` examples `dys`:
+    /// for one example its channels in place, else gathered into `buffer`.
+    fn output_gradient<'a, F: Float>(
+        &self,
+        dys: &'a [F],
+        n: usize,
+        gi: usize,
+        buffer: &'a mut [F],
+        threads: usize,
+    ) -> ArrayView2<'a, F> {
+        if n == 1 {
+            return matrix(&dys[gi * self.og() * self.p()..], self.og(), self.p());
+        }
+        self.gather_channels(dys, gi, buffer, threads);
+        matrix(buffer, self.og(), n * self.p())
+    }
+
     /// The inverse of [`gather_channels`](Self::gather_channels), adding the bias: writes
     /// `src` `[out/g, n·OH·OW]` into group `gi`'s channels of `ys` `[n, out, OH, OW]`.
     fn scatter_channels<F: Float>(
@@ -471,6 +488,14 @@ impl Op for Conv2d {
     fn flops_per_example(&self, inputs: &[&Shape], output: &Shape) -> u64 {
         let w = &inputs[1].dims;
         2 * output.size() as u64 * (w[1] * w[2] * w[3]) as u64
+    }
+}
+
+/// Adds `bias[o]` to every value of row `o` of `rows` (`bias.len()` rows of equal length).
+fn add_bias<F: Float>(rows: &mut [F], bias: &[F]) {
+    let len = rows.len() / bias.len();
+    for (row, &b) in rows.chunks_exact_mut(len).zip(bias) {
+        row.iter_mut().for_each(|v| *v += b);
     }
 }
 
@@ -597,11 +622,18 @@ impl<F: Float> Kernel<F> for Conv2d {
                     let ys = &mut part.rows[at * y_len..][..n * y_len];
                     for gi in 0..geo.groups {
                         geo.im2col(xs, n, gi, cols, inner);
-                        let patches = matrix(cols, k, ld);
-                        let mut yg = matrix_mut(product, og, ld);
-                        let wg = block(w, geo.out, k, og, gi);
-                        matmul_into(&mut yg, &wg, &patches, false, inner);
-                        geo.scatter_channels(product, bias, gi, ys, inner);
+                        let (patches, wg) = (matrix(cols, k, ld), block(w, geo.out, k, og, gi));
+                        if n == 1 {
+                            // One example's product is its group's channels of `y`.
+                            let yg = &mut ys[gi * og * p..][..og * p];
+                            matmul_into(&mut matrix_mut(yg, og, p), &wg, &patches, false, inner);
+                            if let Some(b) = bias {
+                                add_bias(yg, &b[gi * og..][..og]);
+                            }
+                        } else {
+                            matmul_into(&mut matrix_mut(product, og, ld), &wg, &patches, false, inner);
+                            geo.scatter_channels(product, bias, gi, ys, inner);
+                        }
                     }
                 }
             }
@@ -654,9 +686,9 @@ impl<F: Float> Kernel<F> for Conv2d {
                         let dys = &dy[start * y_len..][..n * y_len];
                         let accumulate = at > 0 || (part.start == 0 && !fresh);
                         for gi in 0..geo.groups {
-                            geo.gather_channels(dys, gi, g, inner);
+                            let gg = geo.output_gradient(dys, n, gi, g, inner);
                             geo.im2col(xs, n, gi, cols, inner);
-                            let (gg, patches) = (matrix(g, og, ld), matrix(cols, k, ld));
+                            let patches = matrix(cols, k, ld);
                             let mut dwg = block_mut(part.dw, geo.out, k, og, gi);
                             matmul_into(&mut dwg, &gg, &patches.t(), accumulate, inner);
                         }
@@ -684,10 +716,10 @@ impl<F: Float> Kernel<F> for Conv2d {
                         let dys = &dy[(part.start + at) * y_len..][..n * y_len];
                         let dxs = &mut part.rows[at * x_len..][..n * x_len];
                         for gi in 0..geo.groups {
-                            geo.gather_channels(dys, gi, g, inner);
+                            let gg = geo.output_gradient(dys, n, gi, g, inner);
                             let mut dcols = matrix_mut(cols, k, ld);
                             let wg = block(w, geo.out, k, og, gi);
-                            matmul_into(&mut dcols, &wg.t(), &matrix(g, og, ld), false, inner);
+                            matmul_into(&mut dcols, &wg.t(), &gg, false, inner);
                             geo.col2im(&cols[..k * ld], gi, dxs, inner);
                         }
                     }
