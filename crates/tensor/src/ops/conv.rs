@@ -631,7 +631,13 @@ impl<F: Float> Kernel<F> for Conv2d {
                                 add_bias(yg, &b[gi * og..][..og]);
                             }
                         } else {
-                            matmul_into(&mut matrix_mut(product, og, ld), &wg, &patches, false, inner);
+                            matmul_into(
+                                &mut matrix_mut(product, og, ld),
+                                &wg,
+                                &patches,
+                                false,
+                                inner,
+                            );
                             geo.scatter_channels(product, bias, gi, ys, inner);
                         }
                     }
