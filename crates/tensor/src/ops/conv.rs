@@ -292,6 +292,9 @@ impl Geometry {
     fn patch_row<F: Float>(&self, img: &[F], i: usize, j: usize, dst: &mut [F]) {
         let stride = self.conv.stride[1];
         let (lo, hi, ix) = self.columns(j);
+        if self.conv.stride == [1, 1] && self.ow == self.w {
+            return self.shifted_patch_row(img, i, (lo, hi, ix), dst);
+        }
         for (oy, dst) in dst.chunks_exact_mut(self.ow).enumerate() {
             let Some(iy) = self.source(0, oy, i, self.h) else {
                 dst.fill(F::zero());
@@ -310,6 +313,39 @@ impl Geometry {
         }
     }
 
+    /// [`patch_row`](Self::patch_row) when the output is as wide as the input and the stride
+    /// is 1 (a "same" convolution): the inside of the patch row is then the image shifted by
+    /// a constant, `dst[q] = img[q + shift]`, so the rows whose tap lands inside are one
+    /// contiguous copy, after which the columns that wrapped around from a neighbouring row
+    /// (outside `lo..hi`) and the rows in the vertical padding are zeroed. `span` is
+    /// [`columns`](Self::columns)`(j)`.
+    fn shifted_patch_row<F: Float>(
+        &self,
+        img: &[F],
+        i: usize,
+        (lo, hi, ix): (usize, usize, usize),
+        dst: &mut [F],
+    ) {
+        let ow = self.ow;
+        let inside = |oy: usize| self.source(0, oy, i, self.h).is_some();
+        let first = (0..self.oh).find(|&oy| inside(oy)).unwrap_or(self.oh);
+        let end = (first..self.oh).find(|&oy| !inside(oy)).unwrap_or(self.oh);
+        if first == end || lo == hi {
+            dst.fill(F::zero());
+            return;
+        }
+        let iy = self.source(0, first, i, self.h).expect("inside");
+        let (from, to) = (first * ow + lo, (end - 1) * ow + hi);
+        let src = iy * self.w + ix;
+        dst[..from].fill(F::zero());
+        dst[from..to].copy_from_slice(&img[src..src + (to - from)]);
+        dst[to..].fill(F::zero());
+        for row in dst[first * ow..end * ow].chunks_exact_mut(ow) {
+            row[..lo].fill(F::zero());
+            row[hi..].fill(F::zero());
+        }
+    }
+
     /// Adds a gradient `src` of patch row `(i, j)` into one channel's input gradient `img`
     /// `[H, W]` (the adjoint of [`patch_row`](Self::patch_row)).
     fn add_patch_row<F: Float>(&self, src: &[F], i: usize, j: usize, img: &mut [F]) {
@@ -320,8 +356,13 @@ impl Geometry {
                 continue;
             };
             let dst = &mut img[iy * self.w + ix..(iy + 1) * self.w];
-            let taps = dst.iter_mut().step_by(stride);
-            taps.zip(&src[lo..hi]).for_each(|(d, &v)| *d += v);
+            if stride == 1 {
+                // Contiguous, so the loop is vectorized (a `step_by` is not).
+                dst.iter_mut().zip(&src[lo..hi]).for_each(|(d, &v)| *d += v);
+            } else {
+                let taps = dst.iter_mut().step_by(stride);
+                taps.zip(&src[lo..hi]).for_each(|(d, &v)| *d += v);
+            }
         }
     }
 
