@@ -67,7 +67,9 @@ fn graph(layer: &Layer, batch: usize) -> (Graph, NodeId, Vec<(NodeId, ArrayD<f32
     let weight = values(&[layer.out, c, 3, 3], 1);
     let bias = values(&[layer.out], 2);
     let conv = Conv2d::new([1, 1], [1, 1], [1, 1], 1).expect("valid");
-    let y = g.conv2d("c", input, weight, Some(bias), conv).expect("shapes fit");
+    let y = g
+        .conv2d("c", input, weight, Some(bias), conv)
+        .expect("shapes fit");
     let feeds = vec![(x, values(&[batch, c, s, s], 4))];
     (g, y, feeds)
 }
@@ -114,7 +116,8 @@ fn main() {
         println!("{threads} thread(s), best of {repeats}; the backward pass from ∂y = 1");
         println!("layer  batch  forward ms  GFLOP/s  backward ms  GFLOP/s");
         for (layer, batch, _, _, best) in &runs {
-            let product = 2.0 * (layer.out * layer.side * layer.side * layer.channels * 9) as f64
+            let product = 2.0
+                * (layer.out * layer.side * layer.side * layer.channels * 9) as f64
                 * *batch as f64;
             let backward_products = if layer.input_gradient { 2.0 } else { 1.0 };
             println!(
