@@ -5,9 +5,9 @@
 //! step, so that a change to the convolution can be judged on a noisy host: every cell is
 //! the best of `--repeats` passes, the passes of the configurations interleaved.
 //!
-//! `cargo bench -p knit-tensor --bench conv [-- --threads 2 --repeats 30 --layer conv2]`. GFLOP/s counts
-//! `2 · out · OH · OW · C · 9` per example for each product (forward, ∂W, ∂x); compare it
-//! with the FMA peak of the same machine (`shared/bench/peak/fma_peak.c`).
+//! `cargo bench -p knit-tensor --bench conv [-- --threads 2 --repeats 30 --layer conv2]`.
+//! GFLOP/s counts `2 · out · OH · OW · C · 9` per example for each product (forward, ∂W,
+//! ∂x); compare it with the FMA peak of the same machine (`shared/bench/peak/fma_peak.c`).
 
 use knit_tensor::ops::Conv2d;
 use knit_tensor::{with_thread_pool, Executor, Graph, Mode, NodeId};
@@ -74,19 +74,31 @@ fn graph(layer: &Layer, batch: usize) -> (Graph, NodeId, Vec<(NodeId, ArrayD<f32
     (g, y, feeds)
 }
 
+/// The value after the command-line flag `name`, if given.
+fn flag(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
+/// The number after the flag `name`, or `default`.
 fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
+    flag(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name} takes a number, got `{v}`"))
+    })
 }
 
 fn main() {
     let threads = arg("--threads", 1);
     let repeats = arg("--repeats", 20);
     with_thread_pool(threads, || {
-        let layers = std::env::args().skip_while(|a| a != "--layer").nth(1);
+        let layers = flag("--layer");
+        if let Some(name) = &layers {
+            let known: Vec<_> = LAYERS.iter().map(|layer| layer.name).collect();
+            assert!(
+                known.contains(&name.as_str()),
+                "--layer must be one of {known:?}, got `{name}`"
+            );
+        }
         let mut runs: Vec<_> = [64, 256]
             .into_iter()
             .flat_map(|batch| LAYERS.iter().map(move |layer| (layer, batch)))
