@@ -323,6 +323,7 @@ proptest! {
     }
 
     /// The same for the 2×2, stride-2 window, which has its own `f32` path on AVX-512
+    /// or AVX2
     /// (`max_pool2`; the `f64` one is the general path), on even and odd sides, with the
     /// input gradient written fresh by one pooling or added to by a second.
     #[test]

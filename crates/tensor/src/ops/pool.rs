@@ -181,7 +181,7 @@ impl Window {
 /// window (a small integer, exact in any float type); on ties the first maximum in
 /// row-major window order is taken and receives the whole gradient: `∂x[argmax] += g`.
 /// Planes are split over threads. The common 2×2 window with stride 2 and no padding has
-/// its own path for `f32` on AVX-512 (`max_pool2`), with the same results.
+/// its own path for `f32` on AVX-512 or AVX2 (`max_pool2`), with the same results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxPool2d {
     /// Window size `[kh, kw]`.
