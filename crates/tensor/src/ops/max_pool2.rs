@@ -289,8 +289,9 @@ mod avx512 {
     }
 }
 
-/// The same steps as [`avx512`] with 8 windows per step: AVX2 has no lane masks, so the
-/// partial vectors at a row's end are loaded and stored through integer lane masks, and the
+/// The same steps as [`avx512`] with 8 windows per step: AVX2 has no mask registers, so the
+/// partial vectors at a row's end are loaded through integer lane masks and stored in
+/// pieces, and the
 /// even and odd columns are separated by shuffles within 128-bit halves and a cross-half
 /// permute.
 #[cfg(target_arch = "x86_64")]
@@ -308,6 +309,52 @@ mod avx2 {
         )
     }
 
+    /// Loads the first `count` (at most 8) values at `src`, zeros in the other lanes.
+    ///
+    /// # Safety
+    /// AVX2; `src` readable for `min(count, 8)` values.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(src: *const f32, count: usize) -> __m256 {
+        // SAFETY: the caller's; a masked load reads only the selected lanes.
+        unsafe {
+            if count >= 8 {
+                _mm256_loadu_ps(src)
+            } else {
+                _mm256_maskload_ps(src, lanes(count))
+            }
+        }
+    }
+
+    /// Stores the first `count` (at most 8) lanes of `v` at `dst`. A partial vector is
+    /// stored in pieces of 4, 2 and 1 lanes: AVX2's masked store is slow on some CPUs
+    /// (AMD's Zen), where it took most of the pool's time on rows of 7 windows.
+    ///
+    /// # Safety
+    /// AVX2; `dst` writable for `min(count, 8)` values.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store(dst: *mut f32, v: __m256, count: usize) {
+        // SAFETY: the caller's; each piece is written below `count`.
+        unsafe {
+            if count >= 8 {
+                return _mm256_storeu_ps(dst, v);
+            }
+            let (mut part, mut at) = (_mm256_castps256_ps128(v), 0);
+            if count >= 4 {
+                _mm_storeu_ps(dst, part);
+                (part, at) = (_mm256_extractf128_ps::<1>(v), 4);
+            }
+            if count - at >= 2 {
+                _mm_store_sd(dst.add(at).cast(), _mm_castps_pd(part));
+                (part, at) = (_mm_movehl_ps(part, part), at + 2);
+            }
+            if count > at {
+                _mm_store_ss(dst.add(at), part);
+            }
+        }
+    }
+
     /// Loads `row[2k .. 2k + 16]` (masked to the `len` values of `row`) and returns its even
     /// and odd elements: the left and right taps of windows `k .. k + 8`.
     ///
@@ -320,8 +367,8 @@ mod avx2 {
         // SAFETY: masked to the lanes below `len`.
         let (lo, hi) = unsafe {
             (
-                _mm256_maskload_ps(row.add(2 * k), lanes(rest)),
-                _mm256_maskload_ps(row.add(2 * k + 8), lanes(rest.saturating_sub(8))),
+                load(row.add(2 * k), rest),
+                load(row.add(2 * k + 8), rest.saturating_sub(8)),
             )
         };
         // Per 128-bit half: [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6]; the permute puts the
@@ -361,21 +408,20 @@ mod avx2 {
                     best = _mm256_blendv_ps(best, v, take);
                     at = _mm256_blendv_ps(at, _mm256_set1_ps(tap), take);
                 }
-                let m = lanes(n - k);
-                _mm256_maskstore_ps(y.as_mut_ptr().add(k), m, best);
-                _mm256_maskstore_ps(arg.as_mut_ptr().add(k), m, at);
+                store(y.as_mut_ptr().add(k), best, n - k);
+                store(arg.as_mut_ptr().add(k), at, n - k);
             }
         }
     }
 
-    /// Stores (`store`) or adds `lo` and `hi` interleaved, `lo[0], hi[0], lo[1], hi[1], …`,
+    /// Stores (`fresh`) or adds `lo` and `hi` interleaved, `lo[0], hi[0], lo[1], hi[1], …`,
     /// into the `len` values at `dst`.
     ///
     /// # Safety
     /// AVX2; `dst` writable for `len` values.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn interleave_into(dst: *mut f32, lo: __m256, hi: __m256, len: usize, store: bool) {
+    unsafe fn interleave_into(dst: *mut f32, lo: __m256, hi: __m256, len: usize, fresh: bool) {
         // Per 128-bit half: [lo0 hi0 lo1 hi1 | lo4 hi4 lo5 hi5] and [lo2 hi2 lo3 hi3 | …].
         let (a, b) = (_mm256_unpacklo_ps(lo, hi), _mm256_unpackhi_ps(lo, hi));
         let halves = [
@@ -383,15 +429,15 @@ mod avx2 {
             (_mm256_permute2f128_ps::<0x31>(a, b), 8),
         ];
         for (v, at) in halves {
-            let m = lanes(len.saturating_sub(at));
-            // SAFETY: masked to the lanes below `len`.
+            let count = len.saturating_sub(at);
+            // SAFETY: only the values below `len` are read and written.
             unsafe {
-                let v = if store {
+                let v = if fresh {
                     v
                 } else {
-                    _mm256_add_ps(v, _mm256_maskload_ps(dst.add(at), m))
+                    _mm256_add_ps(v, load(dst.add(at), count))
                 };
-                _mm256_maskstore_ps(dst.add(at), m, v);
+                store(dst.add(at), v, count);
             }
         }
     }
@@ -411,11 +457,10 @@ mod avx2 {
     ) {
         let n = g.len();
         for k in (0..n).step_by(8) {
-            let m = lanes(n - k);
             // SAFETY: `g` and `arg` are read below `n`, the rows written below `2·n`.
             unsafe {
-                let gv = _mm256_maskload_ps(g.as_ptr().add(k), m);
-                let at = _mm256_maskload_ps(arg.as_ptr().add(k), m);
+                let gv = load(g.as_ptr().add(k), n - k);
+                let at = load(arg.as_ptr().add(k), n - k);
                 let [a, b, c, d] = [0.0, 1.0, 2.0, 3.0].map(|tap| {
                     let hit = _mm256_cmp_ps::<_CMP_EQ_OQ>(at, _mm256_set1_ps(tap));
                     _mm256_and_ps(hit, gv)
