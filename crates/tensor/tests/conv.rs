@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use knit_tensor::ops::{AvgPool2d, Conv2d, GlobalAvgPool, MaxPool2d};
-use knit_tensor::{Executor, Float, Graph, Mode, NodeId, Op, Shape};
+use knit_tensor::{gradcheck, Executor, Float, GradCheckConfig, Graph, Mode, NodeId, Op, Shape};
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 
@@ -367,6 +367,71 @@ proptest! {
 // (b) Fixed cases: by hand and against the direct loops, in f32 and f64.
 // ---------------------------------------------------------------------------------------
 
+/// [`check`] with a step of 0.01 for a loss that is linear in each checked node, like
+/// `Σ r ⊙ conv(x)`: finite differences are then exact whatever the step, and a large one
+/// keeps the forward pass's rounding out of the difference quotient. Winograd's transforms
+/// round more than a direct sum (their intermediate values are sums of up to 16 inputs), so
+/// with the default step of 1e-4 that rounding, about 1e-13 on the loss, became 1e-9 on the
+/// quotient, the checker's absolute tolerance.
+fn check_bilinear(
+    g: &Graph,
+    loss: NodeId,
+    feeds: &[(&str, &ArrayD<f64>)],
+    wrt: &[NodeId],
+) -> Result<(), TestCaseError> {
+    let mut exec = Executor::<f64>::new(g);
+    for (name, value) in feeds {
+        exec.set_input(g.id(name).unwrap(), value.view()).unwrap();
+    }
+    let config = GradCheckConfig {
+        step: 1e-2,
+        ..GradCheckConfig::default()
+    };
+    let report = gradcheck(&mut exec, loss, wrt, &config).unwrap();
+    prop_assert!(report.passed(), "\n{}", report);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// 3 × 3, stride-1 convolutions of at least 8 channels in and out, which take the
+    /// Winograd path (F(2×2, 3×3)): every padding from 0 to 2, even and odd output sides
+    /// (a tile past the edge), one to three examples, with and without bias; the forward
+    /// pass against the direct loops in `f64` and `f32`, the gradients against finite
+    /// differences.
+    #[test]
+    fn winograd_convolutions_match_the_direct_loops_and_finite_differences(
+        (c, x, w, b, r) in ((1usize..3, 8usize..10, 8usize..10, 0usize..3), (1usize..5, 1usize..5, any::<bool>()))
+            .prop_map(|((batch, ch, out, pad), (eh, ew, bias))| ConvCase {
+                dims: [batch, ch, (3 - 2 * pad.min(1)).max(1) + eh - 1, (3 - 2 * pad.min(1)).max(1) + ew - 1],
+                kernel: [3, 3],
+                out,
+                conv: Conv2d { stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups: 1 },
+                bias,
+            })
+            .prop_flat_map(|c| {
+                let [batch, ch, h, w] = c.dims;
+                let p = c.conv.padding[0];
+                let (oh, ow) = (out_len(h, 3, p, 1, 1), out_len(w, 3, p, 1, 1));
+                (Just(c.clone()), values(vec![batch, ch, h, w]), values(vec![c.out, ch, 3, 3]),
+                 values(vec![c.out]), values(vec![batch, c.out, oh, ow]))
+            })
+    ) {
+        let bias = c.bias.then(|| rounded(&b));
+        let (g, _, y) = conv_graph(x.shape(), &w, bias.as_ref(), c.conv);
+        let want = reference_conv(&x, &rounded(&w), bias.as_ref(), &c.conv);
+        assert_close(&forward::<f64>(&g, y, &x), &want, 1e-12, "f64");
+        assert_close(&forward::<f32>(&g, y, &x), &want, 1e-4, "f32");
+        let (mut g, xi, y) = conv_graph(x.shape(), &w, c.bias.then_some(&b), c.conv);
+        let loss = weighted_sum(&mut g, y);
+        let mut wrt = vec![xi, g.id("c.weight").unwrap()];
+        if c.bias { wrt.push(g.id("c.bias").unwrap()); }
+        check_bilinear(&g, loss, &[("x", &x), ("r", &r)], &wrt)?;
+    }
+
+}
+
 #[test]
 fn a_2x2_kernel_of_ones_sums_each_window_by_hand() {
     // x = 1..9 as a 3×3 image; every 2×2 window sum, plus a bias of 0.5.
@@ -465,6 +530,7 @@ fn every_small_geometry_matches_the_direct_loops_and_its_adjoint() {
         exec.require_grad(xi).unwrap();
         exec.set_input(xi, x.view()).unwrap();
         exec.set_input(g.id("r").unwrap(), r.view()).unwrap();
+        exec.require_grad(g.id("x").unwrap()).unwrap();
         exec.run(loss, Mode::Train).unwrap();
         exec.backward(loss).unwrap();
         let what = format!("{:?} {conv:?}", (h, w, kh, kw));

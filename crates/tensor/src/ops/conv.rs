@@ -1,6 +1,8 @@
 //! Two-dimensional convolution (PyTorch's `Conv2d`), written as matrix products over the
 //! patch matrices of chunks of examples (im2col / col2im).
 
+mod winograd;
+
 use super::parallel::for_rows;
 use super::reduce::{lane_sum, lane_sum_of};
 use crate::linalg::matmul_into;
@@ -245,12 +247,21 @@ impl Geometry {
     /// Elements of one part's working memory for a batch of `batch`: a chunk's patch matrix
     /// `[k, n·P]` and its product with one group's kernels `[out/groups, n·P]`.
     fn buffer_len(&self, batch: usize) -> usize {
+        if winograd::applies(self) {
+            return winograd::buffer_len(self, self.chunk(batch));
+        }
         (self.k() + self.og()) * self.chunk(batch) * self.p()
     }
 
-    /// Elements of the forward pass's scratch memory: every part's working memory.
+    /// Elements of the forward pass's scratch memory: every part's working memory (and the
+    /// transformed kernels of the Winograd path).
     fn scratch_len(&self, batch: usize) -> usize {
-        self.parts(batch) * self.buffer_len(batch)
+        let kernels = if winograd::applies(self) {
+            winograd::kernels_len(self)
+        } else {
+            0
+        };
+        kernels + self.parts(batch) * self.buffer_len(batch)
     }
 
     /// Elements of the backward pass's working memory: every part's working memory and
@@ -258,6 +269,10 @@ impl Geometry {
     /// straight into the gradient).
     fn workspace_len(&self, batch: usize) -> usize {
         let parts = self.parts(batch);
+        if winograd::applies(self) {
+            // The transformed kernels and every part's gradient of them.
+            return (1 + parts) * winograd::kernels_len(self) + parts * self.buffer_len(batch);
+        }
         parts * self.buffer_len(batch) + parts.saturating_sub(1) * self.out * self.k()
     }
 
@@ -674,6 +689,10 @@ impl<F: Float> Kernel<F> for Conv2d {
         let bias = (ctx.inputs.len() == 3).then(|| ctx.inputs.slice(2));
         let mut output = ctx.output;
         let y = output.as_slice_mut().expect("contiguous");
+        if winograd::applies(&geo) {
+            winograd::forward(&geo, batch, x, w, bias, y, ctx.scratch, ctx.threads);
+            return Ok(());
+        }
         let (x_len, y_len) = (geo.c * geo.h * geo.w, geo.out * p);
         let (chunk, inner) = (geo.chunk(batch), inner_threads(&geo, batch, ctx.threads));
         let mut parts = geo.parts_of(batch, ctx.scratch, y, y_len, Default::default());
@@ -734,6 +753,15 @@ impl<F: Float> Kernel<F> for Conv2d {
                     }
                 }
             }
+        }
+        if winograd::applies(&geo) {
+            if let Some((dw, fresh)) = grad_inputs.slice_or_fresh(1) {
+                winograd::weight_gradient(&geo, batch, x, dy, dw, fresh, workspace, threads);
+            }
+            if let Some((dx, fresh)) = grad_inputs.slice_or_fresh(0) {
+                winograd::input_gradient(&geo, batch, w, dy, dx, fresh, workspace, threads);
+            }
+            return Ok(());
         }
         let (chunk, inner) = (geo.chunk(batch), inner_threads(&geo, batch, threads));
         let parts_len = geo.parts(batch) * geo.buffer_len(batch);
