@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parity of knit's convolutional layers with PyTorch's `nn.Conv2d`, pooling and `nn.BatchNorm2d`.
 
-What it does, for each of three cases, all on images [2, 10, 10] with a 3-class
+What it does, for each of four cases, all on images [2, 10, 10] with a 3-class
 `nn.Linear` head named `out`:
 
 - `conv`: `c1 = conv2d(4, 3, padding: 1) |> relu |> max_pool(2)` ([4, 5, 5]),
@@ -24,9 +24,13 @@ What it does, for each of three cases, all on images [2, 10, 10] with a 3-class
 - `conv_dilated`: `c1 = conv2d(4, 3, padding: same, dilation: 2, bias: false) |> relu |>
   max_pool(3, stride: 2, padding: 1)` ([4, 5, 5]; PyTorch: `padding=2`),
   `c2 = conv2d(6, [3, 2], stride: [2, 1], groups: 2) |> relu |> avg_pool(2)` ([6, 1, 2]),
-  `out = flatten |> dense(3)`.
+  `out = flatten |> dense(3)`;
+- `conv_winograd`: `c1 = conv2d(8, 3, padding: 1) |> relu`, `c2 = conv2d(8, 3, padding: 1)
+  |> relu |> max_pool(2)` ([8, 5, 5]), `c3 = conv2d(8, 3) |> relu` ([8, 3, 3]), `out =
+  flatten |> dense(3)`: `c2` and `c3` have 8 channels in and out, so knit computes them with
+  Winograd's F(2×2, 3×3) (`c3` unpadded, with an odd output side).
 
-1. `torch.manual_seed(k)` (k = 11, 12, 13 in the order above), builds the model and saves
+1. `torch.manual_seed(k)` (k = 11, 12, 13, 14 in the order above), builds the model and saves
    its initial state_dict to `fixtures/<case>_init.safetensors` (float32;
    `num_batches_tracked` int64 as PyTorch keeps it).
 2. Writes, once for all cases, `fixtures/images.csv`: 48 rows without a header, each 200
@@ -59,7 +63,9 @@ What it does, for each of three cases, all on images [2, 10, 10] with a 3-class
 
 The Rust test `crates/cli/tests/pytorch_conv.rs` repeats step 5 without torch, against the
 committed fixtures; regenerate them with this script only when the recipe changes (the
-script is deterministic: rerunning it rewrites the same bytes).
+script is deterministic on one CPU: rerunning it rewrites the same bytes; on another
+CPU, oneDNN's kernels may round the trained tensors of the first three cases differently,
+in the last place).
 
 Usage (from anywhere; paths are resolved from this file's folder):
 
@@ -141,6 +147,25 @@ class DilatedNet(nn.Module):
         return self.out(torch.flatten(x, 1))
 
 
+class WinogradNet(nn.Module):
+    """Case `conv_winograd`: 3×3 convolutions of stride 1 with 8 channels in and out, which
+    knit computes with Winograd's F(2×2, 3×3), padded (10 × 10, even) and unpadded (5 × 5 in,
+    3 × 3 out: a tile past the edge)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(CHANNELS, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.c3 = nn.Conv2d(8, 8, 3)
+        self.out = nn.Linear(8 * 3 * 3, CLASSES)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        x = F.max_pool2d(F.relu(self.c2(x)), 2)
+        x = F.relu(self.c3(x))
+        return self.out(torch.flatten(x, 1))
+
+
 # name: (torch seed, knit model statements, torch model class)
 CASES = {
     "conv": (11, [
@@ -158,6 +183,12 @@ CASES = {
         "c2  = c1 |> conv2d(6, [3, 2], stride: [2, 1], groups: 2) |> relu |> avg_pool(2)",
         f"out = c2 |> flatten |> dense({CLASSES})",
     ], DilatedNet),
+    "conv_winograd": (14, [
+        "c1  = x |> conv2d(8, 3, padding: 1) |> relu",
+        "c2  = c1 |> conv2d(8, 3, padding: 1) |> relu |> max_pool(2)",
+        "c3  = c2 |> conv2d(8, 3) |> relu",
+        f"out = c3 |> flatten |> dense({CLASSES})",
+    ], WinogradNet),
 }
 
 
