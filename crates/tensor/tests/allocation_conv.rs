@@ -1,6 +1,7 @@
 //! A steady-state training step of a small convolutional network (conv, max pool, grouped
-//! 1×1 conv, average pool, global average pool, a classifier) allocates nothing: each
-//! convolution's patch matrix lives in scratch memory sized for one example and reused,
+//! 1×1 conv, strided conv, a conv on the Winograd path, average pool, global average pool, a
+//! classifier) allocates nothing: each convolution's patch matrix (or Winograd's transformed
+//! tiles) lives in scratch memory sized for one chunk of examples and reused,
 //! also for a smaller last batch. One test per file, so that no other test allocates
 //! concurrently.
 
@@ -39,6 +40,10 @@ fn a_steady_state_conv_training_step_allocates_nothing() {
     let strided = Conv2d::new([2, 2], [1, 1], [2, 2], 1).unwrap();
     let h = g
         .conv2d("c3", h, filled(&[16, 16, 3, 3], 0.2, 11), None, strided)
+        .unwrap();
+    // 16 channels in and out, 3×3, stride 1: Winograd's F(2×2, 3×3).
+    let h = g
+        .conv2d("c4", h, filled(&[16, 16, 3, 3], 0.2, 11), None, same)
         .unwrap();
     let h = g
         .avg_pool(h, AvgPool2d::new([2, 2], [1, 1], [1, 1]).unwrap())

@@ -17,8 +17,9 @@
 //! Layout: the transforms run across channels, the contiguous axis of every buffer here, so
 //! they vectorize whatever the image size: a chunk's images are first staged
 //! channels-last and zero-padded (`[n, rows, cols, C]`), `V` is `[16, T, C]`, `U` is
-//! `[16, C, out]` and `M` is `[16, T, out]`; the output transform writes each tile's pixels
-//! back into the `[B, out, OH, OW]` output.
+//! `[16, C, out]` and `M` is `[16, T, out]`; the output transform writes the pixels
+//! channels-last (`[n, 2·th, 2·tw, out]`), which are then copied into the `[B, out, OH, OW]`
+//! output with the bias, a few channels at a time.
 //!
 //! Backward, the exact adjoint: `∂M = A·∂Y·Aᵀ` per tile, `∂U_ξ = V_ξᵀ·∂M_ξ` (summed over the
 //! chunks, then `∂W = Gᵀ·∂U·G`), `∂V_ξ = ∂M_ξ·U_ξᵀ` and `∂d = B·∂V·Bᵀ` added into the staged
@@ -61,6 +62,7 @@ struct Tiles {
 }
 
 impl Tiles {
+    /// The tiling of `geo`'s output.
     fn of(geo: &Geometry) -> Tiles {
         let (th, tw) = (geo.oh.div_ceil(2), geo.ow.div_ceil(2));
         Tiles {
@@ -83,7 +85,8 @@ pub(super) fn kernels_len(geo: &Geometry) -> usize {
 }
 
 /// Elements of one part's working memory for chunks of `n` examples: the staged images,
-/// `V` (or `∂V`), `M` (or `∂M`) and one tile's intermediate values.
+/// `V` (or `∂V`), `M` (or `∂M`), the output pixels channels-last and one tile's
+/// intermediate values (see [`Buffers`]).
 pub(super) fn buffer_len(geo: &Geometry, n: usize) -> usize {
     let tiles = Tiles::of(geo);
     let t = n * tiles.per_image();
@@ -106,6 +109,7 @@ struct Buffers<'a, F> {
     tmp: &'a mut [F],
 }
 
+/// `buffer` (at least [`buffer_len`] elements) cut into the pieces of a chunk of `n`.
 fn buffers<'a, F>(geo: &Geometry, n: usize, buffer: &'a mut [F]) -> Buffers<'a, F> {
     let tiles = Tiles::of(geo);
     let t = n * tiles.per_image();
