@@ -145,7 +145,7 @@ fn g_axis_adjoint<F: Float>([u0, u1, u2, u3]: [F; 4]) -> [F; 3] {
 }
 
 /// `U[ξ, c, o] = (G·W[o, c]·Gᵀ)[ξ]` for the kernels `w` `[out, C, 3, 3]`.
-pub(super) fn transform_kernels<F: Float>(geo: &Geometry, w: &[F], u: &mut [F]) {
+fn transform_kernels<F: Float>(geo: &Geometry, w: &[F], u: &mut [F]) {
     let (c, out) = (geo.c, geo.out);
     for (oc, g) in w.chunks_exact(9).enumerate() {
         let (o, ci) = (oc / c, oc % c);
